@@ -1,0 +1,73 @@
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.api import json_error
+from config.celery import app as celery_app
+
+
+def home(request):
+    from teams.selectors import team_list, user_team_ids
+
+    my_ids = user_team_ids(user=request.user)
+    return render(request, "home.html", {"my_teams": [t for t in team_list() if t.id in my_ids]})
+
+
+def database_state() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as error:  # noqa: BLE001 - any failure means "down", and the reason is reported
+        return f"down: {error.__class__.__name__}: {error}"
+    return "ok"
+
+
+def broker_state() -> str:
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception as error:  # noqa: BLE001 - any failure means "down", and the reason is reported
+        return f"down: {error.__class__.__name__}: {error}"
+    return "ok"
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    """Report the database and broker state; 503 when either is down."""
+    checks = {"database": database_state(), "broker": broker_state()}
+    healthy = all(state == "ok" for state in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
+
+
+@login_not_required
+def page_not_found(request, exception=None):
+    if request.path.startswith("/api/") or request.path.startswith("/hooks/"):
+        return json_error(404, "Not found.", path=request.path)
+    return render(request, "404.html", {"path": request.path}, status=404)
+
+
+@login_not_required
+def server_error(request):
+    if request.path.startswith("/api/") or request.path.startswith("/hooks/"):
+        return json_error(500, "Internal error. It has been logged.")
+    return render(request, "500.html", status=500)
+
+
+@login_not_required
+def bad_request(request, exception=None):
+    if request.path.startswith("/api/") or request.path.startswith("/hooks/"):
+        return json_error(400, "Bad request.")
+    return render(request, "400.html", status=400)
+
+
+@login_not_required
+def permission_denied(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error(403, str(exception) or "You do not have permission to do this.")
+    return render(request, "403.html", {"reason": str(exception or "")}, status=403)

@@ -1,0 +1,49 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from teams.models import Membership
+from tests.factories import MembershipFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(name="Fraud", slug="fraud")
+
+
+@pytest.fixture
+def lead(team):
+    return MembershipFactory(team=team, role=Membership.Role.LEAD, user=UserFactory(username="lucia")).user
+
+
+@pytest.fixture
+def member(team):
+    return MembershipFactory(team=team, user=UserFactory(username="priya")).user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def token_client_for():
+    """Return a factory of API clients authenticated by token as the given user."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
