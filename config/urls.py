@@ -13,6 +13,9 @@ router.register("teams", TeamViewSet, basename="team")
 api_v1 = [
     path("users/me/", MeView.as_view(), name="users-me"),
     path("", include(router.urls)),
+    path("", include("incidents.api.urls")),
+    path("", include("incidents.ingest.api_urls")),
+    path("", include("postmortems.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +24,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", include("teams.urls")),
+    path("hooks/", include("incidents.ingest.urls")),
+    path("", include("incidents.urls")),
+    path("", include("postmortems.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

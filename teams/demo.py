@@ -34,7 +34,7 @@ PEOPLE = [
 ]
 
 
-def seed_teams(*, stdout=None) -> dict[str, Team]:
+def seed() -> dict[str, Team]:
     """Create the demo teams and people when missing; never change what exists."""
     teams = {}
     for slug, name, description, timezone in TEAMS:

@@ -10,6 +10,12 @@ from django.test import override_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def process_env(**overrides) -> dict[str, str]:
+    """Return this process's environment without test-only switches, plus the overrides."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, **overrides}
+
+
 @pytest.mark.django_db
 def test_healthz_reports_ok(client):
     response = client.get("/healthz")
@@ -41,7 +47,7 @@ def run_in_fresh_process(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        env=process_env(DJANGO_SETTINGS_MODULE="config.settings", **env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -66,12 +72,11 @@ def test_production_mode_passes_deploy_checks():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "DEBUG": "false",
-            "SECRET_KEY": "a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
-            "ALLOWED_HOSTS": "kintsugi.example.com",
-        },
+        env=process_env(
+            DEBUG="false",
+            SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
+            ALLOWED_HOSTS="kintsugi.example.com",
+        ),
         capture_output=True,
         text=True,
         timeout=120,
@@ -81,11 +86,11 @@ def test_production_mode_passes_deploy_checks():
 
 
 def test_production_mode_refuses_to_start_without_secret_key():
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env = {key: value for key, value in process_env(DEBUG="false").items() if key != "SECRET_KEY"}
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env={**env, "DEBUG": "false"},
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,43 @@
+"""Errors raised while receiving a delivery. Each message is what the sender is told."""
+
+
+class IngestError(Exception):
+    """Base: a delivery that cannot be accepted. ``status`` is the HTTP answer."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class SignatureError(IngestError):
+    status = 401
+
+
+class MalformedPayload(IngestError):
+    status = 400
+
+
+class UnsupportedMediaType(IngestError):
+    status = 415
+
+
+class UnsupportedEvent(Exception):
+    """The sender is known but this event carries nothing Kintsugi records; it is stored as ignored."""
+
+    def __init__(self, event: str):
+        super().__init__(f"Event {event!r} is not one Kintsugi records.")
+        self.event = event
+
+
+MISSING_SIGNATURE = "Missing signature header {header}."
+BAD_SIGNATURE = "Signature does not match: sign the raw request body with the source's secret."
+MISSING_HEADER = "Missing header {header}."
+STALE_TIMESTAMP = "Timestamp {timestamp} is more than 5 minutes away from the server's clock."
+BAD_TIMESTAMP = "Timestamp header {header} is not an integer Unix time."
+MALFORMED_JSON = "Body is not valid JSON: {error}."
+NOT_AN_OBJECT = "Body must be a JSON object, got {kind}."
+WRONG_CONTENT_TYPE = "Content-Type {content_type!r} is not supported: send application/json."
+MISSING_FORM_PAYLOAD = "Form-encoded body has no 'payload' field."
+MISSING_FIELD = "Payload has no {field}."

@@ -1,0 +1,36 @@
+from incidents.models.deployments import Deployment, DeploymentStatus
+from incidents.models.incidents import (
+    Incident,
+    IncidentDeployment,
+    IncidentKind,
+    IncidentModelVersion,
+    IncidentStatus,
+    LinkRole,
+    Severity,
+    Tag,
+    TimelineEntry,
+)
+from incidents.models.registry import AliasMove, ModelAlias, ModelVersion, RegisteredModel
+from incidents.models.sources import Delivery, Source, SourceKind, SourceSecret
+
+__all__ = [
+    "AliasMove",
+    "Delivery",
+    "Deployment",
+    "DeploymentStatus",
+    "Incident",
+    "IncidentDeployment",
+    "IncidentKind",
+    "IncidentModelVersion",
+    "IncidentStatus",
+    "LinkRole",
+    "ModelAlias",
+    "ModelVersion",
+    "RegisteredModel",
+    "Severity",
+    "Source",
+    "SourceKind",
+    "SourceSecret",
+    "Tag",
+    "TimelineEntry",
+]

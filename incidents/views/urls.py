@@ -1,0 +1,3 @@
+"""Page URLs of incidents, models and insights (namespace ``incidents``)."""
+
+incident_patterns: list = []
