@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,26 +22,6 @@ def test_healthz_reports_ok(client):
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
-@pytest.mark.django_db
-def test_healthz_is_503_when_broker_is_down(client):
-    from config.celery import app
-
-    # Nothing listens on port 1 of loopback: a real connection refusal.
-    with override_settings():
-        app.conf.broker_url = "redis://127.0.0.1:1/0"
-        try:
-            response = client.get("/healthz")
-        finally:
-            from django.conf import settings
-
-            app.conf.broker_url = settings.CELERY_BROKER_URL
-    assert response.status_code == 503
-    body = response.json()
-    assert body["status"] == "down"
-    assert body["database"] == "ok"
-    assert body["broker"].startswith("down:")
-
-
 def run_in_fresh_process(code: str, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code],
@@ -54,18 +33,32 @@ def run_in_fresh_process(code: str, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_healthz_is_503_when_database_is_down():
-    code = (
-        "import django, json; django.setup();"
-        "from django.test import Client;"
-        "r = Client().get('/healthz');"
-        "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
-    )
-    result = run_in_fresh_process(code, DATABASE_URL="postgres://nobody@127.0.0.1:1/nothing")
+HEALTHZ_IN_PROCESS = (
+    "import django, json; django.setup();"
+    "from django.test import Client;"
+    "r = Client().get('/healthz');"
+    "print(json.dumps({'status': r.status_code, 'body': r.json()}))"
+)
+
+
+def healthz_with(**env) -> dict:
+    result = run_in_fresh_process(HEALTHZ_IN_PROCESS, **env)
     assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_healthz_is_503_when_database_is_down():
+    # Nothing listens on port 1 of loopback: a real connection refusal.
+    outcome = healthz_with(DATABASE_URL="postgres://nobody@127.0.0.1:1/nothing")
     assert outcome["status"] == 503
     assert outcome["body"]["database"].startswith("down:")
+
+
+def test_healthz_is_503_when_broker_is_down():
+    outcome = healthz_with(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
+    assert outcome["status"] == 503
+    assert outcome["body"]["status"] == "down"
+    assert outcome["body"]["broker"].startswith("down:")
 
 
 def test_production_mode_passes_deploy_checks():

@@ -21,3 +21,11 @@ def nav_link(context, url_name: str, label: str) -> str:
     return format_html(
         '<a href="{}"{}>{}</a>', url, mark_safe(' aria-current="page" class="current"') if current else "", label
     )
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> str:
+    """Render Markdown to sanitised HTML (safe to output)."""
+    from config.markdown import render_markdown
+
+    return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
