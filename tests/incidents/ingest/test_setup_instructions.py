@@ -9,13 +9,15 @@ import sys
 import types
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import yaml
 
 from config.markdown import render_markdown
 from incidents.ingest.adapters import sender_for
-from incidents.ingest.adapters.argocd import APP_TRIGGERS, ROLLOUT_TRIGGERS
+from incidents.ingest.adapters.argocd import APP_BODY, APP_TRIGGERS, ROLLOUT_BODY, ROLLOUT_TRIGGERS
+from incidents.ingest.schema import load_schema
 
 from .helpers import KINDS, assert_sane
 
@@ -231,3 +233,24 @@ def test_github_example_yaml_is_valid():
     (snippet,) = code_blocks(instructions("github"), "yaml")
     step = yaml.safe_load(snippet)[0]
     assert "model_name" in step["with"]["script"]
+
+
+# The reference document stays in step with the code ----------------------------
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
+
+
+def test_docs_name_every_recorded_event():
+    text = DOCS.read_text()
+    for kind in KINDS:
+        for event in sender_for(kind).adapters:
+            assert f"`{event}`" in text or f"| {event} |" in text, (kind, event)
+
+
+def test_docs_carry_the_current_argocd_templates_and_generic_schema():
+    text = DOCS.read_text()
+    for body in (APP_BODY, ROLLOUT_BODY):
+        for line in body.splitlines():
+            if "EVENT" not in line:
+                assert line.strip() in text
+    assert json.dumps(load_schema("generic"), indent=2) in text
