@@ -18,6 +18,7 @@ from config.markdown import render_markdown
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.adapters.argocd import APP_BODY, APP_TRIGGERS, ROLLOUT_BODY, ROLLOUT_TRIGGERS
 from incidents.ingest.schema import load_schema
+from incidents.ingest.senders import unwrap_paragraphs
 
 from .helpers import KINDS, assert_sane
 
@@ -45,7 +46,15 @@ def test_instructions_name_the_url_and_secret_and_render(kind):
     assert "{webhook_url}" not in text and "{secret}" not in text
     html = render_markdown(text)
     assert "<code>" in html or "<pre>" in html
+    assert "<br" not in html  # paragraphs are unwrapped: no ragged breaks on the page
     assert text.count("```") % 2 == 0
+
+
+def test_unwrapping_joins_paragraph_lines_only():
+    text = "One\ntwo.\n\n| a |\n|---|\n\n```yaml\nkey: 1\nother: 2\n```\n- item\n- item two\n\n**Bold** start\nend."
+    assert unwrap_paragraphs(text) == (
+        "One two.\n\n| a |\n|---|\n\n```yaml\nkey: 1\nother: 2\n```\n- item\n- item two\n\n**Bold** start end."
+    )
 
 
 def test_every_sender_module_has_a_sample_and_instructions():
