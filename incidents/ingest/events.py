@@ -2,11 +2,20 @@
 
 Adapters build these from payloads; services turn them into deployments,
 incidents and registry changes. Nothing here touches the database.
+
+Both dataclasses clean their text on construction so that whatever a sender
+put in a payload fits the columns it ends up in: NUL characters removed
+(PostgreSQL rejects them), line breaks flattened in one-line fields, text
+clipped to the column's length, URLs kept only when they are http(s).
 """
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 
 class EventKind(StrEnum):
@@ -33,6 +42,78 @@ class RegistryAction(StrEnum):
     ALIAS_DELETED = "alias_deleted"
 
 
+# Longest text each field may hold: the length of the column it is stored in.
+EVENT_TEXT_LIMITS = {
+    "external_id": 300,
+    "pipeline": 200,
+    "run_id": 200,
+    "title": 300,
+    "sha": 64,
+    "ref": 255,
+    "environment": 100,
+    "run_url": 500,
+    "failing_step": 300,
+    "model_name": 200,
+    "model_version": 64,
+    "message": 2000,
+}
+REGISTRY_TEXT_LIMITS = {
+    "model_name": 200,
+    "version": 64,
+    "alias": 100,
+    "run_id": 128,
+    "source_uri": 500,
+    "description": 5000,
+}
+# MLflow's own limits on tag keys and values; more tags than this are dropped.
+TAG_KEY_LIMIT = 250
+TAG_VALUE_LIMIT = 5000
+TAG_COUNT_LIMIT = 100
+MULTILINE_FIELDS = {"message", "description"}
+
+
+def clean_text(value: str, *, limit: int, multiline: bool = False) -> str:
+    """Return ``value`` without NUL characters, stripped, flattened to one line unless ``multiline``, clipped."""
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    value = value.replace("\x00", "")
+    if not multiline:
+        value = " ".join(value.split())
+    value = value.strip()
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value
+
+
+_validate_url = URLValidator(schemes=["http", "https"])
+
+
+def is_http_url(value: str) -> bool:
+    """Return whether ``value`` is an absolute http(s) URL, the only kind Kintsugi links to."""
+    try:
+        _validate_url(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _clean_fields(instance, limits: dict[str, int]) -> None:
+    for name, limit in limits.items():
+        value = getattr(instance, name)
+        cleaned = clean_text(value, limit=limit, multiline=name in MULTILINE_FIELDS)
+        if cleaned != value:
+            object.__setattr__(instance, name, cleaned)
+
+
+def _clean_tags(tags: dict) -> dict:
+    cleaned = {}
+    for key, value in list(tags.items())[:TAG_COUNT_LIMIT]:
+        key = clean_text(str(key), limit=TAG_KEY_LIMIT)
+        if key:
+            cleaned[key] = None if value is None else clean_text(str(value), limit=TAG_VALUE_LIMIT, multiline=True)
+    return cleaned
+
+
 @dataclass(frozen=True)
 class RegistryChange:
     action: RegistryAction
@@ -42,7 +123,12 @@ class RegistryChange:
     run_id: str = ""
     source_uri: str = ""
     description: str = ""
+    # Tags the change sets (key -> value); for VERSION_TAG_DELETED the deleted keys map to None.
     tags: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _clean_fields(self, REGISTRY_TEXT_LIMITS)
+        object.__setattr__(self, "tags", _clean_tags(self.tags))
 
 
 @dataclass(frozen=True)
@@ -72,6 +158,24 @@ class PipelineEvent:
     # Where the model was found: "payload", "pattern", "default" or "" (not found).
     model_origin: str = ""
     registry: RegistryChange | None = None
+    # What the sender said about the outcome (an error message), for people to read.
+    message: str = ""
+
+    def __post_init__(self):
+        external_id = self.external_id
+        if isinstance(external_id, str) and len(external_id) > EVENT_TEXT_LIMITS["external_id"]:
+            # Clipping could merge two runs into one deployment; a digest keeps them apart.
+            digest = hashlib.sha256(external_id.encode("utf-8", "replace")).hexdigest()
+            object.__setattr__(self, "external_id", f"sha256:{digest}")
+        if isinstance(self.run_url, str) and len(self.run_url.strip()) > EVENT_TEXT_LIMITS["run_url"]:
+            object.__setattr__(self, "run_url", "")  # a clipped URL leads nowhere
+        _clean_fields(self, EVENT_TEXT_LIMITS)
+        if self.run_url and not is_http_url(self.run_url):
+            object.__setattr__(self, "run_url", "")
+        for name in ("started_at", "finished_at", "occurred_at"):
+            moment = getattr(self, name)
+            if moment is not None and (not isinstance(moment, datetime) or moment.utcoffset() is None):
+                raise TypeError(f"{name} must be an aware datetime, got {moment!r}")
 
     def as_json(self) -> dict:
         """Return a JSON-serializable dict (datetimes as ISO 8601) for storage and display."""

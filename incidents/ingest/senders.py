@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from incidents.ingest.errors import UnsupportedEvent
 from incidents.ingest.events import PipelineEvent
 
 Headers = Mapping[str, str]
@@ -21,7 +22,14 @@ Parse = Callable[[Headers, bytes], dict]
 EventName = Callable[[Headers, dict], str]
 # delivery_id(headers, payload, raw_body) -> the sender's idempotency key for this delivery.
 DeliveryId = Callable[[Headers, dict, bytes], str]
+# adapter(payload) -> PipelineEvent; raises MalformedPayload or UnsupportedEvent.
 Adapter = Callable[[dict], PipelineEvent]
+# sample(secret, now) -> (headers, raw_body) of a realistic delivery signed with ``secret`` at ``now``.
+Sample = Callable[[str, datetime], tuple[dict[str, str], bytes]]
+
+
+def _no_sample(secret: str, now: datetime) -> tuple[dict[str, str], bytes]:
+    raise NotImplementedError("this sender has no sample delivery")
 
 
 @dataclass(frozen=True)
@@ -33,5 +41,22 @@ class Sender:
     delivery_id: DeliveryId
     # Event name -> adapter. Events not in the table are stored and ignored.
     adapters: Mapping[str, Adapter]
-    # Header names worth keeping with the delivery (lower case).
+    # Header names worth keeping with the delivery (lower case). Never a header that carries a secret.
     kept_headers: tuple[str, ...] = ()
+    # A failed deployment of "demo-model" version "1" to "staging" (as far as the sender can say it),
+    # with a fresh delivery id on every call; MLflow's is a model_version.created.
+    sample: Sample = _no_sample
+    # Markdown shown on the source page: what to paste where. Fill it with
+    # ``setup_markdown.format(webhook_url=..., secret=...)``.
+    setup_markdown: str = ""
+
+    def adapt(self, event_name: str, payload: dict) -> PipelineEvent:
+        """Return the normalized event of a parsed payload.
+
+        Raise UnsupportedEvent when the event is not in the table (or the adapter
+        declines it), MalformedPayload when the payload lacks what the adapter needs.
+        """
+        adapter = self.adapters.get(event_name)
+        if adapter is None:
+            raise UnsupportedEvent(event_name)
+        return adapter(payload)
