@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.handlers.wsgi import WSGIHandler
 from django.db import connections
 from django.test import Client, override_settings
+from django.test.client import ClientHandler
 
 from incidents.ingest import views
-from incidents.ingest.errors import MALFORMED_JSON
+from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
 from incidents.services.deliveries import delivery_process
 from incidents.services.sources import source_rotate_secret
@@ -142,7 +142,7 @@ def test_malformed_json_is_400_with_a_message_naming_the_problem(client, github_
     [
         b"[1, 2, 3]",
         b"\xff\xfe\x00garbage",
-        b"",
+        b"   ",
         b'"just a string"',
         b"{" * 100_000,
         b'{"a": ' + b"[" * 5000 + b"]" * 5000 + b"}",
@@ -197,14 +197,19 @@ def wsgi_post(path: str, stream, content_length: int, **extra):
         "wsgi.run_once": False,
         **extra,
     }
-    answer = {}
+    # The test client's handler: the full middleware stack, without closing the test's database connection.
+    response = ClientHandler(enforce_csrf_checks=True)(environ)
+    return response.status_code, json.loads(response.content)
 
-    def start_response(status, headers, exc_info=None):
-        answer["status"] = int(status.split()[0])
-        answer["headers"] = dict(headers)
 
-    content = b"".join(WSGIHandler()(environ, start_response))
-    return answer["status"], json.loads(content)
+def test_empty_signed_json_body_is_400(github_source):
+    headers, _ = delivery("workflow_run", body=b"")
+    extra = {
+        "HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items() if name != "Content-Type"
+    }
+    status, answer = wsgi_post(github_source.webhook_path, io.BytesIO(b""), content_length=0, **extra)
+    assert status == 400
+    assert answer["message"] == EMPTY_BODY
 
 
 @override_settings(KINTSUGI_WEBHOOK_MAX_BYTES=1024 * 1024)
