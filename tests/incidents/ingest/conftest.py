@@ -23,25 +23,25 @@ def celery_worker(transactional_db):
         yield celery_app
 
 
-def _use_broker(url: str) -> None:
-    celery_app.conf.broker_url = url
-    # Drop the pooled connections and producers made for the previous URL.
+def _publish_to(url: str | None) -> None:
+    # Publishing uses the write URL (the worker reads with its own connection);
+    # dropping the pools makes the next publish connect anew.
+    celery_app.conf.broker_write_url = url
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
 @contextmanager
 def broker_unreachable():
-    """Point the app at a loopback port nothing listens on, then restore the configured broker."""
+    """Publish to a loopback port nothing listens on, then to the configured broker again."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    original = celery_app.conf.broker_url
-    _use_broker(f"redis://127.0.0.1:{port}/0")
+    _publish_to(f"redis://127.0.0.1:{port}/0")
     try:
         yield
     finally:
-        _use_broker(original)
+        _publish_to(None)
 
 
 @pytest.fixture
