@@ -15,10 +15,13 @@ app.autodiscover_tasks()
 
 @task_prerun.connect
 @task_postrun.connect
-def reuse_database_connections(**kwargs) -> None:
+def reuse_database_connections(sender=None, **kwargs) -> None:
     """Handle database connections around a task as Django does around a request.
 
     Keep a connection for CONN_MAX_AGE seconds, drop it when unusable: opening
-    one per task would cost more than most tasks.
+    one per task would cost more than most tasks. Tasks run eagerly (in the
+    caller's thread and transaction) leave the caller's connection alone.
     """
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return
     close_old_connections()
