@@ -72,7 +72,7 @@ class Lane:
         return lane.filter(source=self.source, model__isnull=True, model_unknown=True)
 
 
-def lane_lock(*, source: Source, model: RegisteredModel | None) -> None:
+def lane_lock(*, source: Source | None, model: RegisteredModel | None) -> None:
     """Take the row lock that serializes one lane's work until the transaction ends."""
     row = model if model is not None else source
     if connection.features.has_select_for_update:
@@ -299,10 +299,13 @@ def deployment_success_record(
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
     # Most successes find nothing open: that answer costs one query.
-    open_incidents = list(
-        lane.incidents().filter(status=IncidentStatus.OPEN, started_at__lte=occurred_at).order_by("detected_at", "id")
+    open_ids = list(
+        lane.incidents()
+        .filter(status=IncidentStatus.OPEN, started_at__lte=occurred_at)
+        .order_by("detected_at", "id")
+        .values_list("pk", flat=True)
     )
-    if not open_incidents:
+    if not open_ids:
         return []
     newer_failure = lane.deployments().filter(status=DeploymentStatus.FAILED, last_event_at__gt=occurred_at).exists()
     if newer_failure:
@@ -312,20 +315,20 @@ def deployment_success_record(
     already = set()
     if delivery is not None:
         already = set(TimelineEntry.objects.filter(delivery=delivery).values_list("incident_id", flat=True))
-    for incident in open_incidents:
-        if incident.pk in already:
+    for incident_id in open_ids:
+        if incident_id in already:
             continue
-        mitigated.append(
-            incident_transition(
-                incident=incident,
-                to_status=IncidentStatus.MITIGATED,
-                at=occurred_at,
-                source_label=source.name,
-                note=f"Mitigated: {what} deployed successfully to {deployment.environment or 'its environment'}.",
-                deployment=deployment,
-                delivery=delivery,
-            )
+        # incident_transition locks and reads the row itself.
+        incident = incident_transition(
+            incident=Incident(pk=incident_id),
+            to_status=IncidentStatus.MITIGATED,
+            at=occurred_at,
+            source_label=source.name,
+            note=f"Mitigated: {what} deployed successfully to {deployment.environment or 'its environment'}.",
+            deployment=deployment,
+            delivery=delivery,
         )
+        mitigated.append(incident)
         incident_link_deployment(incident=incident, deployment=deployment, role=LinkRole.RELATED)
     return mitigated
 
@@ -380,9 +383,20 @@ def model_for_event(
     name = clip(event.model_name.strip(), 200)
     if not name:
         return None, None
+    version = clip(event.model_version.strip(), 64)
+    if version:
+        # The usual case, a version seen before: one read, then the lane lock.
+        known = (
+            ModelVersion.objects.select_related("model")
+            .filter(model__team_id=team, model__name=name, version=version)
+            .order_by()
+            .first()
+        )
+        if known is not None:
+            lane_lock(source=None, model=known.model)
+            return known.model, known
     # Locked: the model's row is the lane lock of its deployments.
     model = registered_model_get_or_create(team=team, name=name, at=at, lock=True)
-    version = clip(event.model_version.strip(), 64)
     if not version:
         return model, None
     return model, model_version_get_or_create(model=model, version=version, at=at)
