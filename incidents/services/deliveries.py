@@ -24,14 +24,11 @@ from incidents.ingest.errors import IngestError, UnsupportedEvent
 from incidents.ingest.events import EventKind, PipelineEvent
 from incidents.models import Delivery, Source
 from incidents.services.deployments import clip, deployment_event_apply
-from incidents.services.registry import (
-    registry_change_apply,
-)
+from incidents.services.registry import registry_change_apply
 
 logger = logging.getLogger(__name__)
 
 NO_STATUS = "Event carries no deployment status: nothing to record."
-PING_RECEIVED = "Ping: the sender checked that the webhook works."
 UNREADABLE = "Stored body can no longer be read: {error}"
 RETRY_BACKOFF_CAP = 600.0
 
