@@ -185,3 +185,24 @@ class PostmortemNotNeeded(models.Model):
 
     def __str__(self) -> str:
         return f"No post-mortem for incident {self.incident_id}: {self.reason[:60]}"
+
+
+class PostmortemAutosave(models.Model):
+    """One person's unsaved edits of a post-mortem, kept until they save or discard them.
+
+    Autosaving never creates a version: versions are what people chose to save.
+    """
+
+    postmortem = models.ForeignKey(Postmortem, on_delete=models.CASCADE, related_name="autosaves")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    based_on = models.PositiveIntegerField()
+    title = models.CharField(max_length=300, blank=True)
+    content = models.JSONField(default=dict)
+    factors = models.JSONField(default=list, blank=True)
+    saved_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["postmortem", "user"], name="postmortem_autosave_unique")]
+
+    def __str__(self) -> str:
+        return f"Autosave of {self.postmortem_id} by {self.user_id}"
