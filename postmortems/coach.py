@@ -1,0 +1,260 @@
+"""The blameless coach: find language that puts blame on people rather than on systems.
+
+Pure: no database, no Django. Rules are data (``coach_rules.json``, extended by
+an organisation's CoachRule rows); the names of people in the organisation are
+passed in, so "Priya forgot the flag" is recognised as a person named as the
+cause while "Priya rolled back at 14:05" is a plain fact.
+
+Three kinds of rule:
+
+- ``phrases``: words or phrases, matched whole and case-insensitively;
+- ``pattern``: a regular expression, matched case-insensitively;
+- ``person_verbs``: verbs that blame when their subject is a person: a known
+  name, an ``@handle``, a pronoun or a role ("the on-call"). The same rule also
+  catches possessives ("Priya's mistake") and passives ("caused by @tomas").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+RULES_FILE = Path(__file__).with_name("coach_rules.json")
+
+KIND_PHRASES = "phrases"
+KIND_PATTERN = "pattern"
+KIND_PERSON_VERBS = "person_verbs"
+KINDS = (KIND_PHRASES, KIND_PATTERN, KIND_PERSON_VERBS)
+
+# Words that may sit between a person and the verb that blames them.
+_FILLERS = (
+    r"(?:[ \t]+(?:had|has|have|just|also|then|again|simply|really|clearly|obviously|completely|totally|"
+    r"apparently|somehow|probably|must[ \t]+have|may[ \t]+have|might[ \t]+have|accidentally|unfortunately))*"
+)
+_HANDLE = r"@[A-Za-z0-9_](?:[\w.-]*\w)?"
+_SHORTEST_NAME = 2
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used: unknown kind, no terms, or an invalid pattern."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    kind: str
+    explanation: str
+    reframing: str
+    terms: tuple[str, ...] = ()
+    pattern: str = ""
+
+
+@dataclass(frozen=True)
+class PersonVocabulary:
+    """The words that name people without naming anyone in particular."""
+
+    subjects: tuple[str, ...] = ()
+    object_pronouns: tuple[str, ...] = ()
+    possessives: tuple[str, ...] = ()
+    passive: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    explanation: str
+    reframing: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Compiled:
+    rule: Rule
+    regex: re.Pattern = field(repr=False)
+
+
+def rules_from_data(items: Iterable[dict]) -> list[Rule]:
+    """Return rules read from plain dicts (the JSON file's shape); raise RuleError when one is unusable."""
+    rules = []
+    for item in items:
+        kind = item.get("kind", KIND_PHRASES)
+        if kind not in KINDS:
+            raise RuleError(f"Rule {item.get('id')!r}: unknown kind {kind!r}; use one of {', '.join(KINDS)}.")
+        terms = tuple(term.strip() for term in item.get("terms", ()) if term and term.strip())
+        rule = Rule(
+            id=str(item["id"]),
+            title=str(item.get("title") or item["id"]),
+            kind=kind,
+            explanation=str(item.get("explanation", "")),
+            reframing=str(item.get("reframing", "")),
+            terms=terms,
+            pattern=str(item.get("pattern", "")),
+        )
+        _validate(rule)
+        rules.append(rule)
+    return rules
+
+
+def _validate(rule: Rule) -> None:
+    if rule.kind == KIND_PATTERN:
+        if not rule.pattern.strip():
+            raise RuleError(f"Rule {rule.id!r} has no pattern.")
+        try:
+            re.compile(rule.pattern, re.IGNORECASE)
+        except re.error as error:
+            raise RuleError(f"Rule {rule.id!r}: invalid pattern: {error}.") from error
+    elif not rule.terms:
+        raise RuleError(f"Rule {rule.id!r} has no words or phrases.")
+
+
+@lru_cache(maxsize=1)
+def _builtin_data() -> dict:
+    return json.loads(RULES_FILE.read_text(encoding="utf-8"))
+
+
+def builtin_rules() -> list[Rule]:
+    """Return the rules Kintsugi ships with, in priority order."""
+    return rules_from_data(_builtin_data()["rules"])
+
+
+def builtin_person_vocabulary() -> PersonVocabulary:
+    """Return the role words, pronouns and phrasings that name people in the built-in rules."""
+    data = _builtin_data()
+    return PersonVocabulary(
+        subjects=tuple(data.get("person_subjects", ())),
+        object_pronouns=tuple(data.get("person_object_pronouns", ())),
+        possessives=tuple(data.get("person_possessives", ())),
+        passive=tuple(data.get("person_passive", ())),
+    )
+
+
+def merge_rules(base: Sequence[Rule], extra: Iterable[Rule], disabled: Iterable[str] = ()) -> list[Rule]:
+    """Return ``base`` with rules of the same id replaced by ``extra``, new ones appended, ``disabled`` removed."""
+    disabled = set(disabled)
+    by_id = {rule.id: rule for rule in extra}
+    merged = [by_id.pop(rule.id, rule) for rule in base]
+    merged.extend(by_id.values())
+    return [rule for rule in merged if rule.id not in disabled]
+
+
+def _alternation(terms: Iterable[str]) -> str:
+    """Return a regex alternation of the terms, longest first, spaces matching any run of blanks."""
+    unique = sorted({term.strip() for term in terms if term.strip()}, key=lambda term: (-len(term), term))
+    return "|".join(r"[ \t]+".join(re.escape(word) for word in term.split()) for term in unique)
+
+
+def _whole(alternation: str) -> str:
+    return rf"(?<![\w@])(?:{alternation})(?!\w)"
+
+
+class Coach:
+    """Rules compiled once, ready to check any number of texts."""
+
+    def __init__(
+        self,
+        rules: Iterable[Rule] | None = None,
+        *,
+        names: Iterable[str] = (),
+        vocabulary: PersonVocabulary | None = None,
+    ):
+        self.rules = list(builtin_rules() if rules is None else rules)
+        self.vocabulary = vocabulary if vocabulary is not None else builtin_person_vocabulary()
+        self.names = sorted({name.strip() for name in names if len(name.strip()) >= _SHORTEST_NAME})
+        self._compiled = [_Compiled(rule, self._compile(rule)) for rule in self.rules]
+
+    def _person(self) -> str:
+        parts = [_HANDLE]
+        if self.names:
+            parts.append(_whole(_alternation(self.names)))
+        if self.vocabulary.subjects:
+            parts.append(_whole(_alternation(self.vocabulary.subjects)))
+        return "(?:" + "|".join(parts) + ")"
+
+    def _compile(self, rule: Rule) -> re.Pattern:
+        if rule.kind == KIND_PATTERN:
+            return re.compile(rule.pattern, re.IGNORECASE)
+        if rule.kind == KIND_PHRASES:
+            return re.compile(_whole(_alternation(rule.terms)), re.IGNORECASE)
+        person = self._person()
+        people = rf"{person}(?:[ \t]*(?:,|and|&)[ \t]*{person})*"
+        shapes = [rf"(?<![\w@]){people}{_FILLERS}[ \t]+(?:{_alternation(rule.terms)})(?!\w)"]
+        vocabulary = self.vocabulary
+        if vocabulary.possessives:
+            owners = rf"(?:{person}'s|{_whole('his|her|their')})"
+            shapes.append(rf"(?<![\w@]){owners}[ \t]+(?:{_alternation(vocabulary.possessives)})(?!\w)")
+        if vocabulary.passive:
+            objects = person
+            if vocabulary.object_pronouns:
+                objects = rf"(?:{person}|{_whole(_alternation(vocabulary.object_pronouns))})"
+            shapes.append(rf"(?<!\w)(?:{_alternation(vocabulary.passive)})[ \t]+{objects}(?!\w)")
+        return re.compile("|".join(f"(?:{shape})" for shape in shapes), re.IGNORECASE)
+
+    def check(self, text: str) -> list[Finding]:
+        """Return the findings in ``text``, ordered by position, never overlapping.
+
+        Where two rules match overlapping words, the earlier match wins and,
+        at the same position, the rule listed first.
+        """
+        if not text:
+            return []
+        # Curly apostrophes match like straight ones; both are one character, so spans hold.
+        haystack = text.replace("\u2019", "'")
+        candidates = []
+        for priority, compiled in enumerate(self._compiled):
+            for match in compiled.regex.finditer(haystack):
+                if match.end() > match.start():
+                    candidates.append((match.start(), priority, -match.end(), compiled.rule))
+        candidates.sort(key=lambda item: item[:3])
+        findings: list[Finding] = []
+        last_end = -1
+        for start, _priority, negative_end, rule in candidates:
+            end = -negative_end
+            if start < last_end:
+                continue
+            findings.append(
+                Finding(
+                    rule_id=rule.id,
+                    title=rule.title,
+                    start=start,
+                    end=end,
+                    text=text[start:end],
+                    explanation=rule.explanation,
+                    reframing=rule.reframing,
+                )
+            )
+            last_end = end
+        return findings
+
+
+def check(text: str, *, rules: Iterable[Rule] | None = None, names: Iterable[str] = ()) -> list[Finding]:
+    """Return the findings of the given rules (the built-in ones by default) in ``text``."""
+    return Coach(rules, names=names).check(text)
+
+
+def fingerprints(section_key: str, findings: Iterable[Finding]) -> list[str]:
+    """Return a stable identity for each finding of one section.
+
+    It survives edits elsewhere in the text: section, rule, the words matched
+    (case-folded) and which occurrence of those words in the section it is.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    result = []
+    for finding in findings:
+        words = " ".join(finding.text.casefold().split())
+        occurrence = seen.get((finding.rule_id, words), 0)
+        seen[(finding.rule_id, words)] = occurrence + 1
+        raw = f"{section_key}\x1f{finding.rule_id}\x1f{words}\x1f{occurrence}"
+        result.append(hashlib.sha256(raw.encode()).hexdigest()[:40])
+    return result
