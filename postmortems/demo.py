@@ -109,6 +109,16 @@ def _fill(text: str, incident: Incident, facts: dict) -> str:
     model = incident.model.name if incident.model_id else "The model"
     new = versions[-1].split()[-1] if versions else "the new version"
     old = versions[0].split()[-1] if len(versions) > 1 else "the previous version"
+    rollback = (
+        AliasMove.objects.filter(model_id=incident.model_id, kind=AliasMove.Kind.ROLLBACK)
+        .exclude(from_version=None)
+        .exclude(to_version=None)
+        .select_related("from_version", "to_version")
+        .order_by("-moved_at")
+        .first()
+    )
+    if rollback is not None:
+        new, old = f"v{rollback.from_version.version}", f"v{rollback.to_version.version}"
     resolve = next((row["text"] for row in facts.get("durations", []) if row["label"] == "Time to resolve"), "a while")
     return text.format(model=model, new=new, old=old, resolve=resolve)
 
