@@ -190,6 +190,17 @@ def postmortem_versions(*, postmortem: Postmortem) -> QuerySet[PostmortemVersion
     return postmortem.versions.select_related("author").order_by("-number")
 
 
+def postmortem_authors(*, postmortem: Postmortem, up_to: int | None = None) -> list:
+    """Return the people who saved versions of the post-mortem (up to a version), first contribution first."""
+    versions = postmortem.versions.filter(author__isnull=False).select_related("author").order_by("number")
+    if up_to is not None:
+        versions = versions.filter(number__lte=up_to)
+    authors = {}
+    for version in versions.only("number", "author"):
+        authors.setdefault(version.author_id, version.author)
+    return list(authors.values())
+
+
 def postmortem_version(*, postmortem: Postmortem, number: int) -> PostmortemVersion | None:
     return postmortem.versions.select_related("author").filter(number=number).first()
 
