@@ -200,7 +200,7 @@ def postmortem_detail_view(request, pk):
         factor_count=len(copy["factors"]),
         blank_steps=False,
     )
-    findings = postmortem_findings(postmortem=postmortem) if working else []
+    findings = postmortem_findings(postmortem=postmortem, coach=coach) if working else []
     lessons = postmortem_lessons(postmortem=postmortem, content=copy["content"])
     if lessons:
         # The lessons lead the page as key learnings; they are not repeated further down.
