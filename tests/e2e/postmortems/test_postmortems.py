@@ -267,3 +267,32 @@ def test_list_templates_and_coach_pages(browser, live_server, screenshot, incide
     expect(page.locator("[data-coach-result] mark")).to_have_count(3)
     shot(page, screenshot, "postmortem-coach")
     context.close()
+
+
+def test_every_page_fits_a_phone(browser, live_server, screenshot, incident, member, reviewer, builtins):
+    postmortem = story_postmortem(incident, member, reviewer, publish=False)
+    postmortem_save(
+        postmortem=postmortem, actor=member, based_on=postmortem.version, content={"failed_step": "Changed words."}
+    )
+    context, page = sign_in_at(browser, live_server, member, width=390, height=844)
+    pages = {
+        "list": "/postmortems/",
+        "detail": f"/postmortems/{postmortem.pk}/",
+        "edit": f"/postmortems/{postmortem.pk}/edit/",
+        "history": f"/postmortems/{postmortem.pk}/history/",
+        "diff": f"/postmortems/{postmortem.pk}/history/{postmortem.version + 1}/",
+        "templates": "/postmortems/templates/",
+        "template": f"/postmortems/templates/{builtins['five-whys'].pk}/",
+        "coach": "/postmortems/coach/",
+        "print": f"/postmortems/{postmortem.pk}/print/",
+    }
+    for name, path in pages.items():
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, name
+        no_horizontal_scroll(page)
+    shot(page, screenshot, "postmortem-print-phone")
+    page.goto(f"{live_server.url}{pages['diff']}")
+    shot(page, screenshot, "postmortem-diff-phone")
+    page.goto(f"{live_server.url}{pages['detail']}")
+    shot(page, screenshot, "postmortem-review-phone")
+    context.close()
