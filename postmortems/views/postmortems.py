@@ -485,8 +485,8 @@ def _merge_page(request, postmortem, conflict: EditConflict, *, title, content, 
             item.theirs_lines = [line for line in lines if line.kind != "added"]
             item.mine_lines = [line for line in lines if line.kind != "removed"]
     title_item = None
-    if title is not None and title != current.title:
-        base_title = base.title if base else current.title
+    base_title = base.title if base else current.title
+    if title is not None and title != current.title and title != base_title:
         if current.title == base_title:
             title_item = {"status": MINE, "value": title}
         else:

@@ -801,3 +801,23 @@ def test_submit_and_publish_answer_bad_forms_without_500(client, postmortem, mem
         reverse("postmortems:review", args=[postmortem.pk]), {"decision": "rubber-stamp"}, follow=True
     )
     assert b"Choose approve, request changes or comment" in response.content
+
+
+def test_a_title_only_they_changed_is_kept_by_the_merge(client, postmortem, member, second_member):
+    old_title = postmortem.title
+    postmortem_save(postmortem=postmortem, actor=second_member, based_on=1, title="Scoring errors after v9", content={})
+    postmortem_save(postmortem=postmortem, actor=second_member, based_on=2, content={"failed_step": "Theirs."})
+    client.force_login(member)
+    stale = Postmortem.objects.get(pk=postmortem.pk)
+    stale.version, stale.title = 1, old_title
+    stale.content = PostmortemVersion.objects.get(postmortem=postmortem, number=1).content
+    response = client.post(edit_url(postmortem), form_data(stale, failed_step="Mine."))
+    assert response.status_code == 409
+    assert response.context["title_item"] is None
+    assert 'name="title"' not in response.content.decode()
+    response = client.post(
+        edit_url(postmortem),
+        {"based_on": 3, "shown": response.context["shown"], "section-failed_step": "Mine and theirs."},
+    )
+    postmortem.refresh_from_db()
+    assert (postmortem.title, postmortem.content["failed_step"]) == ("Scoring errors after v9", "Mine and theirs.")
