@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "incidents.models.sources.Delivery.Status",
         "DeploymentStatusEnum": "incidents.models.deployments.DeploymentStatus",
+        "IncidentStatusEnum": "incidents.models.incidents.IncidentStatus",
+        "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
     },
 }
 
