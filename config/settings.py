@@ -109,6 +109,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # The test database is a file as well, not shared-cache memory: concurrent
+    # threads then wait on SQLite's ordinary locks (shared-cache memory fails
+    # them at once with "table is locked"), and test subprocesses can open it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-kintsugi.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -170,7 +174,34 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Deliveries whose task was never published (broker down) or lost are queued again.
+    "start-delivery-sweep": {"task": "incidents.tasks.start_delivery_sweep", "schedule": 60.0},
+}
+
+# Cache: Redis when a URL is given (CACHE_URL, else REDIS_URL, else a Redis
+# broker), so counters are shared by every web worker; memory otherwise.
+_CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
+if not _CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _CACHE_URL = CELERY_BROKER_URL
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _CACHE_URL,
+        "KEY_PREFIX": "kintsugi",
+    }
+    if _CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kintsugi"}
+}
+
+# Webhooks: bodies above this size are refused with 413 before being read.
+KINTSUGI_WEBHOOK_MAX_BYTES = int(os.environ.get("KINTSUGI_WEBHOOK_MAX_BYTES", str(5 * 1024 * 1024)))
+# A delivery whose processing keeps failing is retried this many times in all, then marked failed.
+KINTSUGI_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("KINTSUGI_DELIVERY_MAX_ATTEMPTS", "5"))
+# Seconds before the first retry; doubled on each further attempt, capped at ten minutes.
+KINTSUGI_DELIVERY_RETRY_BACKOFF = float(os.environ.get("KINTSUGI_DELIVERY_RETRY_BACKOFF", "10"))
+# The sweeper queues deliveries still waiting after this many seconds.
+KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTER", "120"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -193,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryStatusEnum": "incidents.models.sources.Delivery.Status",
+        "DeploymentStatusEnum": "incidents.models.deployments.DeploymentStatus",
+    },
 }
 
 LOGGING = {

@@ -11,7 +11,7 @@ from incidents.models.incidents import (
     TimelineEntry,
 )
 from incidents.models.registry import AliasMove, ModelAlias, ModelVersion, RegisteredModel
-from incidents.models.sources import Delivery, Source, SourceKind, SourceSecret
+from incidents.models.sources import Delivery, Source, SourceKind, SourceRateWindow, SourceSecret
 
 __all__ = [
     "AliasMove",
@@ -30,6 +30,7 @@ __all__ = [
     "Severity",
     "Source",
     "SourceKind",
+    "SourceRateWindow",
     "SourceSecret",
     "Tag",
     "TimelineEntry",

@@ -116,6 +116,9 @@ class Delivery(models.Model):
     replay_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When the next processing attempt is due while the delivery waits (received or replayed);
+    # the sweeper queues deliveries overdue by a while, respecting retry backoff.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     model_found = models.CharField(max_length=240, blank=True)
     deployment = models.ForeignKey(
@@ -135,7 +138,23 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "received_at"], name="delivery_status_received"),
             models.Index(fields=["source", "-received_at"], name="delivery_source_recent"),
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_attempt"),
         ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.event or 'delivery'} {self.delivery_id}"
+
+
+class SourceRateWindow(models.Model):
+    """Requests a source made in one minute, when no shared cache counts them (the embedded default)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    # Minutes since the Unix epoch: one row per source and minute, incremented atomically.
+    minute = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "minute"], name="source_rate_window_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} minute {self.minute}: {self.count}"

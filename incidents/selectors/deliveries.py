@@ -1,0 +1,34 @@
+"""Reads of deliveries and deployments."""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from incidents.models import Delivery, Deployment
+
+
+def delivery_ids_overdue(*, before: datetime, limit: int = 1000) -> list[int]:
+    """Return ids of deliveries still waiting whose attempt was due before ``before``, oldest first."""
+    return list(
+        Delivery.objects.filter(
+            status__in=(Delivery.Status.RECEIVED, Delivery.Status.REPLAYED), next_attempt_at__lt=before
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def delivery_list_for_user(*, user) -> QuerySet[Delivery]:
+    """Return the deliveries the user may see: those of their teams' sources; staff see all. Newest first."""
+    deliveries = Delivery.objects.select_related("source", "source__team", "deployment").defer("body")
+    if user.is_staff:
+        return deliveries
+    return deliveries.filter(source__team__memberships__user=user)
+
+
+def deployment_list_for_user(*, user) -> QuerySet[Deployment]:
+    """Return the deployments the user may see: their teams'; staff see all. Newest first."""
+    deployments = Deployment.objects.select_related("team", "source", "model_version__model")
+    if user.is_staff:
+        return deployments
+    return deployments.filter(team__memberships__user=user)

@@ -1,0 +1,411 @@
+"""Writes to deployments, and the incidents their outcomes open, join and mitigate.
+
+A *lane* is where deployments replace one another: one team's model in one
+environment (or, when no model is known, one source's environment). The newest
+event of a lane decides its state, whatever order deliveries arrive in:
+
+* a failure opens an incident for the lane, or joins the lane's open one;
+* a success mitigates the lane's open incidents that started before it,
+  unless a newer failure is already known;
+* a failure older than a known success is history: it joins the incident that
+  success mitigated, or opens one that is mitigated at once at that success's
+  time, so change failure rate and time to restore stay true.
+
+Callers hold the lane lock (see ``lane_lock``) for the whole transaction.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from incidents.ingest.events import EventStatus, PipelineEvent
+from incidents.models import (
+    Deployment,
+    DeploymentStatus,
+    Incident,
+    IncidentKind,
+    IncidentStatus,
+    LinkRole,
+    ModelVersion,
+    RegisteredModel,
+    Severity,
+    Source,
+    TimelineEntry,
+)
+from incidents.services.incidents import (
+    incident_link_deployment,
+    incident_open,
+    incident_transition,
+    timeline_entry_add,
+)
+from incidents.services.registry import model_version_get_or_create, registered_model_get_or_create
+
+# Terminal states win over "in progress" when two events carry the same time.
+STATUS_RANK = {
+    DeploymentStatus.IN_PROGRESS: 0,
+    DeploymentStatus.SUCCEEDED: 1,
+    DeploymentStatus.FAILED: 1,
+    DeploymentStatus.CANCELLED: 1,
+}
+
+
+@dataclass(frozen=True)
+class Lane:
+    team_id: int
+    model: RegisteredModel | None
+    environment: str
+    source: Source
+
+    def deployments(self):
+        lane = Deployment.objects.filter(team_id=self.team_id, environment=self.environment)
+        if self.model is not None:
+            return lane.filter(model_version__model=self.model)
+        return lane.filter(source=self.source, model_version__isnull=True)
+
+    def incidents(self):
+        lane = Incident.objects.filter(
+            team_id=self.team_id, environment=self.environment, kind=IncidentKind.FAILED_DEPLOYMENT
+        )
+        if self.model is not None:
+            return lane.filter(model=self.model)
+        return lane.filter(source=self.source, model__isnull=True, model_unknown=True)
+
+
+def lane_lock(*, source: Source, model: RegisteredModel | None) -> None:
+    """Take the row lock that serializes one lane's work until the transaction ends."""
+    if model is not None:
+        RegisteredModel.objects.select_for_update().filter(pk=model.pk).exists()
+    else:
+        Source.objects.select_for_update().filter(pk=source.pk).exists()
+
+
+def clip(value: str, length: int) -> str:
+    """Return text fit for a column: NUL characters removed (PostgreSQL refuses them), cut to ``length``."""
+    return (value or "").replace("\x00", "")[:length]
+
+
+def deployment_record(
+    *,
+    source: Source,
+    event: PipelineEvent,
+    model_version: ModelVersion | None,
+    occurred_at: datetime,
+    fallback_external_id: str,
+) -> tuple[Deployment, bool]:
+    """Create or update the deployment the event is about; return it and whether the event was applied.
+
+    Deployments are identified by (source, external_id). An event older than
+    the newest one applied (``last_event_at``) changes nothing but facts the
+    deployment still lacks, and the answer says it was not applied.
+    """
+    status = DeploymentStatus(event.status.value)
+    external_id = clip(event.external_id or fallback_external_id, 300)
+    facts = {
+        "pipeline": clip(event.pipeline, 200),
+        "run_id": clip(event.run_id, 200),
+        "title": clip(event.title, 300),
+        "sha": clip(event.sha, 64),
+        "ref": clip(event.ref, 255),
+        "run_url": clip(event.run_url, 500),
+        "failing_step": clip(event.failing_step, 300),
+        "started_at": event.started_at,
+        "finished_at": event.finished_at,
+    }
+    deployment, created = Deployment.objects.get_or_create(
+        source=source,
+        external_id=external_id,
+        defaults={
+            "team_id": source.team_id,
+            "model_version": model_version,
+            "environment": clip(event.environment, 100),
+            "status": status,
+            "last_event_at": occurred_at,
+            **facts,
+        },
+    )
+    if created:
+        return deployment, True
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    newer = occurred_at > deployment.last_event_at or (
+        occurred_at == deployment.last_event_at and STATUS_RANK[status] >= STATUS_RANK[deployment.status]
+    )
+    changed = set()
+    for name, value in facts.items():
+        current = getattr(deployment, name)
+        if value and (newer or not current) and value != current:
+            setattr(deployment, name, value)
+            changed.add(name)
+    if (
+        model_version is not None
+        and (newer or deployment.model_version_id is None)
+        and deployment.model_version_id != model_version.pk
+    ):
+        deployment.model_version = model_version
+        changed.add("model_version")
+    if event.environment and (newer or not deployment.environment):
+        environment = clip(event.environment, 100)
+        if environment != deployment.environment:
+            deployment.environment = environment
+            changed.add("environment")
+    if newer:
+        deployment.status = status
+        deployment.last_event_at = occurred_at
+        changed |= {"status", "last_event_at"}
+    if changed:
+        deployment.save(update_fields=[*sorted(changed), "updated_at"])
+    return deployment, newer
+
+
+def severity_for(*, source: Source, environment: str) -> str:
+    """Return the severity the source maps the environment to ("*" for any other; SEV3 when unmapped)."""
+    mapping = source.environment_severity if isinstance(source.environment_severity, dict) else {}
+    for key in (environment, environment.lower(), "*"):
+        value = mapping.get(key)
+        if isinstance(value, str) and value.upper() in Severity.values:
+            return value.upper()
+    return Severity.SEV3
+
+
+def deployment_label(*, deployment: Deployment, model: RegisteredModel | None) -> str:
+    """Return what was deployed, as people say it: "fraud-detector v17", or the pipeline or commit."""
+    if deployment.model_version_id:
+        return f"{deployment.model_version.model.name} v{deployment.model_version.version}"
+    if model is not None:
+        return model.name
+    return deployment.pipeline or deployment.title or (deployment.sha[:8] if deployment.sha else "") or "A pipeline"
+
+
+def failure_title(*, deployment: Deployment, model: RegisteredModel | None) -> str:
+    """Return an incident title: "fraud-detector v17 failed to deploy to production"."""
+    what = deployment_label(deployment=deployment, model=model)
+    if deployment.environment:
+        return clip(f"{what} failed to deploy to {deployment.environment}", 300)
+    return clip(f"{what} failed to deploy", 300)
+
+
+def _failure_text(*, deployment: Deployment, model: RegisteredModel | None, source: Source, again: bool) -> str:
+    text = failure_title(deployment=deployment, model=model) + (" again" if again else "") + "."
+    if deployment.failing_step:
+        text += f" Failing step: {deployment.failing_step}."
+    if deployment.run_url:
+        text += f" Run: {deployment.run_url}"
+    return text
+
+
+def deployment_failure_record(
+    *,
+    deployment: Deployment,
+    source: Source,
+    model: RegisteredModel | None,
+    occurred_at: datetime,
+    delivery=None,
+) -> Incident:
+    """Open or join the lane's incident for a failed deployment at ``occurred_at``; return the incident.
+
+    Join the lane's open incident; when a newer success of the lane is known,
+    join the incident that success mitigated or open one mitigated at once at
+    that success's time. Idempotent per delivery. The caller holds the lane lock.
+    """
+    lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
+    if delivery is not None:
+        done = TimelineEntry.objects.filter(delivery=delivery, incident__in=lane.incidents()).first()
+        if done is not None:
+            return done.incident
+    newer_success = (
+        lane.deployments()
+        .filter(status=DeploymentStatus.SUCCEEDED, last_event_at__gt=occurred_at)
+        .order_by("last_event_at", "id")
+        .first()
+    )
+    if newer_success is None:
+        incident = lane.incidents().filter(status=IncidentStatus.OPEN).order_by("-detected_at", "-id").first()
+    else:
+        incident = (
+            lane.incidents()
+            .filter(mitigated_at__gte=occurred_at, started_at__lte=newer_success.last_event_at)
+            .order_by("mitigated_at", "id")
+            .first()
+        )
+    if incident is not None:
+        timeline_entry_add(
+            incident=incident,
+            kind=TimelineEntry.Kind.DEPLOYMENT,
+            text=_failure_text(deployment=deployment, model=model, source=source, again=True),
+            occurred_at=occurred_at,
+            source_label=source.name,
+            deployment=deployment,
+            delivery=delivery,
+        )
+        incident_link_deployment(incident=incident, deployment=deployment, role=LinkRole.SUSPECT)
+        return incident
+    title = failure_title(deployment=deployment, model=model)
+    incident = incident_open(
+        team=source.team,
+        title=title,
+        kind=IncidentKind.FAILED_DEPLOYMENT,
+        severity=severity_for(source=source, environment=deployment.environment),
+        environment=deployment.environment,
+        model=model,
+        model_unknown=model is None,
+        detected_at=occurred_at,
+        started_at=occurred_at,
+        source=source,
+        source_label=source.name,
+        opening_text=f"Opened by {source.name}: {title}.",
+    )
+    timeline_entry_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.DEPLOYMENT,
+        text=_failure_text(deployment=deployment, model=model, source=source, again=False),
+        occurred_at=occurred_at,
+        source_label=source.name,
+        deployment=deployment,
+        delivery=delivery,
+    )
+    incident_link_deployment(incident=incident, deployment=deployment, role=LinkRole.SUSPECT)
+    if newer_success is not None:
+        incident_transition(
+            incident=incident,
+            to_status=IncidentStatus.MITIGATED,
+            at=newer_success.last_event_at,
+            source_label=source.name,
+            note=(
+                f"Mitigated by the successful deployment of "
+                f"{deployment_label(deployment=newer_success, model=model)} at "
+                f"{newer_success.last_event_at:%Y-%m-%d %H:%M:%S} UTC; this failure was delivered after it."
+            ),
+            deployment=newer_success,
+        )
+        incident.refresh_from_db()
+    return incident
+
+
+def deployment_success_record(
+    *,
+    deployment: Deployment,
+    source: Source,
+    model: RegisteredModel | None,
+    occurred_at: datetime,
+    delivery=None,
+) -> list[Incident]:
+    """Mitigate, at ``occurred_at``, the lane's open incidents that started before this success; return them.
+
+    Leave them open when the lane has a failure newer than this success: the
+    newest event decides. Idempotent per delivery. The caller holds the lane lock.
+    """
+    lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
+    newer_failure = lane.deployments().filter(status=DeploymentStatus.FAILED, last_event_at__gt=occurred_at).exists()
+    if newer_failure:
+        return []
+    mitigated = []
+    what = deployment_label(deployment=deployment, model=model)
+    already = set()
+    if delivery is not None:
+        already = set(TimelineEntry.objects.filter(delivery=delivery).values_list("incident_id", flat=True))
+    for incident in lane.incidents().filter(Q(status=IncidentStatus.OPEN), started_at__lte=occurred_at):
+        if incident.pk in already:
+            continue
+        mitigated.append(
+            incident_transition(
+                incident=incident,
+                to_status=IncidentStatus.MITIGATED,
+                at=occurred_at,
+                source_label=source.name,
+                note=f"Mitigated: {what} deployed successfully to {deployment.environment or 'its environment'}.",
+                deployment=deployment,
+                delivery=delivery,
+            )
+        )
+        incident_link_deployment(incident=incident, deployment=deployment, role=LinkRole.RELATED)
+    return mitigated
+
+
+def deployment_outcome_record(
+    *,
+    deployment: Deployment,
+    source: Source,
+    model: RegisteredModel | None,
+    status: EventStatus,
+    occurred_at: datetime,
+    delivery=None,
+) -> list[Incident]:
+    """Apply what a terminal event means for the lane's incidents; return the incidents it touched."""
+    if status == EventStatus.FAILED:
+        return [
+            deployment_failure_record(
+                deployment=deployment, source=source, model=model, occurred_at=occurred_at, delivery=delivery
+            )
+        ]
+    if status == EventStatus.SUCCEEDED:
+        return deployment_success_record(
+            deployment=deployment, source=source, model=model, occurred_at=occurred_at, delivery=delivery
+        )
+    return []
+
+
+@dataclass
+class DeploymentOutcome:
+    deployment: Deployment
+    model: RegisteredModel | None
+    model_version: ModelVersion | None
+    # False when the event was older than the deployment's newest one.
+    applied: bool
+    incidents: list[Incident] = field(default_factory=list)
+
+    @property
+    def model_found(self) -> str:
+        """Return the model as people say it ("fraud-detector v17"), or "" when none was found."""
+        if self.model_version is not None:
+            return clip(f"{self.model.name} v{self.model_version.version}", 240)
+        return clip(self.model.name, 240) if self.model is not None else ""
+
+
+def model_for_event(*, team, event: PipelineEvent, at: datetime) -> tuple[RegisteredModel | None, ModelVersion | None]:
+    """Return the registered model and version the event names, created for the team when new."""
+    name = clip(event.model_name.strip(), 200)
+    if not name:
+        return None, None
+    model = registered_model_get_or_create(team=team, name=name, at=at)
+    version = clip(event.model_version.strip(), 64)
+    if not version:
+        return model, None
+    return model, model_version_get_or_create(model=model, version=version, at=at)
+
+
+@transaction.atomic
+def deployment_event_apply(
+    *,
+    source: Source,
+    event: PipelineEvent,
+    occurred_at: datetime,
+    delivery=None,
+    fallback_external_id: str = "",
+) -> DeploymentOutcome:
+    """Record a pipeline, job or deployment event that has a status; return what it changed.
+
+    Find or create the model version it names, take the lane lock, upsert the
+    deployment, then open, join or mitigate the lane's incidents. Safe to run
+    again for the same delivery.
+    """
+    model, model_version = model_for_event(team=source.team, event=event, at=occurred_at)
+    lane_lock(source=source, model=model)
+    deployment, applied = deployment_record(
+        source=source,
+        event=event,
+        model_version=model_version,
+        occurred_at=occurred_at,
+        fallback_external_id=fallback_external_id or f"{event.pipeline}:{event.run_id}",
+    )
+    incidents = deployment_outcome_record(
+        deployment=deployment,
+        source=source,
+        model=model,
+        status=EventStatus(event.status),
+        occurred_at=occurred_at,
+        delivery=delivery,
+    )
+    return DeploymentOutcome(
+        deployment=deployment, model=model, model_version=model_version, applied=applied, incidents=incidents
+    )
