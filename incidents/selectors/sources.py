@@ -1,11 +1,13 @@
-"""Reads of sources."""
+"""Reads of sources and their deliveries."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from incidents.models import Source
+from incidents.models import Delivery, Incident, RegisteredModel, Source, SourceSecret
+from teams.selectors import user_is_team_member, user_team_ids
 
 
 def source_valid_secrets(*, source: Source, now: datetime | None = None) -> list[str]:
@@ -21,3 +23,99 @@ def source_valid_secrets(*, source: Source, now: datetime | None = None) -> list
 def source_for_webhook(*, public_id: str) -> Source | None:
     """Return the active source behind a webhook URL, or None."""
     return Source.objects.select_related("team").filter(public_id=public_id, is_active=True).first()
+
+
+def source_visible_to(*, user) -> QuerySet[Source]:
+    """Return the sources the user may see: those of their teams, or all of them for staff.
+
+    Payloads can hold internal data, so sources are never shown outside their team.
+    """
+    sources = Source.objects.select_related("team")
+    if not user.is_authenticated:
+        return sources.none()
+    if user.is_staff:
+        return sources
+    return sources.filter(team_id__in=user_team_ids(user=user))
+
+
+def source_list_for_user(*, user, now: datetime | None = None) -> QuerySet[Source]:
+    """Return the user's visible sources with delivery figures, in one query.
+
+    Each source carries ``last_delivery_at``, ``last_delivery_status``, ``deliveries_total``,
+    ``deliveries_<status>`` for every delivery status, and ``failures_24h`` (failed deliveries
+    received in the 24 hours before ``now``).
+    """
+    now = now or timezone.now()
+    latest = Delivery.objects.filter(source=OuterRef("pk")).order_by("-received_at", "-id")
+    per_status = {
+        f"deliveries_{status}": Count("deliveries", filter=Q(deliveries__status=status))
+        for status in Delivery.Status.values
+    }
+    return (
+        source_visible_to(user=user)
+        .annotate(
+            last_delivery_at=Max("deliveries__received_at"),
+            last_delivery_status=Subquery(latest.values("status")[:1]),
+            deliveries_total=Count("deliveries"),
+            failures_24h=Count(
+                "deliveries",
+                filter=Q(
+                    deliveries__status=Delivery.Status.FAILED, deliveries__received_at__gte=now - timedelta(hours=24)
+                ),
+            ),
+            **per_status,
+        )
+        .order_by(Lower("team__name"), Lower("name"), "id")
+    )
+
+
+def user_can_use_source(*, user, source: Source) -> bool:
+    """Return whether the user may see the source, its secrets and deliveries, and change it."""
+    return user_is_team_member(user=user, team=source.team)
+
+
+def source_secret_list(*, source: Source) -> QuerySet[SourceSecret]:
+    """Return the source's secrets, newest first, without their values."""
+    return source.secrets.defer("value").order_by("-created_at", "-id")
+
+
+def source_default_model_choices(*, team) -> QuerySet[RegisteredModel]:
+    """Return the models a source of the team may name as its default model."""
+    return RegisteredModel.objects.filter(team=team).order_by("name")
+
+
+def delivery_log(*, source: Source, status: str = "", event: str = "") -> QuerySet[Delivery]:
+    """Return the source's deliveries, newest first, optionally of one status and one event.
+
+    Bodies, headers and normalized events are left out: a log page never needs them.
+    """
+    deliveries = Delivery.objects.filter(source=source).defer("body", "headers", "normalized")
+    if status:
+        deliveries = deliveries.filter(status=status)
+    if event:
+        deliveries = deliveries.filter(event=event)
+    return deliveries.order_by("-received_at", "-id")
+
+
+def delivery_event_names(*, source: Source) -> list[str]:
+    """Return the event names the source's deliveries carried, sorted."""
+    return sorted(
+        Delivery.objects.filter(source=source).exclude(event="").values_list("event", flat=True).distinct().order_by()
+    )
+
+
+def delivery_for_source(*, source: Source, delivery_pk: int) -> Delivery | None:
+    """Return one delivery of the source with its deployment and model version, or None."""
+    return (
+        Delivery.objects.select_related("deployment__model_version__model")
+        .filter(source=source, pk=delivery_pk)
+        .first()
+    )
+
+
+def delivery_incidents(*, delivery: Delivery) -> QuerySet[Incident]:
+    """Return the incidents the delivery opened, joined or touched, newest first."""
+    touched = Q(timeline__delivery=delivery)
+    if delivery.deployment_id is not None:
+        touched |= Q(deployment_links__deployment_id=delivery.deployment_id)
+    return Incident.objects.filter(touched).distinct().order_by("-detected_at", "-id")
