@@ -23,9 +23,10 @@ PATTERN_HELP = (
 
 class SeverityRowForm(forms.Form):
     environment = forms.CharField(
-        max_length=100, required=False, widget=forms.TextInput(attrs={"placeholder": "production"})
+        max_length=100, required=False, widget=forms.TextInput(attrs={"placeholder": "e.g. canary"})
     )
-    severity = forms.ChoiceField(choices=[("", "—"), *Severity.choices], required=False)
+    # Short labels: the rows sit in a narrow column; the severities are explained where incidents are.
+    severity = forms.ChoiceField(choices=[("", "—"), *((value, value) for value in Severity.values)], required=False)
 
     def clean(self):
         cleaned = super().clean()

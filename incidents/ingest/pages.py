@@ -9,8 +9,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.markdown import render_markdown
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.forms import (
     DeliveryFilterForm,
@@ -78,10 +80,12 @@ def _apply_service_errors(error: ValidationError, form) -> None:
             form.add_error(field if field in form.fields else None, message)
 
 
-def _setup_markdown(source: Source, secret: str | None) -> str:
-    return sender_for(source.kind).setup_markdown.format(
+def _setup_html(source: Source, secret: str | None) -> str:
+    text = sender_for(source.kind).setup_markdown.format(
         webhook_url=source.webhook_url, secret=secret or SECRET_PLACEHOLDER
     )
+    # The instructions are wrapped prose from the code: line breaks inside a paragraph are not meant.
+    return mark_safe(render_markdown(text, hard_breaks=False))  # noqa: S308 - nh3 has sanitised it
 
 
 def _url_or_none(instance) -> str | None:
@@ -146,7 +150,7 @@ def _detail_context(request, source: Source, **forms) -> dict:
     return {
         "source": source,
         "secret_once": secret_once,
-        "setup_markdown": _setup_markdown(source, secret_once),
+        "setup_html": _setup_html(source, secret_once),
         "secret_placeholder": SECRET_PLACEHOLDER,
         "secrets": source_secret_list(source=source),
         "filters": filters,

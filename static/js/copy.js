@@ -1,5 +1,6 @@
-// Copy buttons: <button data-copy="#element-id" hidden>. Without JavaScript the
-// buttons stay hidden and the values can still be selected by hand.
+// Copy buttons: <button data-copy="#element-id" hidden>, and one per code block
+// inside an element marked data-copy-blocks. Without JavaScript there are no
+// buttons and the values can still be selected by hand.
 (function () {
   "use strict";
 
@@ -30,6 +31,22 @@
     window.clearTimeout(button._copyTimer);
     button._copyTimer = window.setTimeout(function () { button.textContent = original; }, 1800);
   }
+
+  // Code blocks of setup instructions get their own copy button.
+  document.querySelectorAll("[data-copy-blocks] pre").forEach(function (pre, index) {
+    if (!pre.id) { pre.id = "code-block-" + (index + 1); }
+    var wrapper = document.createElement("div");
+    wrapper.className = "code-block";
+    pre.parentNode.insertBefore(wrapper, pre);
+    wrapper.appendChild(pre);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "btn btn-small code-copy";
+    button.textContent = "Copy";
+    button.setAttribute("data-copy", "#" + pre.id);
+    button.setAttribute("aria-label", "Copy this block");
+    wrapper.appendChild(button);
+  });
 
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     var target = document.querySelector(button.getAttribute("data-copy"));

@@ -29,6 +29,12 @@ WORKFLOW_RUN = {
 }
 
 
+def screenshot_dir():
+    from tests.e2e.conftest import SCREENSHOTS
+
+    return SCREENSHOTS
+
+
 def fits_the_width(page, width: int) -> bool:
     return page.evaluate("document.documentElement.scrollWidth") <= width
 
@@ -123,6 +129,14 @@ def test_setup_instructions_open_for_a_new_source(page, live_server, signed_in, 
     setup = page.locator("#setup")
     assert setup.is_visible()
     assert source.webhook_url in setup.inner_text()
+    screenshot(page, "source-setup")
+    page.screenshot(path=str(screenshot_dir() / "source-setup-top.png"))
+    assert page.locator("#setup .code-copy").first.is_visible()
     page.click("#options summary")
     assert page.locator("#id_rate_limit_per_minute").is_visible()
-    screenshot(page, "source-setup")
+    screenshot(page, "source-options")
+    page.click("button:has-text('Send test delivery')")
+    page.wait_for_url(f"{live_server.url}/sources/{source.pk}/deliveries/*/")
+    assert "the webhook answered 202" in page.locator(".flash").inner_text()
+    assert page.locator("pre.payload").is_visible()
+    screenshot(page, "delivery-test")

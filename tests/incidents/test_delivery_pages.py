@@ -141,3 +141,16 @@ def test_replay_is_refused_to_outsiders_and_to_get(client, member, outsider, tea
     assert client.post(delivery_url(delivery, "replay/")).status_code == 403
     delivery.refresh_from_db()
     assert delivery.status == "failed"
+
+
+def test_delivery_page_query_count_is_bounded(client, member, team, django_assert_max_num_queries):
+    from tests.factories import DeploymentFactory
+
+    source = SourceFactory(team=team)
+    deployment = DeploymentFactory(source=source, status="failed")
+    delivery = DeliveryFactory(source=source, deployment=deployment, status="processed")
+    client.force_login(member)
+    with django_assert_max_num_queries(9):
+        response = client.get(delivery_url(delivery))
+    assert response.status_code == 200
+    assert str(deployment) in response.content.decode()

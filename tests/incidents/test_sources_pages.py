@@ -452,3 +452,13 @@ def test_delivery_log_paginates(client, member, team):
         NOW - timedelta(minutes=minute) for minute in range(25, 30)
     ]
     assert client.get(source.get_absolute_url(), {"page": "nonsense"}).status_code == 200
+
+
+@pytest.mark.parametrize("kind", [kind for kind, _ in Source._meta.get_field("kind").choices])
+def test_setup_instructions_of_every_kind_name_this_webhook(client, member, team, kind):
+    source = SourceFactory(team=team, kind=kind)
+    client.force_login(member)
+    html = str(client.get(source.get_absolute_url()).context["setup_html"])
+    assert source.webhook_url in html
+    assert pages.SECRET_PLACEHOLDER in html
+    assert "<script" not in html
