@@ -140,3 +140,28 @@ def test_setup_instructions_open_for_a_new_source(page, live_server, signed_in, 
     assert "the webhook answered 202" in page.locator(".flash").inner_text()
     assert page.locator("pre.payload").is_visible()
     screenshot(page, "delivery-test")
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab", "jenkins", "argocd", "circleci", "mlflow", "generic"])
+def test_setup_instructions_fit_a_phone(browser, live_server, team, member, kind, screenshot):
+    from tests.factories import PASSWORD
+
+    source = SourceFactory(team=team, name=f"{kind} source", kind=kind)
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", member.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}{source.get_absolute_url()}")
+    assert page.locator("#setup").is_visible()
+    too_wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40))"""
+    )
+    assert fits_the_width(page, PHONE["width"]), too_wide
+    if kind == "github":
+        screenshot(page, "source-setup-phone")
+    context.close()
