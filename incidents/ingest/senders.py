@@ -28,6 +28,33 @@ Adapter = Callable[[dict], PipelineEvent]
 Sample = Callable[[str, datetime], tuple[dict[str, str], bytes]]
 
 
+_BLOCK_STARTS = ("|", "#", "- ", "* ", "> ", "```", "    ")
+
+
+def unwrap_paragraphs(markdown: str) -> str:
+    """Return ``markdown`` with each paragraph on one line, leaving code, tables and lists alone.
+
+    Pages render a line break inside a paragraph as a break, so text wrapped to fit the
+    source code would show ragged on the page.
+    """
+    lines: list[str] = []
+    in_code = False
+    previous_is_text = False
+    for line in markdown.split("\n"):
+        if line.startswith("```"):
+            in_code = not in_code
+            lines.append(line)
+            previous_is_text = False
+            continue
+        is_text = not in_code and bool(line.strip()) and not line.startswith(_BLOCK_STARTS) and not line[:1].isdigit()
+        if is_text and previous_is_text:
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+        else:
+            lines.append(line)
+        previous_is_text = is_text
+    return "\n".join(lines)
+
+
 def _no_sample(secret: str, now: datetime) -> tuple[dict[str, str], bytes]:
     raise NotImplementedError("this sender has no sample delivery")
 
@@ -47,8 +74,11 @@ class Sender:
     # with a fresh delivery id on every call; MLflow's is a model_version.created.
     sample: Sample = _no_sample
     # Markdown shown on the source page: what to paste where. Fill it with
-    # ``setup_markdown.format(webhook_url=..., secret=...)``.
+    # ``setup_markdown.format(webhook_url=..., secret=...)``. Paragraphs are unwrapped to one line.
     setup_markdown: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "setup_markdown", unwrap_paragraphs(self.setup_markdown))
 
     def adapt(self, event_name: str, payload: dict) -> PipelineEvent:
         """Return the normalized event of a parsed payload.

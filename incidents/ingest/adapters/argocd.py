@@ -132,12 +132,14 @@ def application(payload: dict) -> PipelineEvent:
         failing_step = "sync"
     elif event == "app.health.degraded":
         failing_step = f"health: {health or 'Degraded'}"
-    # A sync and the health checks after it concern the same revision: one deployment.
+    # A sync and the health checks after it concern the same revision: one deployment. Without a
+    # revision (multi-source applications), the start of the sync operation tells attempts apart.
     identity = fields.first(fields.text(payload, "app_uid"), f"{fields.text(payload, 'app_namespace')}/{app}")
+    attempt = revision or fields.text(payload, "started_at")
     return PipelineEvent(
         kind=EventKind.DEPLOYMENT,
         status=status,
-        external_id=f"{identity}:{revision}",
+        external_id=f"{identity}:{attempt}",
         pipeline=f"{fields.text(payload, 'project') or 'argocd'}/{app}",
         run_id=revision,
         title=f"{app} {verb}",
@@ -155,7 +157,8 @@ def application(payload: dict) -> PipelineEvent:
         model_name=model_name,
         model_version=model_version,
         model_origin="payload" if model_name else "",
-        message=fields.text(payload, "message") if status == EventStatus.FAILED else "",
+        # The operation's message explains a failed sync; after a degraded health it is stale.
+        message=fields.text(payload, "message") if event == "app.sync.failed" else "",
     )
 
 

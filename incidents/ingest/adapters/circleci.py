@@ -82,8 +82,8 @@ def status_of(event: str, raw_status: str) -> EventStatus:
     return status
 
 
-def common(payload: dict, status: EventStatus) -> dict:
-    """Return the event fields workflow and job events share: project, pipeline, commit, model."""
+def common(payload: dict, status: EventStatus, *, stopped_at: datetime | None) -> dict:
+    """Return the event fields workflow and job events share: project, pipeline, commit, model, time."""
     found = parameters(payload)
     model_name, model_version = fields.model_from(found)
     workflow_name = fields.text(payload, "workflow.name")
@@ -100,7 +100,7 @@ def common(payload: dict, status: EventStatus) -> dict:
         "sha": fields.text(payload, "pipeline.vcs.revision"),
         "ref": fields.first(fields.text(payload, "pipeline.vcs.branch"), fields.text(payload, "pipeline.vcs.tag")),
         "environment": fields.environment_from(found),
-        "occurred_at": fields.time_at(payload, "happened_at"),
+        "occurred_at": fields.time_at(payload, "happened_at") or stopped_at,
         "model_name": model_name,
         "model_version": model_version,
         "model_origin": "payload" if model_name else "",
@@ -111,14 +111,13 @@ def workflow_completed(payload: dict) -> PipelineEvent:
     workflow_id = fields.required_text(payload, "workflow.id")
     status = status_of("workflow-completed", fields.text(payload, "workflow.status"))
     stopped_at = fields.time_at(payload, "workflow.stopped_at")
-    shared = common(payload, status)
     return PipelineEvent(
         kind=EventKind.PIPELINE,
         external_id=f"workflow:{workflow_id}",
         run_url=fields.text(payload, "workflow.url"),
         started_at=fields.time_at(payload, "workflow.created_at"),
         finished_at=stopped_at,
-        **{**shared, "occurred_at": shared["occurred_at"] or stopped_at},
+        **common(payload, status, stopped_at=stopped_at),
     )
 
 
@@ -129,7 +128,6 @@ def job_completed(payload: dict) -> PipelineEvent:
     number = fields.text(payload, "job.number")
     workflow_url = fields.text(payload, "workflow.url")
     stopped_at = fields.time_at(payload, "job.stopped_at")
-    shared = common(payload, status)
     return PipelineEvent(
         kind=EventKind.JOB,
         external_id=f"job:{job_id}",
@@ -137,7 +135,7 @@ def job_completed(payload: dict) -> PipelineEvent:
         started_at=fields.time_at(payload, "job.started_at"),
         finished_at=stopped_at,
         failing_step=name if status == EventStatus.FAILED else "",
-        **{**shared, "occurred_at": shared["occurred_at"] or stopped_at},
+        **common(payload, status, stopped_at=stopped_at),
     )
 
 
