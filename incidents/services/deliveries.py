@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
 from incidents.ingest.adapters import sender_for
+from incidents.ingest.discovery import discover_model
 from incidents.ingest.errors import IngestError, UnsupportedEvent
 from incidents.ingest.events import EventKind, PipelineEvent
 from incidents.models import Delivery, Source
@@ -93,8 +94,6 @@ def delivery_queue(*, delivery_id: int) -> bool:
 
 
 def _discover(*, event: PipelineEvent, source: Source) -> PipelineEvent:
-    from incidents.ingest.discovery import discover_model
-
     default_model = source.default_model.name if source.default_model_id else ""
     return discover_model(
         event,
@@ -153,16 +152,14 @@ def delivery_process(*, delivery_id: int) -> Delivery | None:
     now = timezone.now()
     source = delivery.source
     sender = sender_for(source.kind)
-    headers = CaseInsensitiveMapping(delivery.headers or {})
+    # Kept headers win over the stored content type (they carry its parameters, such as the charset).
+    headers = CaseInsensitiveMapping({"Content-Type": delivery.content_type, **(delivery.headers or {})})
     try:
         payload = sender.parse(headers, bytes(delivery.body))
     except IngestError as error:
         return _finish(delivery, status=Delivery.Status.FAILED, error=UNREADABLE.format(error=error.message), now=now)
-    adapter = sender.adapters.get(delivery.event)
     try:
-        if adapter is None:
-            raise UnsupportedEvent(delivery.event)
-        event = _discover(event=adapter(payload), source=source)
+        event = _discover(event=sender.adapt(delivery.event, payload), source=source)
     except UnsupportedEvent as unsupported:
         return _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported), now=now)
     delivery.normalized = _json_safe(event.as_json())

@@ -1,0 +1,437 @@
+"""Benchmark the webhook path against a bare Django insert, side by side in one run, and the processing rate.
+
+    .venv/bin/python bench/webhooks.py [--duration 8] [--clients 8] [--web-workers 2] [--process 2000]
+
+Starts two gunicorn servers on loopback against one fresh PostgreSQL database:
+Kintsugi (config.wsgi, Redis as broker and cache) and the bare app of
+bench/bare_settings.py (one view inserting the raw body). Both receive the same
+signed GitHub ``workflow_run`` deliveries from the same client processes. Prints
+accepted deliveries per second and p50/p99 latency of each at full load, the
+ratio (target >= 0.7), p99 at half of Kintsugi's peak rate (target < 50 ms),
+then the rate at which stored deliveries become deployments with the real
+service in this process (target >= 500/s). Loopback only; every loop is
+bounded in time and count.
+
+Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
+the server where the database ``kintsugi_bench`` is created anew) and
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after).
+"""
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "kintsugi_bench"
+SECRET_KEY = "bench-" + "k" * 60
+MAX_REQUESTS_PER_CLIENT = 200_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url(server_url: str, name: str) -> str:
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def recreate_database(server_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+
+
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def kintsugi_env(db_url: str, redis_url: str, var_dir: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "CELERY_BROKER_URL": redis_url,
+        "DEBUG": "false",
+        "SECRET_KEY": SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "LOG_LEVEL": "WARNING",
+        "KINTSUGI_VAR_DIR": var_dir,
+        "CONN_MAX_AGE": "60",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+
+
+def start_gunicorn(app: str, port: int, workers: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        "--access-logfile",
+        "-" if os.environ.get("BENCH_ACCESS_LOG") else "/dev/null",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+
+def wait_until_serving(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing serves 127.0.0.1:{port} after {timeout}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+# -- the deliveries ---------------------------------------------------------------------------------------------
+
+
+def repository(full_name: str) -> dict:
+    owner, name = full_name.split("/")
+    api = f"https://api.github.com/repos/{full_name}"
+    urls = {
+        f"{key}_url": f"{api}/{key}{{/number}}"
+        for key in [
+            "archive",
+            "assignees",
+            "blobs",
+            "branches",
+            "collaborators",
+            "comments",
+            "commits",
+            "compare",
+            "contents",
+            "contributors",
+            "deployments",
+            "downloads",
+            "events",
+            "forks",
+            "git_commits",
+            "git_refs",
+            "git_tags",
+            "hooks",
+            "issue_comment",
+            "issue_events",
+            "issues",
+            "keys",
+            "labels",
+            "languages",
+            "merges",
+            "milestones",
+            "notifications",
+            "pulls",
+            "releases",
+            "stargazers",
+            "statuses",
+            "subscribers",
+            "subscription",
+            "tags",
+            "teams",
+            "trees",
+        ]
+    }
+    owner_record = {
+        "login": owner,
+        "id": 6811672,
+        "node_id": "MDEyOk9yZ2FuaXphdGlvbjY4MTE2NzI=",
+        "avatar_url": "https://avatars.githubusercontent.com/u/6811672?v=4",
+        "url": f"https://api.github.com/users/{owner}",
+        "html_url": f"https://github.com/{owner}",
+        "type": "Organization",
+        "site_admin": False,
+    }
+    return {
+        "id": 17273051,
+        "node_id": "MDEwOlJlcG9zaXRvcnkxNzI3MzA1MQ==",
+        "name": name,
+        "full_name": full_name,
+        "private": True,
+        "owner": owner_record,
+        "html_url": f"https://github.com/{full_name}",
+        "description": "Training and serving of the fraud models",
+        "fork": False,
+        "url": api,
+        **urls,
+    }
+
+
+def workflow_run_body(run_id: int, failed: bool) -> bytes:
+    full_name = "acme-ml/fraud-serving"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    repo = repository(full_name)
+    payload = {
+        "action": "completed",
+        "workflow_run": {
+            "id": run_id,
+            "name": "Deploy model",
+            "node_id": "WFR_kwLOBoNz2s8AAAAB",
+            "head_branch": "main",
+            "head_sha": hashlib.sha1(str(run_id).encode()).hexdigest(),
+            "path": ".github/workflows/deploy.yml",
+            "display_title": f"Deploy fraud-detector v{run_id % 50 + 1} to production",
+            "run_number": run_id % 100_000,
+            "event": "push",
+            "status": "completed",
+            "conclusion": "failure" if failed else "success",
+            "workflow_id": 161335,
+            "check_suite_id": 414944374,
+            "url": f"https://api.github.com/repos/{full_name}/actions/runs/{run_id}",
+            "html_url": f"https://github.com/{full_name}/actions/runs/{run_id}",
+            "pull_requests": [],
+            "created_at": stamp,
+            "updated_at": stamp,
+            "run_attempt": 1,
+            "run_started_at": stamp,
+            "head_commit": {
+                "id": hashlib.sha1(str(run_id).encode()).hexdigest(),
+                "message": "Promote the retrained fraud model\n\nRetrained on March data.",
+                "timestamp": stamp,
+                "author": {"name": "Priya Raman", "email": "priya@example.com"},
+            },
+            "repository": repo,
+            "head_repository": repo,
+        },
+        "workflow": {"id": 161335, "name": "Deploy model", "path": ".github/workflows/deploy.yml"},
+        "repository": repo,
+        "organization": repo["owner"],
+        "sender": repo["owner"],
+    }
+    return json.dumps(payload).encode()
+
+
+def signed_headers(secret: str, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "GitHub-Hookshot/bench",
+        "X-GitHub-Event": "workflow_run",
+        "X-GitHub-Delivery": secrets.token_hex(16),
+        "X-GitHub-Hook-ID": "292047",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
+
+
+# -- the load ---------------------------------------------------------------------------------------------------
+
+
+def client_loop(args) -> tuple[int, int, list[float]]:
+    """Send deliveries for ``duration`` seconds, paced at ``rate``/s when given; return (ok, other, latencies)."""
+    port, path, secret, client_index, duration, rate = args
+    bodies = [
+        workflow_run_body(
+            run_id=(client_index + 1) * 10_000_000 + n + int(time.time() * 1000) % 1_000_000, failed=n % 10 == 0
+        )
+        for n in range(50)
+    ]
+    latencies: list[float] = []
+    ok = other = 0
+    started = time.perf_counter()
+    interval = 1.0 / rate if rate else 0.0
+    for n in range(MAX_REQUESTS_PER_CLIENT):
+        now = time.perf_counter()
+        if now - started >= duration:
+            break
+        if interval:
+            due = started + n * interval
+            if due > now:
+                time.sleep(due - now)
+        # Unique run per request: every delivery is new, and becomes its own deployment.
+        body = bodies[n % len(bodies)].replace(b'"run_attempt": 1', b'"run_attempt": %d' % (n // len(bodies) + 1))
+        headers = signed_headers(secret, body)
+        sent = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except OSError:
+            status = 0
+        finally:
+            connection.close()
+        latencies.append(time.perf_counter() - sent)
+        if status == 202:
+            ok += 1
+        else:
+            other += 1
+    return ok, other, latencies
+
+
+def drive(pool, port: int, path: str, secret: str, clients: int, duration: float, rate: float | None = None) -> dict:
+    per_client = rate / clients if rate else None
+    started = time.perf_counter()
+    results = pool.map(client_loop, [(port, path, secret, index, duration, per_client) for index in range(clients)])
+    elapsed = time.perf_counter() - started
+    ok = sum(result[0] for result in results)
+    other = sum(result[1] for result in results)
+    latencies = sorted(latency for result in results for latency in result[2])
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    return {
+        "accepted": ok,
+        "refused": other,
+        "rate": ok / elapsed,
+        "p50_ms": quantiles[49] * 1000,
+        "p99_ms": quantiles[98] * 1000,
+    }
+
+
+def line(name: str, result: dict) -> str:
+    return (
+        f"  {name:<34} {result['rate']:8.1f}/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+        f"  ({result['accepted']} accepted, {result['refused']} other)"
+    )
+
+
+# -- processing -------------------------------------------------------------------------------------------------
+
+
+def measure_processing(count: int) -> dict:
+    from django.db import connection
+
+    from incidents.models import Delivery, Deployment
+    from incidents.services.deliveries import delivery_process
+
+    ids = list(
+        Delivery.objects.filter(status=Delivery.Status.RECEIVED).order_by("id").values_list("id", flat=True)[:count]
+    )
+    before = Deployment.objects.count()
+    started = time.perf_counter()
+    for delivery_id in ids:
+        delivery_process(delivery_id=delivery_id)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    statuses = dict.fromkeys(Delivery.Status.values, 0)
+    for status in Delivery.objects.filter(pk__in=ids).values_list("status", flat=True):
+        statuses[status] += 1
+    return {
+        "processed": len(ids),
+        "rate": len(ids) / elapsed if elapsed else 0.0,
+        "deployments": Deployment.objects.count() - before,
+        "statuses": {status: number for status, number in statuses.items() if number},
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per measurement")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers of each server")
+    parser.add_argument("--process", type=int, default=2000, help="stored deliveries to process for the worker rate")
+    options = parser.parse_args()
+    options.duration = min(max(options.duration, 1.0), 60.0)
+    options.clients = min(max(options.clients, 1), 64)
+
+    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
+    db_url = database_url(server_url, BENCH_DB)
+    recreate_database(server_url)
+    flush_redis(redis_url)
+    var_dir = tempfile.mkdtemp(prefix="kintsugi-bench-")
+    env = kintsugi_env(db_url, redis_url, var_dir)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    import psycopg
+
+    from bench.bare_settings import CREATE_TABLE
+    from incidents.services.sources import source_create
+    from teams.models import Team
+
+    team = Team.objects.create(name="Fraud", slug="fraud")
+    source, secret = source_create(team=team, kind="github", name="fraud-serving", rate_limit_per_minute=1_000_000_000)
+    with psycopg.connect(db_url, autocommit=True) as bare_db:
+        bare_db.execute(CREATE_TABLE)
+    from django.db import connection
+
+    connection.close()
+
+    kintsugi_port, bare_port = free_port(), free_port()
+    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
+    servers = [
+        start_gunicorn("config.wsgi:application", kintsugi_port, options.web_workers, env),
+        start_gunicorn("bench.bare_wsgi:application", bare_port, options.web_workers, bare_env),
+    ]
+    try:
+        wait_until_serving(kintsugi_port)
+        wait_until_serving(bare_port)
+        hook = source.webhook_path
+        context = multiprocessing.get_context("fork")
+        with context.Pool(options.clients) as pool:
+            drive(pool, kintsugi_port, hook, secret, options.clients, 1.0)  # warm both up
+            drive(pool, bare_port, hook, secret, options.clients, 1.0)
+            bare = drive(pool, bare_port, hook, secret, options.clients, options.duration)
+            kintsugi = drive(pool, kintsugi_port, hook, secret, options.clients, options.duration)
+            half = kintsugi["rate"] / 2
+            kintsugi_half = drive(pool, kintsugi_port, hook, secret, options.clients, options.duration, rate=half)
+            bare_half = drive(pool, bare_port, hook, secret, options.clients, options.duration, rate=half)
+    finally:
+        for server in servers:
+            stop(server)
+
+    ratio = kintsugi["rate"] / bare["rate"] if bare["rate"] else 0.0
+    processing = measure_processing(options.process)
+    flush_redis(redis_url)
+
+    print(
+        f"\nWebhook receive: {options.clients} clients, {options.web_workers} gunicorn workers each, "
+        f"{options.duration:.0f} s per run, signed GitHub workflow_run deliveries of "
+        f"{len(workflow_run_body(1, False)) / 1024:.0f} KiB"
+    )
+    print(line("bare Django insert (baseline)", bare))
+    print(line("Kintsugi /hooks/", kintsugi))
+    print(f"  ratio Kintsugi / bare: {ratio:.2f}   (target >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})")
+    print(line(f"Kintsugi at half peak ({half:.0f}/s)", kintsugi_half))
+    print(line(f"bare at the same rate ({half:.0f}/s)", bare_half))
+    print(
+        f"  p99 at half peak: {kintsugi_half['p99_ms']:.1f} ms   "
+        f"(target < 50 ms: {'met' if kintsugi_half['p99_ms'] < 50 else 'MISSED'})"
+    )
+    print(f"\nProcessing: {processing['processed']} stored deliveries with delivery_process in one process")
+    print(
+        f"  {processing['rate']:.1f} deliveries/s, {processing['deployments']} deployments created, "
+        f"statuses {processing['statuses']}   (target >= 500/s: {'met' if processing['rate'] >= 500 else 'MISSED'})"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
