@@ -33,14 +33,9 @@ def _keep_local_images(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
-def render_markdown(text: str, *, hard_breaks: bool = True) -> str:
-    """Return sanitised HTML for the Markdown text.
-
-    People's text keeps its line breaks (``hard_breaks``); prose written in code,
-    wrapped to a line length, reads better with them off.
-    """
-    extensions = ["extra", "sane_lists", *(["nl2br"] if hard_breaks else [])]
-    html = markdown.markdown(text or "", extensions=extensions, output_format="html")
+def render_markdown(text: str) -> str:
+    """Return sanitised HTML for the Markdown text."""
+    html = markdown.markdown(text or "", extensions=["extra", "sane_lists", "nl2br"], output_format="html")
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -84,8 +84,7 @@ def _setup_html(source: Source, secret: str | None) -> str:
     text = sender_for(source.kind).setup_markdown.format(
         webhook_url=source.webhook_url, secret=secret or SECRET_PLACEHOLDER
     )
-    # The instructions are wrapped prose from the code: line breaks inside a paragraph are not meant.
-    return mark_safe(render_markdown(text, hard_breaks=False))  # noqa: S308 - nh3 has sanitised it
+    return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
 
 
 def _url_or_none(instance) -> str | None:

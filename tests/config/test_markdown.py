@@ -36,9 +36,3 @@ def test_links_are_kept_and_made_safe():
 
 def test_local_images_are_kept():
     assert 'src="/static/img/kintsugi.svg"' in render_markdown("![logo](/static/img/kintsugi.svg)")
-
-
-def test_hard_breaks_can_be_turned_off_for_wrapped_prose():
-    text = "A sentence wrapped\nover two lines."
-    assert "<br" in render_markdown(text)
-    assert render_markdown(text, hard_breaks=False) == "<p>A sentence wrapped\nover two lines.</p>"
