@@ -13,6 +13,7 @@ SEVERITY_ROW_NEEDS_SEVERITY = "Choose a severity for this environment."
 SEVERITY_ROW_NEEDS_ENVIRONMENT = "Name the environment, or clear the severity."
 SEVERITY_ROWS_DUPLICATE = "Environment {environment!r} is listed twice."
 NOT_A_TEAM_OF_YOURS = "Choose one of your teams."
+MAX_EVENT_LENGTH = Delivery._meta.get_field("event").max_length
 
 PATTERN_HELP = (
     "Optional. A regular expression with named groups <code>(?P&lt;model&gt;…)</code> and "
@@ -162,4 +163,9 @@ class DeliveryFilterForm(forms.Form):
 
     def __init__(self, *args, events: list[str], **kwargs):
         super().__init__(*args, **kwargs)
+        # Offered: the sender's events and recent ones. Any other event name a delivery can
+        # carry is accepted too (older deliveries may have it), and shown as chosen.
+        asked = self.data.get("event") if self.is_bound else None
+        if isinstance(asked, str) and asked and len(asked) <= MAX_EVENT_LENGTH and asked not in events:
+            events = sorted([*events, asked])
         self.fields["event"].choices = [("", "Any event"), *((event, event) for event in events)]

@@ -31,6 +31,7 @@ from incidents.selectors.sources import (
     delivery_incidents,
     delivery_log,
     source_list_for_user,
+    source_recent_figures,
     source_secret_list,
     user_can_use_source,
 )
@@ -102,6 +103,7 @@ def _web_url(url: str) -> str:
 @require_GET
 def source_list(request):
     sources = Paginator(source_list_for_user(user=request.user), SOURCES_PER_PAGE).get_page(request.GET.get("page"))
+    source_recent_figures(sources=sources.object_list)
     can_create = request.user.is_staff or _teams_for(request.user).exists()
     return render(request, "incidents/sources/list.html", {"page": sources, "can_create": can_create})
 

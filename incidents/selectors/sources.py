@@ -2,10 +2,11 @@
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from incidents.ingest.adapters import sender_for
 from incidents.models import Delivery, Incident, RegisteredModel, Source, SourceSecret
 from teams.selectors import user_is_team_member, user_team_ids
 
@@ -38,35 +39,45 @@ def source_visible_to(*, user) -> QuerySet[Source]:
     return sources.filter(team_id__in=user_team_ids(user=user))
 
 
-def source_list_for_user(*, user, now: datetime | None = None) -> QuerySet[Source]:
-    """Return the user's visible sources with delivery figures, in one query.
+def source_list_for_user(*, user) -> QuerySet[Source]:
+    """Return the user's visible sources, by team and name, each with its newest delivery's time and status.
 
-    Each source carries ``last_delivery_at``, ``last_delivery_status``, ``deliveries_total``,
-    ``deliveries_<status>`` for every delivery status, and ``failures_24h`` (failed deliveries
-    received in the 24 hours before ``now``).
+    ``last_delivery_at`` and ``last_delivery_status`` come from one index lookup per source;
+    add the figures of the last day to the sources shown with ``source_recent_figures``.
     """
-    now = now or timezone.now()
     latest = Delivery.objects.filter(source=OuterRef("pk")).order_by("-received_at", "-id")
-    per_status = {
-        f"deliveries_{status}": Count("deliveries", filter=Q(deliveries__status=status))
-        for status in Delivery.Status.values
-    }
     return (
         source_visible_to(user=user)
         .annotate(
-            last_delivery_at=Max("deliveries__received_at"),
+            last_delivery_at=Subquery(latest.values("received_at")[:1]),
             last_delivery_status=Subquery(latest.values("status")[:1]),
-            deliveries_total=Count("deliveries"),
-            failures_24h=Count(
-                "deliveries",
-                filter=Q(
-                    deliveries__status=Delivery.Status.FAILED, deliveries__received_at__gte=now - timedelta(hours=24)
-                ),
-            ),
-            **per_status,
         )
         .order_by(Lower("team__name"), Lower("name"), "id")
     )
+
+
+def source_recent_figures(*, sources: list[Source], now: datetime | None = None) -> list[Source]:
+    """Set the delivery figures of the 24 hours before ``now`` on each source, in one query; return the sources.
+
+    Each source gets ``recent`` (a dict of delivery status to count, every status present),
+    ``recent_total`` and ``failures_24h``. Only the last day's deliveries of these sources
+    are read, through the (source, received_at) index: the cost does not grow with history.
+    """
+    now = now or timezone.now()
+    counts: dict[int, dict[str, int]] = {source.pk: dict.fromkeys(Delivery.Status.values, 0) for source in sources}
+    rows = (
+        Delivery.objects.filter(source_id__in=counts, received_at__gte=now - timedelta(hours=24))
+        .values_list("source_id", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    for source_id, status, count in rows:
+        counts[source_id][status] = count
+    for source in sources:
+        source.recent = counts[source.pk]
+        source.recent_total = sum(source.recent.values())
+        source.failures_24h = source.recent[Delivery.Status.FAILED]
+    return sources
 
 
 def user_can_use_source(*, user, source: Source) -> bool:
@@ -97,11 +108,15 @@ def delivery_log(*, source: Source, status: str = "", event: str = "") -> QueryS
     return deliveries.order_by("-received_at", "-id")
 
 
-def delivery_event_names(*, source: Source) -> list[str]:
-    """Return the event names the source's deliveries carried, sorted."""
-    return sorted(
-        Delivery.objects.filter(source=source).exclude(event="").values_list("event", flat=True).distinct().order_by()
-    )
+def delivery_event_names(*, source: Source, recent: int = 500) -> list[str]:
+    """Return event names worth offering as a filter: the sender's own, and those of recent deliveries.
+
+    Only the newest ``recent`` deliveries are read (through the source's time index), so the
+    cost does not grow with the log.
+    """
+    seen = Delivery.objects.filter(source=source).order_by("-received_at", "-id").values_list("event", flat=True)
+    names = {name for name in seen[:recent] if name} | set(sender_for(source.kind).adapters)
+    return sorted(names)
 
 
 def delivery_for_source(*, source: Source, delivery_pk: int) -> Delivery | None:
