@@ -474,3 +474,14 @@ def test_event_filter_offers_the_senders_events_and_accepts_older_ones(client, m
     unknown = client.get(source.get_absolute_url(), {"event": "never_sent"})
     assert unknown.status_code == 200
     assert list(unknown.context["page"].object_list) == []
+
+
+def test_renaming_to_a_taken_name_is_a_field_error(client, member, team):
+    SourceFactory(team=team, name="taken")
+    source = SourceFactory(team=team, name="fraud-ci")
+    client.force_login(member)
+    response = client.post(f"{source.get_absolute_url()}edit/", edit_post(source, name="taken"))
+    assert response.status_code == 400
+    assert response.context["edit_form"].errors["name"] == [source_services.NAME_TAKEN.format(team=team, name="taken")]
+    source.refresh_from_db()
+    assert source.name == "fraud-ci"
