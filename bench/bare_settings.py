@@ -31,7 +31,7 @@ CREATE_TABLE = (
 
 
 @csrf_exempt
-def insert(request):
+def insert(request, public_id: str):
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {TABLE} (body) VALUES (%s) RETURNING id", [request.body])
         (row_id,) = cursor.fetchone()

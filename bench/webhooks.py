@@ -320,6 +320,35 @@ def line(name: str, result: dict) -> str:
 # -- processing -------------------------------------------------------------------------------------------------
 
 
+def store_deliveries(source, count: int) -> None:
+    """Store ``count`` more deliveries as the webhook stores them, so each processing run has enough."""
+    from django.utils import timezone
+
+    from incidents.models import Delivery
+
+    now = timezone.now()
+    rows = []
+    for n in range(count):
+        delivery_id = secrets.token_hex(16)
+        rows.append(
+            Delivery(
+                source=source,
+                delivery_id=delivery_id,
+                event="workflow_run",
+                headers={
+                    "content-type": "application/json",
+                    "x-github-event": "workflow_run",
+                    "x-github-delivery": delivery_id,
+                },
+                content_type="application/json",
+                body=workflow_run_body(run_id=900_000_000 + n + secrets.randbelow(10_000_000), failed=n % 10 == 0),
+                received_at=now,
+                next_attempt_at=now,
+            )
+        )
+    Delivery.objects.bulk_create(rows, batch_size=500)
+
+
 def measure_processing(count: int) -> dict:
     from django.db import connection
 
@@ -346,12 +375,62 @@ def measure_processing(count: int) -> dict:
     }
 
 
+def measure_worker(count: int, env: dict[str, str], redis_url: str, concurrency: int) -> dict:
+    """Queue ``count`` stored deliveries, let a real Celery worker process them; rate from first to last finish."""
+    from django.db import connection
+    from django.db.models import Max, Min
+
+    from incidents.models import Delivery
+    from incidents.services.deliveries import delivery_queue
+
+    flush_redis(redis_url)  # drop the tasks the receive runs queued: only these are measured
+    ids = list(
+        Delivery.objects.filter(status=Delivery.Status.RECEIVED).order_by("id").values_list("id", flat=True)[:count]
+    )
+    for delivery_id in ids:
+        delivery_queue(delivery_id=delivery_id)
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("celery")),
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    waiting = Delivery.objects.filter(pk__in=ids, status=Delivery.Status.RECEIVED)
+    deadline = time.monotonic() + 180
+    try:
+        while waiting.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        stop(worker)
+    done = Delivery.objects.filter(pk__in=ids, processed_at__isnull=False)
+    span = done.aggregate(first=Min("processed_at"), last=Max("processed_at"))
+    finished = done.count()
+    connection.close()
+    seconds = (span["last"] - span["first"]).total_seconds() if finished > 1 else 0.0
+    return {"processed": finished, "queued": len(ids), "rate": (finished - 1) / seconds if seconds else 0.0}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of load per measurement")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers of each server")
     parser.add_argument("--process", type=int, default=2000, help="stored deliveries to process for the worker rate")
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="processes of the Celery worker")
     options = parser.parse_args()
     options.duration = min(max(options.duration, 1.0), 60.0)
     options.clients = min(max(options.clients, 1), 64)
@@ -408,7 +487,9 @@ def main() -> int:
             stop(server)
 
     ratio = kintsugi["rate"] / bare["rate"] if bare["rate"] else 0.0
+    store_deliveries(source, 2 * options.process)
     processing = measure_processing(options.process)
+    worker = measure_worker(options.process, env, redis_url, options.worker_concurrency)
     flush_redis(redis_url)
 
     print(
@@ -429,6 +510,14 @@ def main() -> int:
     print(
         f"  {processing['rate']:.1f} deliveries/s, {processing['deployments']} deployments created, "
         f"statuses {processing['statuses']}   (target >= 500/s: {'met' if processing['rate'] >= 500 else 'MISSED'})"
+    )
+    print(
+        f"Processing: {worker['processed']} of {worker['queued']} queued deliveries by a Celery worker "
+        f"(prefork, concurrency {options.worker_concurrency})"
+    )
+    print(
+        f"  {worker['rate']:.1f} deliveries/s from first to last finish   "
+        f"(target >= 500/s: {'met' if worker['rate'] >= 500 else 'MISSED'})"
     )
     return 0
 

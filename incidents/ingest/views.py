@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from config.api import json_error
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.errors import IngestError
-from incidents.selectors.sources import source_for_webhook, source_valid_secrets
+from incidents.selectors.sources import source_and_secrets_for_webhook
 from incidents.services.deliveries import delivery_receive
 from incidents.services.ratelimit import source_rate_limit_hit
 
@@ -47,7 +47,10 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 @never_cache
 def receive(request, public_id: str):
     """Store one delivery of a source and answer 202, or refuse it with the precise 4xx."""
-    source = source_for_webhook(public_id=public_id) if PUBLIC_ID.fullmatch(public_id) else None
+    now = timezone.now()
+    source, secrets = (None, [])
+    if PUBLIC_ID.fullmatch(public_id):
+        source, secrets = source_and_secrets_for_webhook(public_id=public_id, now=now)
     if source is None:
         return json_error(404, UNKNOWN_SOURCE)
     if request.method != "POST":
@@ -66,7 +69,6 @@ def receive(request, public_id: str):
         return json_error(400, BODY_INCOMPLETE)
     if len(body) > limit:
         return json_error(413, TOO_LARGE_STREAM.format(limit=limit), limit=limit)
-    now = timezone.now()
     retry_after = source_rate_limit_hit(source=source, now=now)
     if retry_after:
         response = json_error(
@@ -83,7 +85,7 @@ def receive(request, public_id: str):
         return json_error(503, SENDER_UNAVAILABLE.format(kind=source.kind))
     headers = request.headers
     try:
-        sender.verify(headers, body, source_valid_secrets(source=source, now=now), now)
+        sender.verify(headers, body, secrets, now)
         payload = sender.parse(headers, body)
         event = sender.event_name(headers, payload)
         delivery_id = sender.delivery_id(headers, payload, body)

@@ -17,8 +17,7 @@ Callers hold the lane lock (see ``lane_lock``) for the whole transaction.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 
 from incidents.ingest.events import EventStatus, PipelineEvent
 from incidents.models import (
@@ -75,10 +74,11 @@ class Lane:
 
 def lane_lock(*, source: Source, model: RegisteredModel | None) -> None:
     """Take the row lock that serializes one lane's work until the transaction ends."""
-    if model is not None:
-        RegisteredModel.objects.select_for_update().filter(pk=model.pk).exists()
-    else:
-        Source.objects.select_for_update().filter(pk=source.pk).exists()
+    row = model if model is not None else source
+    if connection.features.has_select_for_update:
+        table = connection.ops.quote_name(row._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [row.pk])  # noqa: S608 - model table
 
 
 def clip(value: str, length: int) -> str:
@@ -113,21 +113,23 @@ def deployment_record(
         "started_at": event.started_at,
         "finished_at": event.finished_at,
     }
-    deployment, created = Deployment.objects.get_or_create(
-        source=source,
-        external_id=external_id,
-        defaults={
-            "team_id": source.team_id,
-            "model_version": model_version,
-            "environment": clip(event.environment, 100),
-            "status": status,
-            "last_event_at": occurred_at,
+    try:
+        deployment = Deployment.objects.select_for_update().get(source=source, external_id=external_id)
+    except Deployment.DoesNotExist:
+        # No savepoint: events of one run share a lane, whose lock the caller
+        # holds, so they cannot race here. Should two lanes ever race on one run,
+        # the loser's transaction fails and its task retries, finding this row.
+        deployment = Deployment.objects.create(
+            source=source,
+            external_id=external_id,
+            team_id=source.team_id,
+            model_version=model_version,
+            environment=clip(event.environment, 100),
+            status=status,
+            last_event_at=occurred_at,
             **facts,
-        },
-    )
-    if created:
+        )
         return deployment, True
-    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
     newer = occurred_at > deployment.last_event_at or (
         occurred_at == deployment.last_event_at and STATUS_RANK[status] >= STATUS_RANK[deployment.status]
     )
@@ -296,6 +298,12 @@ def deployment_success_record(
     newest event decides. Idempotent per delivery. The caller holds the lane lock.
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
+    # Most successes find nothing open: that answer costs one query.
+    open_incidents = list(
+        lane.incidents().filter(status=IncidentStatus.OPEN, started_at__lte=occurred_at).order_by("detected_at", "id")
+    )
+    if not open_incidents:
+        return []
     newer_failure = lane.deployments().filter(status=DeploymentStatus.FAILED, last_event_at__gt=occurred_at).exists()
     if newer_failure:
         return []
@@ -304,7 +312,7 @@ def deployment_success_record(
     already = set()
     if delivery is not None:
         already = set(TimelineEntry.objects.filter(delivery=delivery).values_list("incident_id", flat=True))
-    for incident in lane.incidents().filter(Q(status=IncidentStatus.OPEN), started_at__lte=occurred_at):
+    for incident in open_incidents:
         if incident.pk in already:
             continue
         mitigated.append(
@@ -362,19 +370,25 @@ class DeploymentOutcome:
         return clip(self.model.name, 240) if self.model is not None else ""
 
 
-def model_for_event(*, team, event: PipelineEvent, at: datetime) -> tuple[RegisteredModel | None, ModelVersion | None]:
-    """Return the registered model and version the event names, created for the team when new."""
+def model_for_event(
+    *, team: int, event: PipelineEvent, at: datetime
+) -> tuple[RegisteredModel | None, ModelVersion | None]:
+    """Return the registered model and version the event names, created for the team when new.
+
+    Lock the registered model's row until the transaction ends (the lane lock).
+    """
     name = clip(event.model_name.strip(), 200)
     if not name:
         return None, None
-    model = registered_model_get_or_create(team=team, name=name, at=at)
+    # Locked: the model's row is the lane lock of its deployments.
+    model = registered_model_get_or_create(team=team, name=name, at=at, lock=True)
     version = clip(event.model_version.strip(), 64)
     if not version:
         return model, None
     return model, model_version_get_or_create(model=model, version=version, at=at)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def deployment_event_apply(
     *,
     source: Source,
@@ -389,8 +403,9 @@ def deployment_event_apply(
     deployment, then open, join or mitigate the lane's incidents. Safe to run
     again for the same delivery.
     """
-    model, model_version = model_for_event(team=source.team, event=event, at=occurred_at)
-    lane_lock(source=source, model=model)
+    model, model_version = model_for_event(team=source.team_id, event=event, at=occurred_at)
+    if model is None:
+        lane_lock(source=source, model=None)
     deployment, applied = deployment_record(
         source=source,
         event=event,

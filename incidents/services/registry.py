@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from incidents.ingest.events import RegistryAction, RegistryChange
 from incidents.models import AliasMove, Delivery, ModelAlias, ModelVersion, RegisteredModel
+from teams.models import Team
 
 # Largest value a version_number column holds (a signed 64-bit integer).
 MAX_VERSION_NUMBER = 2**63 - 1
@@ -20,16 +21,24 @@ def version_number_parse(version: str) -> int | None:
     return number if number <= MAX_VERSION_NUMBER else None
 
 
-def registered_model_get_or_create(*, team, name: str, at: datetime, lock: bool = False) -> RegisteredModel:
+def registered_model_get_or_create(*, team: Team | int, name: str, at: datetime, lock: bool = False) -> RegisteredModel:
     """Return the team's registered model of that name, created (at ``at``) when new.
 
     With ``lock``, hold the row lock until the surrounding transaction ends: work
     on one model's deployments and aliases is then applied one delivery at a time.
     """
-    model, _ = RegisteredModel.objects.get_or_create(team=team, name=name, defaults={"created_at": at})
-    if lock:
-        model = RegisteredModel.objects.select_for_update().get(pk=model.pk)
-    return model
+    team_id = team if isinstance(team, int) else team.pk
+    models = RegisteredModel.objects.select_for_update() if lock else RegisteredModel.objects
+    try:
+        return models.get(team_id=team_id, name=name)
+    except RegisteredModel.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            # A row this transaction inserts is locked by it already.
+            return RegisteredModel.objects.create(team_id=team_id, name=name, created_at=at)
+    except IntegrityError:  # created concurrently: that row, now committed, is the one
+        return models.get(team_id=team_id, name=name)
 
 
 def model_version_get_or_create(
@@ -79,9 +88,9 @@ def alias_move_kind(*, from_version: ModelVersion | None, to_version: ModelVersi
     return AliasMove.Kind.PROMOTION
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def registry_change_apply(
-    *, team, change: RegistryChange, occurred_at: datetime, delivery: Delivery | None = None
+    *, team: Team | int, change: RegistryChange, occurred_at: datetime, delivery: Delivery | None = None
 ) -> tuple[RegisteredModel, ModelVersion | None, AliasMove | None]:
     """Apply one registry change for the team; return the model, the version and the alias move it touched.
 
