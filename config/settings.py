@@ -232,6 +232,8 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "incidents.models.sources.Delivery.Status",
         "DeploymentStatusEnum": "incidents.models.deployments.DeploymentStatus",
         "IncidentStatusEnum": "incidents.models.incidents.IncidentStatus",
+        "IncidentKindEnum": "incidents.models.incidents.IncidentKind",
+        "SourceKindEnum": "incidents.models.sources.SourceKind",
         "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
     },
 }
