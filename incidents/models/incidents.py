@@ -102,6 +102,7 @@ class Incident(models.Model):
             models.CheckConstraint(condition=models.Q(kind__in=IncidentKind.values), name="incident_kind_valid"),
         ]
         indexes = [
+            models.Index(fields=["-detected_at", "-id"], name="incident_recent"),
             models.Index(fields=["status", "-detected_at"], name="incident_status_recent"),
             models.Index(fields=["team", "status", "-detected_at"], name="incident_team_status_recent"),
             models.Index(fields=["model", "environment", "status"], name="incident_model_env_status"),
@@ -157,6 +158,7 @@ class TimelineEntry(models.Model):
         LINK = "link", "Link"
         ALIAS_MOVE = "alias_move", "Alias move"
         NOTE = "note", "Note"
+        EDIT = "edit", "Details edited"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=16, choices=Kind.choices)
