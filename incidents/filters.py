@@ -62,6 +62,18 @@ class IncidentFilterSet(django_filters.FilterSet):
         model = Incident
         fields: list[str] = []
 
+    def __init__(self, data=None, *args, **kwargs):
+        # A form left on "any" sends empty values ("status="): they mean no filter, not a bad choice.
+        if data is not None and hasattr(data, "getlist"):
+            data = data.copy()
+            for key in list(data.keys()):
+                values = [value for value in data.getlist(key) if value.strip()]
+                if values:
+                    data.setlist(key, values)
+                else:
+                    del data[key]
+        super().__init__(data, *args, **kwargs)
+
     def filter_q(self, queryset, name, value):
         words = value.split()
         for word in words[:8]:

@@ -106,12 +106,16 @@ class IncidentViewSet(
         owner = data.pop("owner")
         if owner is not None and not user_is_team_member(user=owner, team=data["team"]):
             raise ApiValidationError(
-                {"owner": services.OWNER_NOT_MEMBER.format(user=owner.username, team=data["team"])}
+                {"owner": [services.OWNER_NOT_MEMBER.format(user=owner.username, team=data["team"])]}
             )
         started, detected = data.get("started_at"), data.get("detected_at")
         if started and detected and started > detected:
             raise ApiValidationError(
-                {"detected_at": services.MILESTONE_ORDER.format(name="Detected", earlier="started", earlier_at=started)}
+                {
+                    "detected_at": [
+                        services.MILESTONE_ORDER.format(name="Detected", earlier="started", earlier_at=started)
+                    ]
+                }
             )
         try:
             tags = services.tag_names_clean(data.pop("tags"))

@@ -154,7 +154,7 @@ class TimelineEntry(models.Model):
         STATUS = "status", "Status change"
         SEVERITY = "severity", "Severity change"
         OWNER = "owner", "Owner change"
-        MILESTONE = "milestone", "Milestone edit"
+        MILESTONE = "milestone", "Milestone"
         LINK = "link", "Link"
         ALIAS_MOVE = "alias_move", "Alias move"
         NOTE = "note", "Note"

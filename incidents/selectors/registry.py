@@ -89,6 +89,7 @@ def model_latest_deployments(*, model_ids: list[int]) -> dict[int, list[Deployme
             "last_event_at",
             "finished_at",
             "run_url",
+            "failing_step",
             "model_version__id",
             "model_version__version",
             "model_version__model_id",
