@@ -5,17 +5,21 @@ from django.utils.functional import cached_property
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-COUNT_CAP = 10_000
+# Pages count at most this many rows: 40 pages of 25, then filters narrow the list down.
+PAGE_COUNT_CAP = 1_000
+# API clients page further (50 pages of 200).
+API_COUNT_CAP = 10_000
 
 
 class CappedPaginator(Paginator):
     """A paginator that stops counting after ``cap`` rows.
 
     An exact count of a large filtered table costs more than rendering the
-    page; past the cap the list says "10,000+" and filters narrow it down.
+    page, and grows with the table; past the cap the list says "1,000+" and
+    filters (a date range, a team) reach older rows.
     """
 
-    def __init__(self, *args, cap: int = COUNT_CAP, **kwargs):
+    def __init__(self, *args, cap: int = PAGE_COUNT_CAP, **kwargs):
         super().__init__(*args, **kwargs)
         self.cap = cap
         self.capped = False
@@ -28,10 +32,15 @@ class CappedPaginator(Paginator):
         return min(total, self.cap)
 
 
+class ApiCappedPaginator(CappedPaginator):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, cap=API_COUNT_CAP, **kwargs)
+
+
 class CappedPageNumberPagination(PageNumberPagination):
     """API pages with a capped count; ``count_capped`` says when there are more rows than ``count``."""
 
-    django_paginator_class = CappedPaginator
+    django_paginator_class = ApiCappedPaginator
     page_size_query_param = "page_size"
     max_page_size = 200
 

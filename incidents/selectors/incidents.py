@@ -67,7 +67,8 @@ def incident_open_counts(*, user, team_ids: list[int] | None = None) -> dict[str
     queryset = Incident.objects.filter(incident_visibility_q(user=user), status=IncidentStatus.OPEN)
     if team_ids is not None:
         queryset = queryset.filter(team_id__in=team_ids)
-    rows = queryset.order_by().values("severity").annotate(total=Count("id")).values_list("severity", "total")
+    # COUNT(*) rather than COUNT(id): the partial index of open incidents then answers alone.
+    rows = queryset.order_by().values("severity").annotate(total=Count("*")).values_list("severity", "total")
     counts = dict.fromkeys(Severity.values, 0)
     counts.update(dict(rows))
     return counts

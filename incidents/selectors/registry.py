@@ -63,7 +63,8 @@ def model_list(*, user, team=None, q: str = "") -> QuerySet[RegisteredModel]:
         queryset = queryset.filter(team=team)
     if q:
         queryset = queryset.filter(name__icontains=q)
-    return queryset.order_by("-open_incident_count", "name", "id")
+    # By name: sorting on the counts would compute them for every model, not just the page's.
+    return queryset.order_by("name", "team__name", "id")
 
 
 def model_latest_deployments(*, model_ids: list[int]) -> dict[int, list[Deployment]]:

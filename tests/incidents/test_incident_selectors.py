@@ -161,3 +161,15 @@ def test_lineage_rows_cells_moves_and_incidents(team, member, outsider):
     assert lineage.rows[0].cells[0].deployments == []
     assert [incident.pk for incident in lineage.open_incidents] == [public.pk]
     assert [link.incident for link in model_lineage(user=member, model=model).rows[1].touched] == [secret]
+
+
+def test_capped_paginator_stops_counting_at_the_cap(team):
+    from incidents.models import Incident
+    from incidents.pagination import CappedPaginator
+
+    for _ in range(12):
+        IncidentFactory(team=team)
+    capped = CappedPaginator(Incident.objects.order_by("-id"), 5, cap=10)
+    assert (capped.count, capped.capped, capped.num_pages) == (10, True, 2)
+    exact = CappedPaginator(Incident.objects.order_by("-id"), 5, cap=100)
+    assert (exact.count, exact.capped, exact.num_pages) == (12, False, 3)

@@ -70,7 +70,7 @@ PAGES = {
 }
 LIMITS = {
     "list": 6,
-    "list filtered": 6,
+    "list filtered": 7,
     "detail": 13,
     "models": 7,
     "lineage": 11,

@@ -56,7 +56,7 @@ def test_models_page_lists_registry(client, member, fraud_detector, team):
     assert [(d.environment, d.status) for d in fraud["latest"]] == [("staging", "succeeded"), ("production", "failed")]
     content = response.content.decode()
     assert "@champion" in content and "Never deployed" in content
-    assert response.context["rows"][0]["model"].name == "fraud-detector"  # models in trouble first
+    assert response.context["rows"][0]["model"].name == "fraud-detector"  # by name
 
 
 def test_models_page_filters(client, member, fraud_detector):
