@@ -24,6 +24,12 @@ STATUS_RANK = Case(
 SEARCH_MAX_LENGTH = 200
 
 
+def parse_id(value: str) -> int | None:
+    """Return the value as a database id when it is one (digits that fit in 64 bits), else None."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 18 else None
+
+
 def _date_only(value: str) -> bool:
     return len(value.strip()) == 10
 
@@ -87,15 +93,16 @@ class IncidentFilterSet(django_filters.FilterSet):
         from teams.models import Team
 
         value = value.strip()
-        team_id = (
-            int(value) if value.isdigit() else Team.objects.filter(slug=value).values_list("pk", flat=True).first()
-        )
+        team_id = parse_id(value)
+        if team_id is None:
+            team_id = Team.objects.filter(slug=value).values_list("pk", flat=True).first()
         return queryset.filter(team_id=team_id) if team_id is not None else queryset.none()
 
     def filter_model(self, queryset, name, value):
         value = value.strip()
-        if value.isdigit():
-            return queryset.filter(model_id=int(value))
+        model_id = parse_id(value)
+        if model_id is not None:
+            return queryset.filter(model_id=model_id)
         return queryset.filter(
             model_id__in=list(RegisteredModel.objects.filter(name=value).values_list("pk", flat=True))
         )

@@ -16,6 +16,7 @@ from incidents.services.incidents import (
 MODEL_NOT_IN_TEAM = "{model} belongs to {team}; choose one of this team's models or none."
 NO_TEAM = "Join a team before declaring an incident: incidents belong to a team."
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+MAX_ID = 2**63 - 1
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -172,12 +173,12 @@ class NoteForm(forms.Form):
 
 
 class LinkDeploymentForm(forms.Form):
-    deployment = forms.IntegerField(min_value=1)
+    deployment = forms.IntegerField(min_value=1, max_value=MAX_ID)
     role = forms.ChoiceField(choices=LinkRole.choices)
 
 
 class LinkModelVersionForm(forms.Form):
-    model_version = forms.IntegerField(min_value=1)
+    model_version = forms.IntegerField(min_value=1, max_value=MAX_ID)
     role = forms.ChoiceField(choices=LinkRole.choices)
 
 

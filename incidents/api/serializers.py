@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents.filters import parse_id
 from incidents.models import Incident, IncidentKind, ModelVersion, RegisteredModel, Severity
 from incidents.services.incidents import NOTE_MAX_LENGTH
 
@@ -89,7 +90,8 @@ class TeamField(serializers.Field):
         from teams.models import Team
 
         text = str(data).strip()
-        team = Team.objects.filter(pk=int(text)).first() if text.isdigit() else Team.objects.filter(slug=text).first()
+        team_id = parse_id(text)
+        team = Team.objects.filter(pk=team_id).first() if team_id else Team.objects.filter(slug=text).first()
         if team is None:
             raise serializers.ValidationError(TEAM_UNKNOWN.format(value=text[:100]))
         return team
@@ -104,9 +106,10 @@ class UserField(serializers.Field):
 
     def to_internal_value(self, data):
         text = str(data).strip()
+        user_id = parse_id(text)
         user = (
-            User.objects.filter(pk=int(text), is_active=True).first()
-            if text.isdigit()
+            User.objects.filter(pk=user_id, is_active=True).first()
+            if user_id
             else User.objects.filter(username=text, is_active=True).first()
         )
         if user is None:
@@ -151,7 +154,8 @@ class IncidentCreateSerializer(serializers.Serializer):
         name = attrs.get("model", "").strip()
         if name:
             models = RegisteredModel.objects.filter(team=attrs["team"])
-            model = models.filter(pk=int(name)).first() if name.isdigit() else models.filter(name=name).first()
+            model_id = parse_id(name)
+            model = models.filter(pk=model_id).first() if model_id else models.filter(name=name).first()
             if model is None:
                 raise serializers.ValidationError({"model": MODEL_UNKNOWN.format(value=name)})
             attrs["model"] = model

@@ -21,7 +21,7 @@ from incidents.api.serializers import (
     TimelineItemSerializer,
     TransitionSerializer,
 )
-from incidents.filters import IncidentFilterSet
+from incidents.filters import IncidentFilterSet, parse_id
 from incidents.models import RegisteredModel
 from incidents.pagination import CappedPageNumberPagination
 from incidents.selectors.incidents import (
@@ -34,6 +34,8 @@ from incidents.selectors.registry import model_list, model_version_summaries, mo
 from incidents.services import incidents as services
 from incidents.services.incidents import NOT_A_TEAM_MEMBER, IncidentRuleError, InvalidTransition
 
+# Ids fit in 64 bits: longer digit strings are not ids (and overflow some databases).
+ID_PATTERN = "[0-9]{1,18}"
 NOT_IN_TEAM = "Only members of {team} (and staff) can declare its incidents."
 MILESTONE_FIELDS = set(services.MILESTONES)
 
@@ -78,6 +80,7 @@ class IncidentViewSet(
 
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
+    lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -241,8 +244,8 @@ class RegisteredModelFilterSet(filters.FilterSet):
         fields: list[str] = []
 
     def filter_team(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(team_id=int(value)) if value.isdigit() else queryset.filter(team__slug=value)
+        team_id = parse_id(value)
+        return queryset.filter(team_id=team_id) if team_id else queryset.filter(team__slug=value.strip())
 
 
 class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
@@ -250,6 +253,7 @@ class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RegisteredModelSerializer
     filterset_class = RegisteredModelFilterSet
+    lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
 
     def get_queryset(self):

@@ -83,28 +83,30 @@ class Duration:
 
 
 def incident_durations(*, incident: Incident, now: datetime | None = None) -> list[Duration]:
-    """Return time-to-detect, -acknowledge, -mitigate and -resolve, each measured from the start.
+    """Return time-to-detect, -acknowledge, -mitigate and -resolve.
 
-    A duration still running (not mitigated yet) is measured to ``now`` and flagged.
+    Detect, mitigate and resolve are measured from the start of the impact;
+    acknowledge from detection (how fast people responded). A duration still
+    running (not mitigated yet) is measured to ``now`` and flagged.
     """
     now = now or timezone.now()
     start = incident.started_at
 
-    def span(end: datetime | None, running: bool) -> tuple[timedelta | None, bool]:
+    def span(end: datetime | None, running: bool, since: datetime = start) -> tuple[timedelta | None, bool]:
         if end is not None:
-            return max(end - start, timedelta(0)), False
+            return max(end - since, timedelta(0)), False
         if running:
-            return max(now - start, timedelta(0)), True
+            return max(now - since, timedelta(0)), True
         return None, False
 
     active = incident.status in ACTIVE_STATUSES
     detect = max(incident.detected_at - start, timedelta(0))
-    acknowledge = span(incident.acknowledged_at, False)
+    acknowledge = span(incident.acknowledged_at, False, since=incident.detected_at)
     mitigate = span(incident.mitigated_at, incident.status == IncidentStatus.OPEN)
     resolve = span(incident.resolved_at, active)
     return [
         Duration("Time to detect", detect, help="From started to detected."),
-        Duration("Time to acknowledge", *acknowledge, help="From started to acknowledged."),
+        Duration("Time to acknowledge", *acknowledge, help="From detected to acknowledged."),
         Duration("Time to mitigate", *mitigate, help="From started to mitigated: the impact stopped."),
         Duration("Time to resolve", *resolve, help="From started to resolved."),
     ]

@@ -22,6 +22,7 @@ from incidents.selectors.incidents import ACTIVE_STATUSES, incident_visibility_q
 ENVIRONMENT_ORDER = ["dev", "development", "test", "qa", "ci", "staging", "stage", "preprod", "canary", "shadow"]
 PRODUCTION_NAMES = ["prod", "production", "live"]
 CHIPS_PER_CELL = 4
+RECENT_MOVES = 4
 
 
 def environment_sort_key(environment: str) -> tuple[int, str]:
@@ -161,6 +162,7 @@ class Lineage:
     rows: list[LineageRow]
     aliases: list[ModelAlias]
     open_incidents: list[Incident]
+    recent_moves: list[AliasMove]
 
 
 def model_environments(*, model: RegisteredModel) -> list[str]:
@@ -261,6 +263,11 @@ def model_lineage(*, user, model: RegisteredModel, page_number=1, per_page: int 
         .only("id", "title", "status", "severity", "detected_at", "environment")
         .order_by("severity", "-detected_at")[:5]
     )
+    recent_moves = list(
+        AliasMove.objects.filter(model=model)
+        .select_related("from_version", "to_version")
+        .order_by("-moved_at", "-id")[:RECENT_MOVES]
+    )
     return Lineage(
         model=model,
         page=page,
@@ -268,6 +275,7 @@ def model_lineage(*, user, model: RegisteredModel, page_number=1, per_page: int 
         rows=rows,
         aliases=current,
         open_incidents=open_incidents,
+        recent_moves=recent_moves,
     )
 
 

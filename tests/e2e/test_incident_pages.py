@@ -132,3 +132,15 @@ def test_models_registry_and_lineage(page, phone, live_server, demo, screenshot)
     assert fits_a_phone(phone)
     assert phone.locator("#v9 .lin-env-label", has_text="production").is_visible()
     screenshot(phone, "model-lineage-phone")
+
+
+@pytest.mark.urls("tests.incidents.urls_with_postmortems")
+def test_a_resolved_incident_invites_the_post_mortem(page, live_server, demo, screenshot):
+    incident = Incident.objects.get(title="home-feed-ranker v24 click-through dropped 6% after launch")
+    sign_in(page, live_server, "mei")
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    call_to_action = page.locator(".pm-cta-ready a", has_text="Start the post-mortem")
+    assert call_to_action.is_visible()
+    screenshot(page, "incident-detail-resolved")
+    call_to_action.click()
+    assert page.locator("body").inner_text() == f"start {incident.pk}"

@@ -51,7 +51,7 @@ def test_open_counts_cover_every_severity_and_only_open_incidents(team, member):
     assert incident_open_counts(user=member, team_ids=[team.pk])["SEV3"] == 0
 
 
-def test_durations_measure_from_the_start():
+def test_durations_measure_from_the_start_and_acknowledgement_from_detection():
     incident = IncidentFactory.build(
         status="resolved",
         started_at=T0,
@@ -63,7 +63,7 @@ def test_durations_measure_from_the_start():
     values = {duration.label: duration.value for duration in incident_durations(incident=incident)}
     assert values == {
         "Time to detect": timedelta(minutes=15),
-        "Time to acknowledge": timedelta(minutes=20),
+        "Time to acknowledge": timedelta(minutes=5),
         "Time to mitigate": timedelta(hours=1),
         "Time to resolve": timedelta(hours=5),
     }

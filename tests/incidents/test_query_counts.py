@@ -73,7 +73,7 @@ LIMITS = {
     "list filtered": 7,
     "detail": 13,
     "models": 7,
-    "lineage": 11,
+    "lineage": 12,
     "home": 9,
     "api list": 5,
     "api timeline": 7,
