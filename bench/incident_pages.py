@@ -6,7 +6,9 @@ Seeds two PostgreSQL databases of the same shape with COPY: a large one
 two alternate, so both sides see the same machine load. Prints the p50 of
 each page on both and the ratio large/small (target: at most 1.5).
 
-    .venv/bin/python bench/incident_pages.py [--rounds 40] [--reuse]
+    .venv/bin/python bench/incident_pages.py [--rounds 40] [--keep | --reuse]
+
+The databases are dropped at the end unless --keep is given. About 4 minutes.
 
 Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432).
 """
@@ -61,6 +63,12 @@ def recreate_database(name: str) -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_databases(names) -> None:
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def database_ready(name: str, incidents: int) -> bool:
@@ -379,14 +387,15 @@ def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000, help="incidents in the large database")
     parser.add_argument("--factor", type=int, default=100, help="how many times smaller the baseline is")
     parser.add_argument("--rounds", type=int, default=40, help="measured requests per page and size")
-    parser.add_argument("--reuse", action="store_true", help="keep databases seeded by an earlier run")
+    parser.add_argument("--reuse", action="store_true", help="use databases seeded by an earlier --keep run")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded databases for a later --reuse")
     args = parser.parse_args()
 
     import django
 
     django.setup()
     sizes = {"small": args.incidents // args.factor, "large": args.incidents}
-    databases = {size: f"kintsugi_bench_{size}" for size in sizes}
+    databases = {size: f"kintsugi_bench_incidents_{size}" for size in sizes}
     targets = {}
     for size, incidents in sizes.items():
         name = databases[size]
@@ -446,6 +455,8 @@ def main() -> int:
         for server in servers.values():
             server.stop()
         shutil.rmtree(static_root, ignore_errors=True)
+        if not (args.keep or args.reuse):
+            drop_databases(databases.values())
 
 
 if __name__ == "__main__":
