@@ -1,4 +1,4 @@
-"""Template helpers of the incident and lineage pages: ``{% load incidents %}``."""
+"""Template tags and filters of the incident and lineage pages: ``{% load incidents %}``."""
 
 from datetime import timedelta
 
