@@ -10,10 +10,23 @@ from config.celery import app as celery_app
 
 
 def home(request):
+    """Dashboard: my teams' active incidents, recent failed deployments and models in trouble."""
+    from incidents.selectors.incidents import incident_list_active, incident_open_counts
+    from incidents.selectors.registry import deployment_recent_failures, models_with_open_incidents
     from teams.selectors import team_list, user_team_ids
 
     my_ids = user_team_ids(user=request.user)
-    return render(request, "home.html", {"my_teams": [t for t in team_list() if t.id in my_ids]})
+    # Without a team, show the whole organisation rather than an empty page.
+    scope = sorted(my_ids) if my_ids else None
+    context = {
+        "my_teams": [team for team in team_list() if team.id in my_ids],
+        "scoped": scope is not None,
+        "open_counts": incident_open_counts(user=request.user, team_ids=scope),
+        "active_incidents": incident_list_active(user=request.user, team_ids=scope),
+        "failed_deployments": deployment_recent_failures(team_ids=scope, limit=6),
+        "troubled_models": models_with_open_incidents(user=request.user, team_ids=scope),
+    }
+    return render(request, "home.html", context)
 
 
 def database_state() -> str:

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -90,6 +92,12 @@ class DeliveryFactory(factory.django.DjangoModelFactory):
     next_attempt_at = factory.SelfAttribute("received_at")
 
 
+def _deployment_team_for_new_model(model_stub):
+    """Give a model made for a deployment the deployment's source team, or a new team."""
+    deployment = model_stub.factory_parent.factory_parent
+    return deployment.source.team if deployment.source is not None else TeamFactory()
+
+
 class RegisteredModelFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = RegisteredModel
@@ -108,17 +116,67 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     model = factory.SubFactory(RegisteredModelFactory)
     version = factory.Sequence(lambda n: str(n + 1))
     version_number = factory.LazyAttribute(lambda version: int(version.version) if version.version.isdigit() else None)
+    run_id = factory.Sequence(lambda n: f"run{n:06d}")
     created_at = factory.LazyFunction(timezone.now)
 
 
 class DeploymentFactory(factory.django.DjangoModelFactory):
+    """A deployment; its team is its source's, or its model's when it has no source."""
+
     class Meta:
         model = Deployment
 
-    source = factory.SubFactory(SourceFactory)
-    team = factory.SelfAttribute("source.team")
+    source = None
+    model_version = factory.SubFactory(
+        ModelVersionFactory, model__team=factory.LazyAttribute(_deployment_team_for_new_model)
+    )
+    team = factory.LazyAttribute(
+        lambda deployment: (
+            deployment.source.team if deployment.source is not None else deployment.model_version.model.team
+        )
+    )
     external_id = factory.Sequence(lambda n: f"run-{n}")
-    model_version = factory.SubFactory(ModelVersionFactory, model__team=factory.SelfAttribute("...team"))
     environment = "production"
     status = DeploymentStatus.SUCCEEDED
-    last_event_at = factory.LazyFunction(timezone.now)
+    sha = factory.Sequence(lambda n: f"{n:040x}")
+    run_url = factory.Sequence(lambda n: f"https://ci.example.com/runs/{n}")
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(lambda deployment: deployment.started_at)
+    last_event_at = factory.LazyAttribute(lambda deployment: deployment.finished_at or deployment.started_at)
+
+
+class AliasMoveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "incidents.AliasMove"
+
+    model = factory.LazyAttribute(lambda move: move.to_version.model)
+    alias = "champion"
+    to_version = factory.SubFactory(ModelVersionFactory)
+    kind = "promotion"
+    moved_at = factory.LazyFunction(timezone.now)
+
+
+class IncidentFactory(factory.django.DjangoModelFactory):
+    """An incident row as a fixture; tests of behaviour open incidents through the services."""
+
+    class Meta:
+        model = "incidents.Incident"
+
+    team = factory.SubFactory(TeamFactory)
+    title = factory.Sequence(lambda n: f"Model {n} failed to deploy")
+    severity = "SEV3"
+    status = "open"
+    kind = "failed_deployment"
+    environment = "production"
+    detected_at = factory.LazyFunction(timezone.now)
+    started_at = factory.LazyAttribute(lambda incident: incident.detected_at - timedelta(minutes=10))
+
+
+class TimelineEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "incidents.TimelineEntry"
+
+    incident = factory.SubFactory(IncidentFactory)
+    kind = "note"
+    text = factory.Sequence(lambda n: f"Observation {n}")
+    occurred_at = factory.LazyFunction(timezone.now)

@@ -2,6 +2,10 @@
 
 from rest_framework.routers import SimpleRouter
 
+from incidents.api.views import IncidentViewSet, RegisteredModelViewSet
+
 router = SimpleRouter()
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("models", RegisteredModelViewSet, basename="model")
 
 urlpatterns = [*router.urls]

@@ -102,10 +102,22 @@ class Incident(models.Model):
             models.CheckConstraint(condition=models.Q(kind__in=IncidentKind.values), name="incident_kind_valid"),
         ]
         indexes = [
+            models.Index(fields=["-detected_at", "-id"], name="incident_recent"),
             models.Index(fields=["status", "-detected_at"], name="incident_status_recent"),
-            models.Index(fields=["team", "status", "-detected_at"], name="incident_team_status_recent"),
+            # Covering severity and restricted, a team's filtered list counts from the index alone
+            # (PostgreSQL; other databases ignore ``include``).
+            models.Index(
+                fields=["team", "status", "-detected_at"],
+                include=["severity", "restricted"],
+                name="incident_team_status_recent",
+            ),
             models.Index(fields=["model", "environment", "status"], name="incident_model_env_status"),
-            models.Index(fields=["severity", "status"], name="incident_severity_status"),
+            # The open counts by severity on every list: few rows, read from the index alone.
+            models.Index(
+                fields=["severity", "team", "restricted"],
+                condition=models.Q(status="open"),
+                name="incident_open_by_severity",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,10 +165,11 @@ class TimelineEntry(models.Model):
         STATUS = "status", "Status change"
         SEVERITY = "severity", "Severity change"
         OWNER = "owner", "Owner change"
-        MILESTONE = "milestone", "Milestone edit"
+        MILESTONE = "milestone", "Milestone"
         LINK = "link", "Link"
         ALIAS_MOVE = "alias_move", "Alias move"
         NOTE = "note", "Note"
+        EDIT = "edit", "Details edited"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -72,7 +72,7 @@ def demo_incidents(titles: tuple[str, str, str]):
 )
 def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once(titles):
     story, (second, third) = demo_incidents(titles)
-    call_command("seed_demo", verbosity=0)
+    demo.seed()
     first = model_counts()
     published = Postmortem.objects.get(incident=story)
     assert published.status == PostmortemStatus.PUBLISHED
@@ -83,11 +83,23 @@ def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once(titles)
     draft = Postmortem.objects.get(incident=third)
     assert draft.status == PostmortemStatus.DRAFT
     assert "should have checked the partition" in draft.content.get("data_changes", draft.content.get("response", ""))
+    demo.seed()
+    assert model_counts() == first
+
+
+def test_full_demo_gives_the_rollback_story_its_published_postmortem():
+    call_command("seed_demo", verbosity=0)
+    first = model_counts()
+    published = Postmortem.objects.get(incident__title=demo.STORY_TITLE)
+    assert published.status == PostmortemStatus.PUBLISHED
+    assert Postmortem.objects.get(incident__title=demo.IN_REVIEW_TITLE).status == PostmortemStatus.IN_REVIEW
+    assert Postmortem.objects.get(incident__title=demo.DRAFT_TITLE).status == PostmortemStatus.DRAFT
     call_command("seed_demo", verbosity=0)
     assert model_counts() == first
 
 
 def test_demo_does_nothing_without_demo_incidents():
-    call_command("seed_demo", verbosity=0)
+    teams_demo.seed()
+    demo.seed()
     assert not Postmortem.objects.exists()
     assert Template.objects.filter(builtin_key__isnull=False).count() == 5

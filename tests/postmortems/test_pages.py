@@ -766,7 +766,7 @@ def test_marking_not_needed_from_the_panel_lets_the_incident_close(client, incid
     response = client.post(url, {"reason": "", "next": "/postmortems/"}, follow=True)
     assert b"Say why" in response.content
     response = client.post(url, {"reason": "Duplicate of INC-1", "next": "https://evil.example.com/"})
-    assert response["Location"] == reverse("postmortems:list")  # never off-site
+    assert response["Location"] == incident.get_absolute_url()  # never off-site
     assert PostmortemNotNeeded.objects.get(incident=incident).reason == "Duplicate of INC-1"
     assert "Not needed" in render_panel(incident, member)
     incident_transition(incident=incident, to_status=IncidentStatus.CLOSED, actor=lead)
