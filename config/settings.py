@@ -231,6 +231,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "incidents.models.sources.Delivery.Status",
         "DeploymentStatusEnum": "incidents.models.deployments.DeploymentStatus",
+        "IncidentStatusEnum": "incidents.models.incidents.IncidentStatus",
+        "IncidentKindEnum": "incidents.models.incidents.IncidentKind",
+        "SourceKindEnum": "incidents.models.sources.SourceKind",
+        "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
     },
 }
 

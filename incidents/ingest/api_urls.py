@@ -3,9 +3,13 @@
 from rest_framework.routers import SimpleRouter
 
 from incidents.ingest.api import DeliveryViewSet, DeploymentViewSet
+from incidents.ingest.source_api import SourceViewSet
 
 router = SimpleRouter()
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("deployments", DeploymentViewSet, basename="deployment")
+
+# Sources: their pages and this API are one area.
+router.register("sources", SourceViewSet, basename="source")
 
 urlpatterns = [*router.urls]

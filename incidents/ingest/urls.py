@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from incidents.ingest import views
+from incidents.ingest import pages, views
 
 app_name = "ingest"
 
@@ -14,4 +14,14 @@ urlpatterns: list = [
 ]
 
 # Mounted with the incident pages: sources, deliveries.
-source_patterns: list = []
+source_patterns: list = [
+    path("sources/", pages.source_list, name="source-list"),
+    path("sources/new/", pages.source_new, name="source-new"),
+    path("sources/<int:pk>/", pages.source_detail, name="source-detail"),
+    path("sources/<int:pk>/edit/", pages.source_edit, name="source-edit"),
+    path("sources/<int:pk>/rotate-secret/", pages.source_rotate, name="source-rotate-secret"),
+    path("sources/<int:pk>/test-delivery/", pages.source_test_delivery, name="source-test-delivery"),
+    path("sources/<int:pk>/deliveries/<int:delivery_pk>/", pages.delivery_detail, name="delivery-detail"),
+    path("sources/<int:pk>/deliveries/<int:delivery_pk>/raw/", pages.delivery_raw, name="delivery-raw"),
+    path("sources/<int:pk>/deliveries/<int:delivery_pk>/replay/", pages.delivery_replay_view, name="delivery-replay"),
+]

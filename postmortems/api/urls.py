@@ -1,7 +1,15 @@
 """API of post-mortems, templates, the blameless coach, action items and learnings, under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from postmortems.api.views import BlamelessCheckView, PostmortemViewSet, TemplateViewSet
 
-urlpatterns = [*router.urls]
+router = SimpleRouter()
+router.register("postmortems", PostmortemViewSet, basename="postmortem")
+router.register("templates", TemplateViewSet, basename="template")
+
+urlpatterns = [
+    path("blameless-check/", BlamelessCheckView.as_view(), name="blameless-check"),
+    *router.urls,
+]

@@ -3,10 +3,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from incidents.selectors.sources import source_for_webhook, source_valid_secrets
-from incidents.services.sources import source_create, source_rotate_secret
+from incidents.services.sources import UNKNOWN_KIND, source_create, source_rotate_secret, source_update
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +39,46 @@ def test_inactive_source_is_not_found(team):
     source.is_active = False
     source.save()
     assert source_for_webhook(public_id=source.public_id) is None
+
+
+def test_update_changes_only_the_options_given(team):
+    source, _ = source_create(team=team, kind="github", name="fraud-ci")
+    source_update(source=source, is_active=False, environment_severity={" production ": "SEV1"})
+    source.refresh_from_db()
+    assert source.is_active is False
+    assert source.environment_severity == {"production": "SEV1"}
+    assert source.name == "fraud-ci"
+
+
+def test_update_refuses_what_is_not_an_option(team):
+    source, _ = source_create(team=team, kind="github", name="fraud-ci")
+    with pytest.raises(TypeError):
+        source_update(source=source, kind="gitlab")
+
+
+def test_failed_update_leaves_the_source_as_it_was(team):
+    source, _ = source_create(team=team, kind="github", name="fraud-ci")
+    with pytest.raises(ValidationError) as caught:
+        source_update(source=source, name="renamed", environment_severity={"prod": "SEV7"})
+    assert set(caught.value.message_dict) == {"environment_severity"}
+    assert source.name == "fraud-ci"
+    source.refresh_from_db()
+    assert source.name == "fraud-ci"
+
+
+def test_create_refuses_an_unknown_kind_naming_the_valid_ones(team):
+    with pytest.raises(ValidationError) as caught:
+        source_create(team=team, kind="bamboo", name="x")
+    assert caught.value.message_dict["kind"] == [
+        UNKNOWN_KIND.format(kind="bamboo", kinds="github, gitlab, jenkins, argocd, circleci, mlflow, generic")
+    ]
+
+
+def test_seeded_demo_has_sources_of_several_kinds(db):
+    from django.core.management import call_command
+
+    from incidents.models import Source
+
+    call_command("seed_demo", verbosity=0)
+    assert {"github", "gitlab", "mlflow", "jenkins", "argocd"} <= set(Source.objects.values_list("kind", flat=True))
+    assert all(source.secrets.count() == 1 for source in Source.objects.all())
