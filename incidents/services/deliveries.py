@@ -110,7 +110,9 @@ def _discover(*, event: PipelineEvent, source: Source) -> PipelineEvent:
 def _event_time(*, event: PipelineEvent, delivery: Delivery) -> datetime:
     for value in (event.occurred_at, event.finished_at, event.started_at):
         if value is not None and timezone.is_aware(value):
-            return value
+            # Nothing happened after it was received: a sender whose clock runs
+            # ahead must not make its events outrank later ones.
+            return min(value, delivery.received_at)
     return delivery.received_at
 
 

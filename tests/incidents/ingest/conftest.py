@@ -3,6 +3,8 @@ from contextlib import contextmanager
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.db import connections
 
 from config.celery import app as celery_app
 from tests.factories import SourceFactory
@@ -19,8 +21,18 @@ def celery_worker(transactional_db):
     # Tasks left in the broker by earlier tests point at rows that no longer
     # exist; the sweeper would queue any real delivery again, so dropping them is safe.
     celery_app.control.purge()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
-        yield celery_app
+    # The worker thread dies with the test: close its connections after each
+    # task, or the test database could not be dropped at the end of the run.
+    task_postrun.connect(close_worker_connections)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30):
+            yield celery_app
+    finally:
+        task_postrun.disconnect(close_worker_connections)
+
+
+def close_worker_connections(**kwargs) -> None:
+    connections.close_all()
 
 
 def _publish_to(url: str | None) -> None:

@@ -47,6 +47,12 @@ def test_success_delivery_mitigates_and_out_of_order_delivery_does_not_reopen(cl
     assert incident.deployment_links.count() == 3
 
 
+def test_an_event_dated_after_its_arrival_counts_from_its_arrival(client, github_source):
+    processed = receive_and_process(client, github_source, "failure", datetime.now(UTC) + timedelta(days=1))
+    assert processed.deployment.last_event_at == processed.received_at
+    assert Incident.objects.get().started_at == processed.received_at
+
+
 def test_processing_again_changes_nothing(client, github_source):
     processed = receive_and_process(client, github_source, "failure", T0)
     delivery_replay(delivery=processed)
