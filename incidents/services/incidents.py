@@ -635,6 +635,49 @@ def _deployment_label(deployment: Deployment) -> str:
     return f"the deployment of {what} to {deployment.environment or 'an unknown environment'}"
 
 
+def _set_link_role(*, incident: Incident, link_model, target: dict, label: str, role: str, actor, at, extra: dict):
+    """Create or change one link row to exactly ``role``; record it; return (link, changed)."""
+    link = link_model.objects.filter(incident=incident, **target).first()
+    old_role = link.role if link else ""
+    if link is None:
+        link = link_model.objects.create(incident=incident, role=role, **target)
+    elif link.role != role:
+        link.role = role
+        link.save(update_fields=["role"])
+    else:
+        return link, False
+    who = _display_name(actor) if actor else "Kintsugi"
+    verb = f"linked {label} as {role}" if not old_role else f"marked {label} as {role} (was {old_role})"
+    timeline_entry_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.LINK,
+        text=f"{who} {verb}.",
+        occurred_at=at,
+        author=actor,
+        old_value=old_role,
+        new_value=role,
+        **extra,
+    )
+    return link, True
+
+
+def _unlink(*, incident: Incident, link_model, target: dict, label: str, actor, extra: dict) -> None:
+    """Delete one link row and record it; raise IncidentRuleError when there is none."""
+    link = link_model.objects.filter(incident=incident, **target).first()
+    if link is None:
+        raise IncidentRuleError(LINK_NOT_FOUND)
+    link.delete()
+    who = _display_name(actor) if actor else "Kintsugi"
+    timeline_entry_add(
+        incident=incident,
+        kind=TimelineEntry.Kind.LINK,
+        text=f"{who} unlinked {label}.",
+        author=actor,
+        old_value=link.role,
+        **extra,
+    )
+
+
 @transaction.atomic
 def incident_set_deployment_role(
     *, incident: Incident, deployment: Deployment, role: str, actor, at: datetime | None = None
@@ -647,33 +690,18 @@ def incident_set_deployment_role(
     _check_role(role)
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link = IncidentDeployment.objects.filter(incident=incident, deployment=deployment).first()
-    old_role = link.role if link else ""
-    if link is None:
-        link = IncidentDeployment.objects.create(incident=incident, deployment=deployment, role=role)
-    elif link.role != role:
-        link.role = role
-        link.save(update_fields=["role"])
-    else:
-        return link
-    if deployment.model_version_id:
-        incident_link_model_version(incident=incident, model_version=deployment.model_version, role=role)
-    who = _display_name(actor) if actor else "Kintsugi"
-    verb = (
-        f"linked {_deployment_label(deployment)} as {role}"
-        if not old_role
-        else (f"marked {_deployment_label(deployment)} as {role} (was {old_role})")
-    )
-    timeline_entry_add(
+    link, changed = _set_link_role(
         incident=incident,
-        kind=TimelineEntry.Kind.LINK,
-        text=f"{who} {verb}.",
-        occurred_at=at,
-        author=actor,
-        old_value=old_role,
-        new_value=role,
-        deployment=deployment,
+        link_model=IncidentDeployment,
+        target={"deployment": deployment},
+        label=_deployment_label(deployment),
+        role=role,
+        actor=actor,
+        at=at,
+        extra={"deployment": deployment},
     )
+    if changed and deployment.model_version_id:
+        incident_link_model_version(incident=incident, model_version=deployment.model_version, role=role)
     return link
 
 
@@ -682,18 +710,13 @@ def incident_unlink_deployment(*, incident: Incident, deployment: Deployment, ac
     """Remove the deployment's link (its model version stays linked) and record it."""
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link = IncidentDeployment.objects.filter(incident=incident, deployment=deployment).first()
-    if link is None:
-        raise IncidentRuleError(LINK_NOT_FOUND)
-    link.delete()
-    who = _display_name(actor) if actor else "Kintsugi"
-    timeline_entry_add(
+    _unlink(
         incident=incident,
-        kind=TimelineEntry.Kind.LINK,
-        text=f"{who} unlinked {_deployment_label(deployment)}.",
-        author=actor,
-        old_value=link.role,
-        deployment=deployment,
+        link_model=IncidentDeployment,
+        target={"deployment": deployment},
+        label=_deployment_label(deployment),
+        actor=actor,
+        extra={"deployment": deployment},
     )
 
 
@@ -705,25 +728,15 @@ def incident_set_model_version_role(
     _check_role(role)
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link = IncidentModelVersion.objects.filter(incident=incident, model_version=model_version).first()
-    old_role = link.role if link else ""
-    if link is None:
-        link = IncidentModelVersion.objects.create(incident=incident, model_version=model_version, role=role)
-    elif link.role != role:
-        link.role = role
-        link.save(update_fields=["role"])
-    else:
-        return link
-    who = _display_name(actor) if actor else "Kintsugi"
-    verb = f"linked {model_version} as {role}" if not old_role else f"marked {model_version} as {role} (was {old_role})"
-    timeline_entry_add(
+    link, _ = _set_link_role(
         incident=incident,
-        kind=TimelineEntry.Kind.LINK,
-        text=f"{who} {verb}.",
-        occurred_at=at,
-        author=actor,
-        old_value=old_role,
-        new_value=role,
+        link_model=IncidentModelVersion,
+        target={"model_version": model_version},
+        label=str(model_version),
+        role=role,
+        actor=actor,
+        at=at,
+        extra={},
     )
     return link
 
@@ -733,17 +746,13 @@ def incident_unlink_model_version(*, incident: Incident, model_version: ModelVer
     """Remove the model version's link and record it."""
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link = IncidentModelVersion.objects.filter(incident=incident, model_version=model_version).first()
-    if link is None:
-        raise IncidentRuleError(LINK_NOT_FOUND)
-    link.delete()
-    who = _display_name(actor) if actor else "Kintsugi"
-    timeline_entry_add(
+    _unlink(
         incident=incident,
-        kind=TimelineEntry.Kind.LINK,
-        text=f"{who} unlinked {model_version}.",
-        author=actor,
-        old_value=link.role,
+        link_model=IncidentModelVersion,
+        target={"model_version": model_version},
+        label=str(model_version),
+        actor=actor,
+        extra={},
     )
 
 
