@@ -19,6 +19,7 @@ from incidents.models import (
     Tag,
     TimelineEntry,
 )
+from postmortems.selectors import postmortem_close_blocker
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     IncidentStatus.OPEN: (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED),
@@ -40,6 +41,15 @@ class InvalidTransition(Exception):
         super().__init__(
             INVALID_TRANSITION.format(current=current, target=target, allowed=", ".join(self.allowed) or "none")
         )
+
+
+class TransitionBlocked(InvalidTransition):
+    """A move the workflow allows in general but a rule forbids now; the message says which rule."""
+
+    def __init__(self, current: str, target: str, reason: str):
+        super().__init__(current, target)
+        self.reason = reason
+        self.args = (reason,)
 
 
 def timeline_entry_add(
@@ -160,12 +170,18 @@ def incident_transition(
     """Move the incident to ``to_status``, stamp the milestone and record the change.
 
     Lock the row first so concurrent transitions are applied one after the
-    other; raise InvalidTransition when the workflow does not allow the move.
+    other; raise InvalidTransition when the workflow does not allow the move,
+    and TransitionBlocked (a kind of InvalidTransition) when closing while the
+    post-mortem is unpublished and not marked not needed.
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     current = incident.status
     if to_status not in ALLOWED_TRANSITIONS.get(current, ()):
         raise InvalidTransition(current, to_status)
+    if to_status == IncidentStatus.CLOSED:
+        blocker = postmortem_close_blocker(incident=incident)
+        if blocker:
+            raise TransitionBlocked(current, to_status, blocker)
     at = at or timezone.now()
     incident.status = to_status
     milestone = MILESTONE_FOR_STATUS.get(to_status)

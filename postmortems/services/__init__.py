@@ -1,0 +1,1 @@
+"""Writes of post-mortems, templates and their reviews."""
