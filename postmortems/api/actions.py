@@ -186,7 +186,11 @@ class ActionItemFilter(django_filters.FilterSet):
     owner = OwnerFilter(method="filter_owner", help_text='A person\'s id or username, or "me".')
     team = TeamFilter(field_name="team", help_text="A team's id or slug.")
     status = django_filters.MultipleChoiceFilter(choices=ActionItemStatus.choices)
-    overdue = django_filters.BooleanFilter(method="filter_overdue", help_text="Unresolved and past its due date.")
+    overdue = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_overdue",
+        help_text="true: unresolved and past its due date; false: all others.",
+    )
     incident = django_filters.NumberFilter(field_name="incident_id", min_value=1, max_value=MAX_ID)
 
     class Meta:
@@ -198,7 +202,7 @@ class ActionItemFilter(django_filters.FilterSet):
 
     def filter_overdue(self, queryset, name, value):
         late = Q(status__in=UNRESOLVED_STATUSES, due_date__lt=timezone.localdate())
-        return queryset.filter(late) if value else queryset.exclude(late)
+        return queryset.filter(late) if value == "true" else queryset.exclude(late)
 
 
 @extend_schema(tags=["action items"])

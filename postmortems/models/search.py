@@ -45,6 +45,8 @@ class SearchEntry(models.Model):
     team_only = models.BooleanField(default=False)
     title = models.CharField(max_length=300)
     body = models.TextField(blank=True)
+    # Searched but never shown: reference, model names, environment, tags, category labels.
+    keywords = models.TextField(blank=True)
     occurred_at = models.DateTimeField()
     source_updated_at = models.DateTimeField()
     vector = SearchVectorField(null=True, blank=True)

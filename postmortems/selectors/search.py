@@ -206,11 +206,12 @@ def _search_full_text(entries: QuerySet[SearchEntry], *, query: str, page: int, 
     return SearchPage(query=query, page=page, hits=hits, has_next=has_next)
 
 
-def _score(terms: list[str], title: str, body: str) -> float:
-    title, body = title.lower(), body.lower()
+def _score(terms: list[str], title: str, body: str, keywords: str) -> float:
+    """Return how well the words match: in the title most, then the body, then the keywords."""
+    title, body, keywords = title.lower(), body.lower(), keywords.lower()
     score = 0.0
     for term in terms:
-        score += 3 * min(title.count(term), 3) + min(body.count(term), 10) * 0.5
+        score += 3 * min(title.count(term), 3) + 0.5 * min(body.count(term), 10) + 0.25 * min(keywords.count(term), 4)
     phrase = " ".join(terms)
     if len(terms) > 1 and phrase in title:
         score += 5
@@ -224,10 +225,12 @@ def _search_words(entries: QuerySet[SearchEntry], *, query: str, page: int, per_
     if not terms:
         return SearchPage(query=query, page=page)
     for term in terms:
-        entries = entries.filter(Q(title__icontains=term) | Q(body__icontains=term))
-    candidates = list(entries.order_by("-occurred_at", "-id").values(*ROW_FIELDS, "body")[:FALLBACK_CANDIDATES])
+        entries = entries.filter(Q(title__icontains=term) | Q(body__icontains=term) | Q(keywords__icontains=term))
+    candidates = list(
+        entries.order_by("-occurred_at", "-id").values(*ROW_FIELDS, "body", "keywords")[:FALLBACK_CANDIDATES]
+    )
     scored = sorted(
-        ((_score(terms, row["title"], row["body"]), row) for row in candidates),
+        ((_score(terms, row["title"], row["body"], row["keywords"]), row) for row in candidates),
         key=lambda pair: (-pair[0], -pair[1]["occurred_at"].timestamp(), -pair[1]["id"]),
     )
     offset = (page - 1) * per_page

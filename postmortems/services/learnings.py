@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import RegisteredModel, Tag
+from postmortems.document import lessons_from_text
 from postmortems.models import (
     FactorCategory,
     Learning,
@@ -43,7 +44,6 @@ BODY_MAX_LENGTH = 20_000
 MAX_TAGS = 12
 EDITABLE_FIELDS = frozenset({"title", "body", "team", "tags", "registered_models", "categories"})
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*\S)\s*$")
 
 
 class LearningError(Exception):
@@ -198,8 +198,7 @@ def lessons_of(postmortem: Postmortem) -> list[str]:
         text = postmortem.content.get(section.get("key"))
         if not isinstance(text, str):
             continue
-        items = [match.group(1) for line in text.splitlines() if (match := _LIST_ITEM.match(line))]
-        lessons.extend(items or [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()])
+        lessons.extend(lessons_from_text(text))
     return lessons
 
 

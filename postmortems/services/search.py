@@ -3,7 +3,7 @@
 The services that write those call ``search_entry_sync_*`` after their change;
 ``search_index_refresh`` (a periodic task) catches whatever changed elsewhere,
 and ``search_index_rebuild`` starts over. On PostgreSQL each entry's ``vector``
-is computed in the database from its title (weight A) and body (weight B).
+is computed in the database from its title (weight A), body (B) and keywords (C).
 """
 
 from collections.abc import Iterable
@@ -44,6 +44,7 @@ class Document:
     team_only: bool
     title: str
     body: str
+    keywords: str
     occurred_at: datetime
     source_updated_at: datetime
     facets: set[tuple[str, str]] = field(default_factory=set)
@@ -51,7 +52,11 @@ class Document:
 
 def _vector():
     config = settings.SEARCH_CONFIG
-    return SearchVector("title", weight="A", config=config) + SearchVector("body", weight="B", config=config)
+    return (
+        SearchVector("title", weight="A", config=config)
+        + SearchVector("body", weight="B", config=config)
+        + SearchVector("keywords", weight="C", config=config)
+    )
 
 
 def _uses_vectors() -> bool:
@@ -89,8 +94,8 @@ def learning_document(learning: Learning) -> Document:
         team_id=learning.team_id,
         team_only=False,
         title=clean_text(learning.title),
-        body=join_text(
-            plain_text(learning.body),
+        body=join_text(plain_text(learning.body)),
+        keywords=join_text(
             " ".join(model.name for model in models),
             " ".join(FactorCategory(category).label for category in categories),
             " ".join(tags),
@@ -133,12 +138,12 @@ def incident_document(incident: Incident) -> Document:
         team_id=incident.team_id,
         team_only=incident.restricted,
         title=clean_text(incident.title),
-        body=join_text(
+        body=join_text(plain_text(incident.summary), plain_text(incident.impact)),
+        keywords=join_text(
             incident.reference,
-            plain_text(incident.summary),
-            plain_text(incident.impact),
             incident.model.name if incident.model_id else "",
             incident.environment,
+            " ".join(FactorCategory(f.category).label for f in factors),
             " ".join(tags),
         ),
         occurred_at=incident.detected_at,
@@ -186,9 +191,11 @@ def postmortem_document(postmortem: Postmortem) -> Document:
         team_id=incident.team_id,
         team_only=incident.restricted or postmortem.published_version is None,
         title=clean_text(title),
-        body=join_text(
+        body=postmortem_text(sections=postmortem.sections, content=content, factors=factor_texts),
+        keywords=join_text(
             incident.reference,
-            postmortem_text(sections=postmortem.sections, content=content, factors=factor_texts),
+            incident.model.name if incident.model_id else "",
+            incident.environment,
             " ".join(tags),
         ),
         occurred_at=incident.detected_at,
@@ -207,6 +214,7 @@ def _entry_fields(document: Document) -> dict:
         "team_only": document.team_only,
         "title": document.title[:300],
         "body": document.body,
+        "keywords": document.keywords,
         "occurred_at": document.occurred_at,
         "source_updated_at": document.source_updated_at,
     }

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from postmortems.actions_forms import ActionItemForm
 from postmortems.models import ActionItemStatus, Postmortem
@@ -92,12 +93,12 @@ def due_label(item, today):
             on_time,
         )
     if item.status == ActionItemStatus.WONT_DO:
-        return format_html('<span class="due-dropped">Won\'t do</span>')
+        return mark_safe('<span class="due-dropped">Won\'t do</span>')
     days = (item.due_date - today).days
     if days < 0:
         return format_html('<span class="due-late">Overdue by {} day{}</span>', -days, "" if days == -1 else "s")
     if days == 0:
-        return format_html('<span class="due-soon">Due today</span>')
+        return mark_safe('<span class="due-soon">Due today</span>')
     if days <= settings.ACTION_ITEM_DUE_SOON_DAYS:
         return format_html('<span class="due-soon">Due in {} day{}</span>', days, "" if days == 1 else "s")
     return format_html('<span class="due-later">Due {}</span>', date_format(item.due_date, "j M Y"))
