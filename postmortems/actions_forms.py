@@ -4,10 +4,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from postmortems.models import ACTION_KIND_GROUPS, ActionItemKind, ActionItemPriority, ActionItemStatus
+from postmortems.services.actions import BULK_NOTHING_SELECTED
 
 User = get_user_model()
 
 BULK_STATUS_REQUIRED = "Choose the status to move the selected items to."
+NOT_AN_ITEM = "“{value}” is not an action item."
 
 
 def person_label(user) -> str:
@@ -58,9 +60,6 @@ class StatusForm(forms.Form):
 
 
 class BulkStatusForm(forms.Form):
-    items = forms.TypedMultipleChoiceField(
-        coerce=int, choices=(), error_messages={"required": "Select at least one action item."}
-    )
     status = forms.ChoiceField(
         choices=[("", "Move selected to…"), *ActionItemStatus.choices],
         error_messages={"required": BULK_STATUS_REQUIRED},
@@ -68,10 +67,13 @@ class BulkStatusForm(forms.Form):
     reason = forms.CharField(required=False, max_length=2000, label="Reason (for won't do)")
     next = forms.CharField(required=False, max_length=500)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Any id may be posted; the service checks each exists and may be changed.
-        raw = self.data.getlist("items") if hasattr(self.data, "getlist") else self.data.get("items", [])
-        self.fields["items"].choices = [
-            (value, value) for value in raw if str(value).isdigit() and len(str(value)) < 19
-        ]
+    def clean(self):
+        cleaned = super().clean()
+        raw = self.data.getlist("items") if hasattr(self.data, "getlist") else list(self.data.get("items", []))
+        if not raw:
+            raise forms.ValidationError(BULK_NOTHING_SELECTED)
+        for value in raw:
+            if not str(value).isdigit() or len(str(value)) > 18:
+                raise forms.ValidationError(NOT_AN_ITEM.format(value=str(value)[:20]))
+        cleaned["items"] = [int(value) for value in raw]
+        return cleaned

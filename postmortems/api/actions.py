@@ -113,13 +113,14 @@ class OwnerInput(serializers.Field):
 
 
 class ActionItemWriteSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    # Blank title and verification reach the service, whose messages say what to write.
+    title = serializers.CharField(max_length=200, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
     owner = OwnerInput()
     kind = serializers.ChoiceField(choices=ActionItemKind.choices, required=False)
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
     due_date = serializers.DateField(required=False)
-    verification = serializers.CharField(max_length=5000)
+    verification = serializers.CharField(max_length=5000, allow_blank=True)
     tracker_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
 
 

@@ -49,8 +49,13 @@ def _safe_next(request, fallback: str) -> str:
     return fallback
 
 
+# Service fields that forms name differently.
+FORM_FIELD_OF = {"wont_do_reason": "reason"}
+
+
 def _form_error(form, error: ActionItemError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
+    field = FORM_FIELD_OF.get(error.field, error.field)
+    form.add_error(field if field in form.fields else None, error.message)
 
 
 @require_GET
