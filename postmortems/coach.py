@@ -40,6 +40,21 @@ _HANDLE = r"@[A-Za-z0-9_](?:[\w.-]*\w)?"
 _SHORTEST_NAME = 2
 
 
+_EMPHASIS = re.compile(r"(?<!\w)[*_~]+|[*_~]+(?!\w)")
+_MARKUP = " \t*_~"
+
+
+def _plain(text: str) -> str:
+    """Return the text as the rules read it, each character in its place.
+
+    Markdown emphasis markers become spaces ("Priya *forgot*" reads as a
+    sentence) and curly apostrophes straight ones; the length never changes,
+    so spans found in it are spans of the original.
+    """
+    text = text.replace("\u2019", "'")
+    return _EMPHASIS.sub(lambda match: " " * len(match.group()), text)
+
+
 class RuleError(ValueError):
     """A rule that cannot be used: unknown kind, no terms, or an invalid pattern."""
 
@@ -209,8 +224,7 @@ class Coach:
         """
         if not text:
             return []
-        # Curly apostrophes match like straight ones; both are one character, so spans hold.
-        haystack = text.replace("\u2019", "'")
+        haystack = _plain(text)
         candidates = []
         for priority, compiled in enumerate(self._compiled):
             for match in compiled.regex.finditer(haystack):
@@ -223,6 +237,8 @@ class Coach:
             end = -negative_end
             if start < last_end:
                 continue
+            while end > start and text[end - 1] in _MARKUP:
+                end -= 1
             findings.append(
                 Finding(
                     rule_id=rule.id,

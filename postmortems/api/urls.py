@@ -5,12 +5,19 @@ from rest_framework.routers import SimpleRouter
 
 from postmortems.api.actions import ActionItemViewSet
 from postmortems.api.learnings import LearningViewSet, SearchView
+from postmortems.api.views import BlamelessCheckView, PostmortemViewSet, TemplateViewSet
 
 router = SimpleRouter()
+router.register("postmortems", PostmortemViewSet, basename="postmortem")
+router.register("templates", TemplateViewSet, basename="template")
+
+urlpatterns = [
+    path("blameless-check/", BlamelessCheckView.as_view(), name="blameless-check"),
+    *router.urls,
+]
 
 # Follow-up actions, the learnings library and search.
-router.register("action-items", ActionItemViewSet, basename="action-item")
-router.register("learnings", LearningViewSet, basename="learning")
-follow_up_patterns = [path("search/", SearchView.as_view(), name="search")]
-
-urlpatterns = [*router.urls, *follow_up_patterns]
+follow_up_router = SimpleRouter()
+follow_up_router.register("action-items", ActionItemViewSet, basename="action-item")
+follow_up_router.register("learnings", LearningViewSet, basename="learning")
+urlpatterns += [path("search/", SearchView.as_view(), name="search"), *follow_up_router.urls]

@@ -26,9 +26,19 @@ class SectionFinding:
     fingerprint: str
     acknowledged: bool = False
 
+    @property
+    def anchor(self) -> str:
+        """Return the id of the page element that holds the finding."""
+        if self.section_key.startswith(FACTOR_KEY_PREFIX):
+            return "factors"
+        if self.section_key == TITLE_KEY:
+            return "title"
+        return f"section-{self.section_key.split('.')[0]}"
+
     def as_dict(self) -> dict:
         return {
             "section": self.section_key,
+            "anchor": self.anchor,
             "section_title": self.section_title,
             "fingerprint": self.fingerprint,
             "acknowledged": self.acknowledged,

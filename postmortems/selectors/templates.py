@@ -1,8 +1,8 @@
 """Reads of post-mortem templates."""
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 
-from postmortems.builtin_templates import DEFAULT_BUILTIN_KEY
+from postmortems.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_BUILTIN_KEY
 from postmortems.models import Template, TemplateSection
 from postmortems.services.templates import template_builtins_ensure
 
@@ -15,7 +15,14 @@ def template_list(*, team_ids=None, include_inactive: bool = False) -> QuerySet[
         templates = templates.filter(Q(team__isnull=True) | Q(team_id__in=team_ids))
     if not include_inactive:
         templates = templates.filter(is_active=True)
-    return templates.order_by("team__name", "builtin_key", "name", "id")
+    builtin_first = Case(
+        *[
+            When(builtin_key=definition["key"], then=Value(position))
+            for position, definition in enumerate(BUILTIN_TEMPLATES)
+        ],
+        default=Value(len(BUILTIN_TEMPLATES)),
+    )
+    return templates.order_by(builtin_first, "team__name", "name", "id")
 
 
 def template_with_sections(*, pk: int) -> Template | None:

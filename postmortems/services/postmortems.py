@@ -387,9 +387,13 @@ def postmortem_save(
 
 
 def postmortem_autosave(
-    *, postmortem: Postmortem, actor, based_on: int, title: str, content: Mapping, factors: list[dict]
+    *, postmortem: Postmortem, actor, based_on: int, title: str, content: Mapping, factors: list[dict] | None = None
 ) -> PostmortemAutosave:
-    """Keep the person's unsaved edits (no version is made); replace their previous autosave."""
+    """Keep the person's unsaved edits (no version is made).
+
+    Sections and factors not sent keep what the previous autosave of the same
+    base version held.
+    """
     _require_team_member(actor, postmortem.incident)
     if postmortem.status == PostmortemStatus.PUBLISHED:
         raise PostmortemError(PUBLISHED_READ_ONLY)
@@ -397,6 +401,10 @@ def postmortem_autosave(
         clean = normalise_content(postmortem.sections, content)
     except ContentError as error:
         raise PostmortemError(str(error)) from error
+    previous = PostmortemAutosave.objects.filter(postmortem=postmortem, user=actor, based_on=based_on).first()
+    if previous is not None:
+        # The guided editor sends one section at a time: keep the others' unsaved text.
+        clean = {**previous.content, **clean}
     autosave, _ = PostmortemAutosave.objects.update_or_create(
         postmortem=postmortem,
         user=actor,
@@ -404,7 +412,7 @@ def postmortem_autosave(
             "based_on": based_on,
             "title": (title or "")[:MAX_TITLE_LENGTH],
             "content": clean,
-            "factors": factors[:MAX_FACTORS],
+            "factors": (factors if factors is not None else (previous.factors if previous else []))[:MAX_FACTORS],
             "saved_at": timezone.now(),
         },
     )

@@ -240,3 +240,41 @@ def template_section_delete(*, section: TemplateSection) -> None:
     if TemplateSection.objects.select_for_update().filter(template_id=section.template_id).count() <= 1:
         raise TemplateError(LAST_SECTION)
     section.delete()
+
+
+@transaction.atomic
+def template_sections_replace(*, template: Template, sections: list[dict]) -> list[TemplateSection]:
+    """Replace a team template's sections with the given ones (dicts of section fields), in order."""
+    _editable(template)
+    if not sections:
+        raise TemplateError(LAST_SECTION)
+    if len(sections) > MAX_SECTIONS:
+        raise TemplateError(f"A template has at most {MAX_SECTIONS} sections.")
+    rows, keys = [], set()
+    for position, section in enumerate(sections):
+        title, prompt = section.get("title", ""), section.get("prompt", "")
+        kind, prefill = section.get("kind", SectionKind.MARKDOWN), section.get("prefill", SectionPrefill.NONE)
+        _section_fields(title=title, prompt=prompt, kind=kind, prefill=prefill)
+        key = section.get("key") or slugify(title)[:50] or "section"
+        if key in keys:
+            if section.get("key"):
+                raise TemplateError(SECTION_KEY_TAKEN.format(key=key))
+            base, number = key, 2
+            while key in keys:
+                key, number = f"{base}-{number}", number + 1
+        keys.add(key)
+        rows.append(
+            TemplateSection(
+                template=template,
+                key=key,
+                title=title.strip(),
+                prompt=prompt.strip(),
+                help_text=(section.get("help_text") or "").strip(),
+                kind=kind,
+                required=bool(section.get("required")),
+                prefill=prefill,
+                position=position,
+            )
+        )
+    template.sections.all().delete()
+    return TemplateSection.objects.bulk_create(rows)

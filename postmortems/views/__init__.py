@@ -1,0 +1,1 @@
+"""Pages of the post-mortems app."""

@@ -1,0 +1,254 @@
+"""Demo post-mortems: a published one for the rollback story, one in review, one draft. Safe to run again.
+
+The incidents come from the incidents demo: the rollback story is found by
+what it is (a failed-deployment incident whose model was rolled back), the
+others by being resolved. Without demo incidents this does nothing.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from incidents.models import AliasMove, Incident, IncidentKind, IncidentStatus
+from postmortems.document import MIN_WHY_STEPS
+from postmortems.models import FactorCategory, Postmortem, SectionKind, Template
+from postmortems.selectors.coach import postmortem_findings
+from postmortems.services.postmortems import (
+    FactorInput,
+    postmortem_publish,
+    postmortem_review,
+    postmortem_save,
+    postmortem_start,
+    postmortem_submit,
+)
+from postmortems.services.templates import template_builtins_ensure
+from teams.models import Membership
+
+User = get_user_model()
+
+STORY_WORDS = ("rollback", "roll back", "rolled back")
+
+# Written the way a team that practises blameless reviews writes.
+STORY = {
+    "summary": (
+        "{model} {new} was promoted to champion and served production traffic for {resolve}. "
+        "It returned errors for part of the scoring requests until the alias was moved back to {old}."
+    ),
+    "pipeline": None,
+    "change": (
+        "{new} was retrained on three more months of data and switched the feature encoder to the new "
+        "schema version. It passed the offline evaluation and the staging canary."
+    ),
+    "failed_step": (
+        "The production smoke test passed, because it scores a fixed synthetic payload. "
+        "Real traffic carried the old country encoding for merchants onboarded before the migration, "
+        "which the new encoder rejected. Error rate rose from 0.1% to 8% within four minutes."
+    ),
+    "blast_radius": (
+        "About 8% of requests fell back to the rules engine, which approves more and blocks less. "
+        "No customer saw an error: the fallback held, as designed."
+    ),
+    "rollback": (
+        "The on-call engineer moved the `champion` alias back to {old} from the registry UI; serving picked "
+        "it up on the next poll. The runbook described the old serving stack, so finding the right lever "
+        "took longer than the move itself."
+    ),
+    "time_to_restore": None,
+    "contributing_factors": (
+        "Nobody chose a risky path here: each step made sense with what the dashboards showed. "
+        "The conditions below made the failure possible and slowed recovery."
+    ),
+    "lessons": (
+        "- Smoke tests should score a sample of real (anonymised) traffic, not a fixed payload.\n"
+        "- Encoders must accept every value the old schema could produce until a migration is complete.\n"
+        "- Keep rollback runbooks next to the alias they move, and rehearse them in game days."
+    ),
+}
+STORY_FACTORS = [
+    (FactorCategory.FEATURE_PIPELINE_CHANGE, "The new encoder rejected country codes the old schema still produced."),
+    (FactorCategory.EVALUATION_GAP, "Offline evaluation and the smoke test had no slice of pre-migration merchants."),
+    (FactorCategory.DOCUMENTATION, "The rollback runbook described the previous serving stack."),
+]
+IN_REVIEW = {
+    "summary": "Predictions degraded after an upstream change; the team restored the previous behaviour.",
+    "problem": "Precision of the model dropped by 11 points on a slice of traffic for two hours.",
+    "whys": [
+        {"why": "Why did precision drop?", "because": "A feature arrived as all nulls and was imputed to zero."},
+        {
+            "why": "Why did it arrive as nulls?",
+            "because": "The upstream table was renamed and the job read the old one.",
+        },
+        {"why": "Why did the job read the old name?", "because": "Table names are hard-coded in each feature job."},
+        {"why": "Why are they hard-coded?", "because": "The feature store has no catalogue the jobs can resolve."},
+    ],
+    "impact": "Precision dropped by 11 points on one segment for two hours.",
+    "evaluation_gap": "No check compares the share of null features between training and serving.",
+    "lessons": "- Alert on the share of null or default feature values per model version.",
+}
+DRAFT = {
+    "summary": "Started from the incident. Still collecting facts from the responders.",
+    "response": "Tomás should have checked the schema before the deploy. Investigating why the check did not run.",
+}
+
+
+def _people(team) -> list:
+    return [m.user for m in Membership.objects.filter(team=team).select_related("user").order_by("role", "user_id")]
+
+
+def _reviewer(team, exclude) -> User | None:
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(memberships__team=team)
+        .exclude(pk__in=[user.pk for user in exclude])
+        .order_by("username")
+        .first()
+    ) or next((user for user in _people(team) if user not in exclude), None)
+
+
+def _fill(text: str, incident: Incident, facts: dict) -> str:
+    versions = [version["label"] for version in facts.get("model_versions", [])]
+    model = incident.model.name if incident.model_id else "The model"
+    new = versions[-1].split()[-1] if versions else "the new version"
+    old = versions[0].split()[-1] if len(versions) > 1 else "the previous version"
+    rollback = (
+        AliasMove.objects.filter(model_id=incident.model_id, kind=AliasMove.Kind.ROLLBACK)
+        .exclude(from_version=None)
+        .exclude(to_version=None)
+        .select_related("from_version", "to_version")
+        .order_by("-moved_at")
+        .first()
+    )
+    if rollback is not None:
+        new, old = f"v{rollback.from_version.version}", f"v{rollback.to_version.version}"
+    resolve = next((row["text"] for row in facts.get("durations", []) if row["label"] == "Time to resolve"), "a while")
+    return text.format(model=model, new=new, old=old, resolve=resolve)
+
+
+def _content(postmortem: Postmortem, texts: dict) -> dict:
+    keys = {section["key"]: section for section in postmortem.sections}
+    content = {}
+    for key, text in texts.items():
+        if key not in keys or text is None:
+            continue
+        content[key] = text if isinstance(text, list) else _fill(text, postmortem.incident, postmortem.facts)
+    return content
+
+
+def _story_incident() -> Incident | None:
+    candidates = Incident.objects.filter(
+        status__in=[IncidentStatus.MITIGATED, IncidentStatus.RESOLVED, IncidentStatus.CLOSED]
+    ).order_by("id")
+    titled = candidates.filter(Q(title__icontains="rollback") | Q(title__icontains="roll back")).first()
+    if titled:
+        return titled
+    rolled_back = AliasMove.objects.filter(kind=AliasMove.Kind.ROLLBACK).values_list("model_id", flat=True)
+    return (
+        candidates.filter(model_id__in=rolled_back).first()
+        or candidates.filter(kind=IncidentKind.FAILED_DEPLOYMENT).first()
+    )
+
+
+def _start(incident: Incident, author, template_key: str | None = None) -> Postmortem:
+    template = Template.objects.filter(builtin_key=template_key).first() if template_key else None
+    return postmortem_start(incident=incident, actor=author, template=template)
+
+
+def seed() -> None:
+    """Create the demo post-mortems when their incidents exist and have none yet."""
+    template_builtins_ensure()
+    story = _story_incident()
+    if story is None:
+        return
+    others = list(
+        Incident.objects.filter(status__in=[IncidentStatus.RESOLVED, IncidentStatus.MITIGATED])
+        .exclude(pk=story.pk)
+        .order_by("id")[:2]
+    )
+    if not Postmortem.objects.filter(incident=story).exists():
+        _seed_published(story)
+    if others and not Postmortem.objects.filter(incident=others[0]).exists():
+        _seed_in_review(others[0])
+    if len(others) > 1 and not Postmortem.objects.filter(incident=others[1]).exists():
+        _seed_draft(others[1])
+
+
+def _seed_published(incident: Incident) -> None:
+    people = _people(incident.team)
+    if not people:
+        return
+    author = people[-1]
+    lead = people[0]
+    postmortem = _start(incident, author, "failed-deployment")
+    content = _content(postmortem, STORY)
+    factors = [FactorInput(category=category, description=text) for category, text in STORY_FACTORS]
+    postmortem, _ = postmortem_save(
+        postmortem=postmortem,
+        actor=author,
+        based_on=postmortem.version,
+        content=content,
+        factors=factors,
+        note="First full draft from the incident channel.",
+    )
+    # The timeline quotes the incident channel word for word; the coach flags it and the team keeps it.
+    timeline_key = next((s["key"] for s in postmortem.sections if s["kind"] == SectionKind.TIMELINE), None)
+    if timeline_key:
+        quoted = (
+            postmortem.content[timeline_key] + '\n- Channel: "just restart the pods" was tried first; it did not help.'
+        )
+        postmortem, _ = postmortem_save(
+            postmortem=postmortem,
+            actor=lead,
+            based_on=postmortem.version,
+            content={timeline_key: quoted},
+            note="Added what was tried first.",
+        )
+    reviewer = _reviewer(incident.team, exclude=[author, lead])
+    if reviewer is None:
+        return
+    postmortem = postmortem_submit(postmortem=postmortem, actor=author, reviewers=[reviewer])
+    postmortem_review(
+        postmortem=postmortem,
+        reviewer=reviewer,
+        decision="approve",
+        comment="Clear story, and the evaluation gap is one we share. Approved.",
+    )
+    acknowledgements = {
+        item.fingerprint: "Quoted from the incident channel."
+        for item in postmortem_findings(postmortem=postmortem)
+        if not item.acknowledged
+    }
+    postmortem_publish(postmortem=postmortem, actor=lead, acknowledgements=acknowledgements)
+
+
+def _seed_in_review(incident: Incident) -> None:
+    people = _people(incident.team)
+    if not people:
+        return
+    author = people[-1]
+    postmortem = _start(incident, author, "five-whys")
+    content = _content(postmortem, IN_REVIEW)
+    postmortem, _ = postmortem_save(
+        postmortem=postmortem,
+        actor=author,
+        based_on=postmortem.version,
+        content=content,
+        factors=[
+            FactorInput(category=FactorCategory.UPSTREAM_DATA, description="The upstream table was renamed."),
+            FactorInput(category=FactorCategory.TOOLING, description="Feature jobs hard-code table names."),
+        ],
+    )
+    steps = postmortem.content.get("whys", [])
+    if len(steps) < MIN_WHY_STEPS:
+        return
+    reviewer = _reviewer(incident.team, exclude=[author])
+    if reviewer is not None:
+        postmortem_submit(postmortem=postmortem, actor=author, reviewers=[reviewer])
+
+
+def _seed_draft(incident: Incident) -> None:
+    people = _people(incident.team)
+    if not people:
+        return
+    postmortem = _start(incident, people[0])
+    content = _content(postmortem, DRAFT)
+    if content:
+        postmortem_save(postmortem=postmortem, actor=people[0], based_on=postmortem.version, content=content)

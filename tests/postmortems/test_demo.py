@@ -1,0 +1,82 @@
+"""The demo post-mortems: built on the demo incidents, and safe to seed again."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+
+from incidents.models import AliasMove, Deployment, ModelVersion, RegisteredModel
+from incidents.services.incidents import incident_link_deployment, incident_open, incident_transition
+from postmortems.models import CoachAcknowledgement, Postmortem, PostmortemStatus, Template
+from teams import demo as teams_demo
+from tests.teams.test_seed_demo import model_counts
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
+
+
+def demo_incidents():
+    """A stand-in for the incidents demo: the rollback story and two other resolved incidents."""
+    teams = teams_demo.seed()
+    fraud = teams["fraud"]
+    model = RegisteredModel.objects.create(team=fraud, name="fraud-detector", created_at=ANCHOR - timedelta(days=200))
+    v8 = ModelVersion.objects.create(model=model, version="8", version_number=8, created_at=ANCHOR - timedelta(days=30))
+    v9 = ModelVersion.objects.create(model=model, version="9", version_number=9, created_at=ANCHOR - timedelta(days=1))
+    deployment = Deployment.objects.create(
+        team=fraud,
+        external_id="run-1",
+        model_version=v9,
+        environment="production",
+        status="failed",
+        last_event_at=ANCHOR,
+        started_at=ANCHOR - timedelta(minutes=5),
+        finished_at=ANCHOR,
+    )
+    story = incident_open(
+        team=fraud,
+        title="fraud-detector v9 failing in production",
+        kind="failed_deployment",
+        severity="SEV2",
+        model=model,
+        detected_at=ANCHOR,
+        started_at=ANCHOR - timedelta(minutes=5),
+    )
+    incident_link_deployment(incident=story, deployment=deployment, role="cause")
+    AliasMove.objects.create(
+        model=model,
+        alias="champion",
+        from_version=v9,
+        to_version=v8,
+        kind="rollback",
+        moved_at=ANCHOR + timedelta(minutes=20),
+    )
+    incident_transition(incident=story, to_status="mitigated", at=ANCHOR + timedelta(minutes=21))
+    incident_transition(incident=story, to_status="resolved", at=ANCHOR + timedelta(minutes=50))
+    others = []
+    for slug, title in (("recsys", "Home feed precision drop"), ("ml-platform", "Feature store latency")):
+        incident = incident_open(team=teams[slug], title=title, kind="model_regression", detected_at=ANCHOR)
+        incident_transition(incident=incident, to_status="resolved", at=ANCHOR + timedelta(hours=2))
+        others.append(incident)
+    return story, others
+
+
+def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once():
+    story, (second, third) = demo_incidents()
+    call_command("seed_demo", verbosity=0)
+    first = model_counts()
+    published = Postmortem.objects.get(incident=story)
+    assert published.status == PostmortemStatus.PUBLISHED
+    assert published.content["rollback"].startswith("The on-call engineer moved the `champion` alias back to v8")
+    assert published.factors.count() == 3
+    assert CoachAcknowledgement.objects.filter(postmortem=published, rule_id="minimising").exists()
+    assert Postmortem.objects.get(incident=second).status == PostmortemStatus.IN_REVIEW
+    assert Postmortem.objects.get(incident=third).status == PostmortemStatus.DRAFT
+    call_command("seed_demo", verbosity=0)
+    assert model_counts() == first
+
+
+def test_demo_does_nothing_without_demo_incidents():
+    call_command("seed_demo", verbosity=0)
+    assert not Postmortem.objects.exists()
+    assert Template.objects.filter(builtin_key__isnull=False).count() == 5
