@@ -222,6 +222,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind" or a "status"; name each vocabulary after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ActionItemKindEnum": "postmortems.models.actions.ActionItemKind",
+        "ActionItemPriorityEnum": "postmortems.models.actions.ActionItemPriority",
+        "ActionItemStatusEnum": "postmortems.models.actions.ActionItemStatus",
+        "FactorCategoryEnum": "postmortems.models.postmortems.FactorCategory",
+        "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
+        "SearchKindEnum": "postmortems.models.search.SearchKind",
+    },
 }
 
 LOGGING = {

@@ -1,7 +1,11 @@
-"""Demo follow-ups: incidents with action items (some overdue, some done) and a library of learnings.
+"""Demo follow-ups: action items (some overdue, some done) and a library of learnings.
 
-Safe to run again: everything is looked up by its title first. Dates are
-relative to today, so the demo always has items overdue, due soon and done.
+Three closed incidents of its own carry follow-ups that outlive them (reminders
+go on after an incident closes); every incident the other demos gave a
+post-mortem gets follow-ups fitting its kind. Published post-mortems see their
+first proposed lesson accepted into the library. Safe to run again: everything
+is looked up first. Dates are relative to today, so the demo always has items
+overdue, due soon and done.
 """
 
 from datetime import timedelta
@@ -11,9 +15,17 @@ from django.utils import timezone
 
 from incidents.models import Incident, IncidentKind, RegisteredModel, Severity
 from incidents.services.incidents import incident_open, incident_transition
-from postmortems.models import ActionItem, ActionItemStatus, Learning, Postmortem, PostmortemStatus
+from postmortems.models import (
+    ActionItem,
+    ActionItemStatus,
+    Learning,
+    LearningProposalStatus,
+    Postmortem,
+    PostmortemStatus,
+)
+from postmortems.selectors.learnings import learning_proposal_defaults
 from postmortems.services.actions import action_item_create, action_item_set_status
-from postmortems.services.learnings import learning_create, learning_proposals_create
+from postmortems.services.learnings import learning_create, learning_proposal_accept
 from postmortems.services.postmortems import postmortem_mark_not_needed
 from postmortems.services.search import search_entry_sync_incident, search_index_refresh
 from teams.models import Team
@@ -51,18 +63,20 @@ INCIDENTS = [
         "days_ago": 26,
         "summary": "A schema change renamed `country_code`; the backfill filled the new column with nulls "
         "and every downstream model read empty embeddings for 40 minutes.",
+        "closed_reason": "Reviewed together with the schema migration it came from; its follow-ups are below.",
         "owner": "demo",
     },
     {
         "team": "recsys",
-        "title": "home-feed-ranker canary failed on the new GPU nodes",
-        "kind": IncidentKind.FAILED_DEPLOYMENT,
+        "title": "home-feed-ranker canary crashed on the new GPU nodes",
+        "kind": IncidentKind.SERVING,
         "severity": Severity.SEV3,
         "model": "home-feed-ranker",
         "environment": "production",
         "days_ago": 9,
         "summary": "The canary of v31 crashed on the new GPU node pool (CUDA driver mismatch); "
         "the rollout stopped itself and v30 kept serving.",
+        "closed_reason": "No user impact: the canary stopped itself. The follow-ups are enough.",
         "owner": "mei",
     },
 ]
@@ -205,6 +219,79 @@ ACTION_ITEMS = [
 ]
 WONT_DO_REASON = "Superseded by the schema registry, which blocks renames outright."
 
+# Follow-ups for the incidents other demos wrote post-mortems about, by incident kind:
+# title, kind, priority, due in days, (status, days ago) or None, verification.
+FOLLOW_UPS_BY_KIND = {
+    IncidentKind.FAILED_DEPLOYMENT: [
+        (
+            "Gate promotion on the canary's precision at the serving threshold",
+            "canary_shadow",
+            "P1",
+            -5,
+            None,
+            "A candidate below the champion's precision@0.9 stops at the canary in the next release.",
+        ),
+        (
+            "Rehearse the alias rollback from the runbook alone",
+            "rollback_runbook",
+            "P2",
+            6,
+            None,
+            "A game day moves champion back in under five minutes, timed, by someone new to the model.",
+        ),
+        (
+            "Score real traffic samples in the production smoke test",
+            "detect",
+            "P2",
+            20,
+            ("done", 3),
+            "The smoke test replays a day of anonymised requests and fails on the old encoding.",
+        ),
+    ],
+    IncidentKind.MODEL_REGRESSION: [
+        (
+            "Add the newest-week slice to the evaluation report",
+            "evaluation_slice",
+            "P1",
+            -3,
+            None,
+            "The next candidate's report shows the slice with its own threshold.",
+        ),
+        (
+            "Alert when the online metric drifts from the offline one",
+            "drift_monitor",
+            "P2",
+            12,
+            None,
+            "Replaying last month's drift in staging pages the team within an hour.",
+        ),
+    ],
+    IncidentKind.DATA_PIPELINE: [
+        (
+            "Validate feature schemas before publishing a backfill",
+            "data_validation",
+            "P1",
+            -2,
+            None,
+            "A backfill with a renamed column fails in CI and publishes nothing.",
+        ),
+        (
+            "Backfill the affected days and retrain",
+            "retrain_backfill",
+            "P2",
+            15,
+            ("done", 1),
+            "The retrained model matches the champion's offline metrics on the repaired days.",
+        ),
+    ],
+}
+FOLLOW_UPS_BY_KIND[IncidentKind.SERVING] = FOLLOW_UPS_BY_KIND[IncidentKind.FAILED_DEPLOYMENT][:2]
+FOLLOW_UPS_BY_KIND[IncidentKind.GAME_DAY] = FOLLOW_UPS_BY_KIND[IncidentKind.FAILED_DEPLOYMENT][1:2]
+FOLLOW_UPS_BY_KIND[IncidentKind.OTHER] = [
+    ("Write down who decides during an incident", "process", "P3", 25, None,
+     "The on-call handbook names the incident lead role and the first three steps."),
+]  # fmt: skip
+
 LEARNINGS = [
     {
         "title": "Evaluate on the newest slice, not only the holdout",
@@ -317,9 +404,9 @@ def _incidents(teams, models) -> dict[str, Incident]:
             )
             incident_transition(incident=incident, to_status="mitigated", actor=owner, at=detected + timedelta(hours=1))
             incident_transition(incident=incident, to_status="resolved", actor=owner, at=detected + timedelta(hours=3))
-            if spec.get("closed_reason"):
-                postmortem_mark_not_needed(incident=incident, actor=owner, reason=spec["closed_reason"])
-                incident_transition(incident=incident, to_status="closed", actor=owner, at=detected + timedelta(days=2))
+            # Closed, so the post-mortems demo leaves them alone: their follow-ups live on.
+            postmortem_mark_not_needed(incident=incident, actor=owner, reason=spec["closed_reason"])
+            incident_transition(incident=incident, to_status="closed", actor=owner, at=detected + timedelta(days=2))
             search_entry_sync_incident(incident=incident)
         incidents[spec["title"]] = incident
     return incidents
@@ -362,6 +449,68 @@ def _action_items(incidents) -> None:
         )
 
 
+def _follow_ups_of_postmortems(own_incident_ids: set[int]) -> None:
+    """Give every incident with a post-mortem (other than the demo's own) follow-ups fitting its kind."""
+    today = timezone.localdate()
+    now = timezone.now()
+    postmortems = Postmortem.objects.select_related("incident__team").exclude(incident_id__in=own_incident_ids)
+    for postmortem in postmortems.order_by("id"):
+        incident = postmortem.incident
+        people = list(
+            User.objects.filter(memberships__team=incident.team, is_active=True).order_by("-memberships__role", "id")
+        )
+        if not people:
+            continue
+        for index, (title, kind, priority, due_in, resolved, verification) in enumerate(
+            FOLLOW_UPS_BY_KIND.get(incident.kind, FOLLOW_UPS_BY_KIND[IncidentKind.OTHER])
+        ):
+            if ActionItem.objects.filter(incident=incident, title=title).exists():
+                continue
+            owner = people[(index + 1) % len(people)]
+            item = action_item_create(
+                incident=incident,
+                postmortem=postmortem,
+                actor=people[0],
+                title=title,
+                owner=owner,
+                kind=kind,
+                priority=priority,
+                verification=verification,
+            )
+            if resolved:
+                action_item_set_status(item=item, actor=owner, status=resolved[0])
+                ActionItem.objects.filter(pk=item.pk).update(resolved_at=now - timedelta(days=resolved[1]))
+            # Backdate the history to the post-mortem's start.
+            ActionItem.objects.filter(pk=item.pk).update(
+                due_date=today + timedelta(days=due_in), created_at=min(postmortem.created_at, now - timedelta(days=4))
+            )
+
+
+def _accept_first_lessons() -> None:
+    """Accept the first lesson each published post-mortem proposed, edited as a team would; leave the rest waiting."""
+    for postmortem in Postmortem.objects.filter(status=PostmortemStatus.PUBLISHED).select_related("incident__team"):
+        if postmortem.learnings.exists():
+            continue
+        proposal = postmortem.learning_proposals.filter(status=LearningProposalStatus.PROPOSED).first()
+        author = (
+            User.objects.filter(memberships__team=postmortem.incident.team, memberships__role="lead").first()
+            or postmortem.published_by
+        )
+        if proposal is None or author is None:
+            continue
+        defaults = learning_proposal_defaults(proposal=proposal)
+        learning_proposal_accept(
+            proposal=proposal,
+            actor=author,
+            title=defaults["title"],
+            body=defaults["body"],
+            team=defaults["team"],
+            tags=defaults["tags"],
+            registered_models=defaults["registered_models"],
+            categories=defaults["categories"],
+        )
+
+
 def _learnings(teams, models) -> None:
     now = timezone.now()
     author = _user("demo")
@@ -394,8 +543,8 @@ def seed() -> None:
     models = _models(teams)
     incidents = _incidents(teams, models)
     _action_items(incidents)
+    _follow_ups_of_postmortems({incident.pk for incident in incidents.values()})
     _learnings(teams, models)
-    # Lessons of the demo's published post-mortems wait in the proposals queue.
-    for postmortem in Postmortem.objects.filter(status=PostmortemStatus.PUBLISHED):
-        learning_proposals_create(postmortem=postmortem)
+    _accept_first_lessons()
+    # Index what other demos wrote without going through services that index.
     search_index_refresh(limit=10_000)

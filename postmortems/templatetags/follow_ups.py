@@ -20,8 +20,8 @@ register = template.Library()
 
 def _panel(context, *, incident, postmortem) -> dict:
     request = context.get("request")
-    user = request.user
-    can_add = user_can_add_action_items(user=user, incident=incident)
+    user = getattr(request, "user", None)
+    can_add = user is not None and user_can_add_action_items(user=user, incident=incident)
     form = None
     if can_add:
         form = ActionItemForm(
@@ -37,7 +37,7 @@ def _panel(context, *, incident, postmortem) -> dict:
         "form": form,
         "statuses": ActionItemStatus.choices,
         "today": timezone.localdate(),
-        "next": request.get_full_path(),
+        "next": request.get_full_path() if request is not None else "",
     }
 
 
@@ -57,7 +57,10 @@ def postmortem_action_items(context, postmortem):
 @register.inclusion_tag("postmortems/learnings/_related.html", takes_context=True)
 def related_panel(context, incident=None, postmortem=None):
     """Render learnings and past incidents related to the incident or post-mortem ("this happened before")."""
-    user = context["request"].user
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None:
+        return {"related": None}
     if postmortem:
         related = related_for_postmortem(postmortem=postmortem, user=user)
         proposals = list(proposals_of_postmortem(postmortem=postmortem))

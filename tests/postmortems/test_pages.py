@@ -753,11 +753,11 @@ def test_marking_not_needed_from_the_panel_lets_the_incident_close(client, incid
     assert not PostmortemNotNeeded.objects.exists()
 
 
-def test_action_items_include_renders_nothing_yet(postmortem):
+def test_action_items_include_renders_the_panel(postmortem):
     html = Template('{% include "postmortems/partials/action_items.html" %}').render(
         Context({"postmortem": postmortem})
     )
-    assert html.strip() == ""
+    assert 'id="action-items"' in html
 
 
 def test_the_incident_page_starting_point_exists_for_every_incident_kind(client, team, member):
