@@ -140,7 +140,7 @@ def learning_from_the_archive(*, today: date | None = None) -> ArchivePick | Non
     for ago, slack, label in ARCHIVE_WINDOWS:
         anniversary = today - ago
         candidates = list(
-            learnings_with_relations()
+            Learning.objects.select_related("team")
             .filter(
                 created_at__gte=_start_of(anniversary - timedelta(days=slack)),
                 created_at__lt=_start_of(anniversary + timedelta(days=slack + 1)),

@@ -80,7 +80,10 @@ def _text_matches(entries, words: list[str]) -> dict[int, float]:
     if not words:
         return {}
     if uses_full_text():
-        query = SearchQuery(" | ".join(words), search_type="raw", config=settings.SEARCH_CONFIG)
+        # Words of the title and body (weights A and B), not keywords: categories and models count apart.
+        query = SearchQuery(
+            " | ".join(f"{word}:AB" for word in words), search_type="raw", config=settings.SEARCH_CONFIG
+        )
         rows = (
             entries.filter(vector=query)
             .annotate(rank=SearchRank(F("vector"), query))
@@ -90,7 +93,7 @@ def _text_matches(entries, words: list[str]) -> dict[int, float]:
         return {pk: float(rank) for pk, rank in rows}
     condition = Q()
     for word in words:
-        condition |= Q(title__icontains=word)
+        condition |= Q(title__icontains=word) | Q(body__icontains=word)
     return dict.fromkeys(
         entries.filter(condition).order_by("-occurred_at").values_list("id", flat=True)[:TEXT_CANDIDATES], 0.0
     )

@@ -18,7 +18,15 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from postmortems.models import SearchEntry, SearchFacetName, SearchKind
-from postmortems.search_text import START_MARK, STOP_MARK, highlight, query_terms, render_headline, snippet
+from postmortems.search_text import (
+    START_MARK,
+    STOP_MARK,
+    clean_text,
+    highlight,
+    query_terms,
+    render_headline,
+    snippet,
+)
 from teams.selectors import user_team_ids
 
 MAX_QUERY_LENGTH = 200
@@ -156,6 +164,10 @@ def search(
     """
     filters = filters or SearchFilters()
     page = max(1, min(page, MAX_PAGE))
+    # Control characters (NUL among them) mean nothing to search and PostgreSQL refuses NUL.
+    query = clean_text(query or "").strip()[:MAX_QUERY_LENGTH]
+    if not query:
+        return SearchPage(query=query, page=page)
     entries = filter_entries(search_entries_visible_to(user=user), filters)
     if uses_full_text():
         return _search_full_text(entries, query=query, page=page, per_page=per_page)
