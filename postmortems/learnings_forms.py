@@ -33,13 +33,13 @@ class LearningForm(forms.Form):
         choices=FACTOR_CATEGORY_GROUPS,
         required=False,
         label="Failure categories",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks checks-grouped"}),
     )
     registered_models = ModelChoiceField(
         queryset=RegisteredModel.objects.none(),
         required=False,
         label="Models",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "checks checks-scroll"}),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -109,7 +109,7 @@ def learning_proposal_defaults(*, proposal: LearningProposal) -> dict:
     )
     return {
         "title": title.replace("**", ""),
-        "body": f"{proposal.text}\n\nFrom the post-mortem of {incident.reference}: {postmortem.title}.",
+        "body": f"{proposal.text}\n\nLearned from {incident.reference}, “{incident.title}”.",
         "team": incident.team,
         "tags": ", ".join(incident.tags.values_list("name", flat=True)),
         "registered_models": list(RegisteredModel.objects.filter(pk__in=[pk for pk in model_ids if pk])),

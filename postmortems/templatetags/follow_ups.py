@@ -96,7 +96,9 @@ def due_label(item, today):
             on_time,
         )
     if item.status == ActionItemStatus.WONT_DO:
-        return mark_safe('<span class="due-dropped">Won\'t do</span>')
+        return format_html(
+            '<span class="due-dropped">Won\'t do · {}</span>', date_format(timezone.localdate(item.resolved_at), "j M")
+        )
     days = (item.due_date - today).days
     if days < 0:
         return format_html('<span class="due-late">Overdue by {} day{}</span>', -days, "" if days == -1 else "s")

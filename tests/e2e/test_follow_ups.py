@@ -82,3 +82,53 @@ def test_pages_fit_a_phone(browser, live_server, demo, screenshot, path):
     assert fits_the_phone(page), path
     screenshot(page, "phone-" + path.strip("/").replace("/", "-").replace("?q=", "-").replace("+", "-"))
     context.close()
+
+
+def test_action_item_page_explains_wont_do(page, live_server, demo, screenshot):
+    item = ActionItem.objects.filter(owner=demo, status="open").order_by("due_date").first()
+    sign_in(page, live_server, demo)
+    page.goto(f"{live_server.url}{item.get_absolute_url()}")
+    page.select_option("#id_status", "wont_do")
+    page.click("text=Update status")
+    expect(page.locator(".errorlist")).to_contain_text("Say why it won't be done")
+    page.fill("#id_reason", "Superseded by the schema registry.")
+    page.click("text=Update status")
+    expect(page.locator(".flash")).to_contain_text("is now won't do")
+    expect(page.locator(".wont-do")).to_contain_text("Superseded by the schema registry.")
+    screenshot(page, "action-detail")
+
+
+def test_add_an_action_item_from_the_form(page, live_server, demo, screenshot):
+    incident = ActionItem.objects.filter(owner=demo).first().incident
+    sign_in(page, live_server, demo)
+    page.goto(f"{live_server.url}/actions/new/?incident={incident.pk}")
+    screenshot(page, "action-create")
+    page.fill("#id_title", "Replay a day of traffic in the smoke test")
+    page.fill("#id_verification", "The smoke test fails on the old encoding.")
+    page.click("button:has-text('Add action item')")
+    expect(page.locator("h1")).to_have_text("Replay a day of traffic in the smoke test")
+    expect(page.locator(".kv")).to_contain_text(incident.title)
+
+
+def test_proposed_lessons_become_learnings(page, live_server, demo, screenshot):
+    from postmortems.services.follow_ups import postmortem_published
+    from tests.postmortems.follow_ups.conftest import make_postmortem
+
+    incident = ActionItem.objects.filter(team__slug="ml-platform").first().incident
+    postmortem = make_postmortem(
+        incident,
+        lessons="- Validate the schema of every backfill before it is published.\n- Page on null rates.",
+        factors=[("feature_pipeline_change", None)],
+    )
+    postmortem_published(postmortem=postmortem)
+    sign_in(page, live_server, demo)
+    page.goto(f"{live_server.url}/learnings/proposals/")
+    expect(page.locator(".proposal")).to_have_count(2)
+    screenshot(page, "learning-proposals")
+    page.locator(".proposal").first.locator("text=Review and accept").click()
+    expect(page.locator("#id_title")).to_have_value("Validate the schema of every backfill before it is published")
+    screenshot(page, "learning-accept")
+    page.click("button:has-text('Add to the library')")
+    expect(page.locator(".flash")).to_contain_text("Lesson accepted into the library.")
+    expect(page.locator("aside")).to_contain_text(postmortem.title)
+    screenshot(page, "learning-detail")
