@@ -8,6 +8,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def keep_search_rows_slim(apps, schema_editor):
+    """Move long values (body, keywords, vector) out of the row, on PostgreSQL.
+
+    Search reads the rows of every match to keep the newest; slim rows keep
+    that to a few pages however long post-mortems get.
+    """
+    if schema_editor.connection.vendor == "postgresql":
+        table = schema_editor.quote_name(apps.get_model("postmortems", "SearchEntry")._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} SET (toast_tuple_target = 128)")
+
+
+def undo_slim_rows(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        table = schema_editor.quote_name(apps.get_model("postmortems", "SearchEntry")._meta.db_table)
+        schema_editor.execute(f"ALTER TABLE {table} RESET (toast_tuple_target)")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -262,4 +279,5 @@ class Migration(migrations.Migration):
             model_name='searchfacet',
             constraint=models.CheckConstraint(condition=models.Q(('name__in', ['model', 'category', 'tag'])), name='search_facet_name_valid'),
         ),
+        migrations.RunPython(keep_search_rows_slim, undo_slim_rows),
     ]

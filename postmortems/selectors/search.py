@@ -1,7 +1,7 @@
 """Search across learnings, post-mortems and incidents from one box.
 
-PostgreSQL: full-text search over the stored vectors (GIN index), ranked with
-ts_rank, snippets from ts_headline. Other databases: every word must appear
+PostgreSQL: full-text search over the stored vectors (GIN index); the newest
+matches are ranked with ts_rank, snippets come from ts_headline. Other databases: every word must appear
 (case-insensitive), ranked by where and how often the words appear, snippets
 cut around the first match. Snippets are always escaped before highlighting.
 """
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -31,9 +32,14 @@ from teams.selectors import user_team_ids
 
 MAX_QUERY_LENGTH = 200
 PER_PAGE = 20
-MAX_PAGE = 50
+MAX_PAGE = 10
 # Without an index, rank at most this many of the newest matching entries.
 FALLBACK_CANDIDATES = 1000
+# With one, rank at most this many of the newest matches, looking back a quarter, then a
+# year, then over everything until enough match: a query's cost follows how much was
+# written lately, not the size of the archive. Every page a person can reach is inside.
+RANK_WINDOW = 200
+LOOK_BACK = (timedelta(days=91), timedelta(days=366), None)
 
 URL_NAMES = {
     SearchKind.LEARNING: "postmortems:learning-detail",
@@ -159,8 +165,11 @@ def search(
     """Return one page of what the user may find for the query, best first.
 
     The query is free text (PostgreSQL reads it as a web search: quoted
-    phrases, ``or``, ``-word``); callers check its length. Asks the database
-    twice on PostgreSQL (matches, then headlines of the page) and once elsewhere.
+    phrases, ``or``, ``-word``); callers check its length. On PostgreSQL the
+    newest RANK_WINDOW matches are ranked (FALLBACK_CANDIDATES elsewhere), so a
+    query costs about the same however much has been written. Asks the database
+    two to four times on PostgreSQL (the newest matches, looking back further
+    while too few match; then the ranked page with its headlines) and once elsewhere.
     """
     filters = filters or SearchFilters()
     page = max(1, min(page, MAX_PAGE))
@@ -174,48 +183,55 @@ def search(
     return _search_words(entries, query=query, page=page, per_page=per_page)
 
 
+def _newest_matches(entries: QuerySet[SearchEntry], search_query: SearchQuery) -> list[int]:
+    """Return the ids of up to RANK_WINDOW matches, the newest first, looking back further until enough match."""
+    now = timezone.now()
+    for span in LOOK_BACK:
+        matches = entries.filter(vector=search_query)
+        if span is not None:
+            matches = matches.filter(occurred_at__gte=now - span)
+        # NULLS LAST (occurred_at is never null) keeps PostgreSQL from walking the recency index
+        # and testing every row's vector: the GIN index finds the matches, then the newest are kept.
+        ids = list(
+            matches.order_by(F("occurred_at").desc(nulls_last=True), F("id").desc()).values_list("id", flat=True)[
+                :RANK_WINDOW
+            ]
+        )
+        if len(ids) == RANK_WINDOW:
+            break
+    return ids
+
+
 def _search_full_text(entries: QuerySet[SearchEntry], *, query: str, page: int, per_page: int) -> SearchPage:
     config = settings.SEARCH_CONFIG
     search_query = SearchQuery(query, search_type="websearch", config=config)
     offset = (page - 1) * per_page
+    window = _newest_matches(entries, search_query)
+    marks = {"start_sel": START_MARK, "stop_sel": STOP_MARK, "config": config}
+    # One array parameter rather than one per id; headlines are computed after the sort,
+    # for the rows of the page only.
     rows = list(
-        entries.filter(vector=search_query)
-        .annotate(rank=SearchRank(F("vector"), search_query))
+        SearchEntry.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [window]))
+        .annotate(
+            rank=SearchRank(F("vector"), search_query),
+            title_headline=SearchHeadline("title", search_query, highlight_all=True, **marks),
+            body_headline=SearchHeadline(
+                "body", search_query, max_words=35, min_words=15, max_fragments=2, fragment_delimiter=" … ", **marks
+            ),
+        )
         .order_by("-rank", "-occurred_at", "-id")
-        .values(*ROW_FIELDS, "rank")[offset : offset + per_page + 1]
+        .values(*ROW_FIELDS, "rank", "title_headline", "body_headline")[offset : offset + per_page + 1]
     )
-    has_next = len(rows) > per_page
-    rows = rows[:per_page]
-    headlines = {}
-    if rows:
-        marks = {"start_sel": START_MARK, "stop_sel": STOP_MARK, "config": config}
-        headlines = {
-            pk: (title, body)
-            for pk, title, body in SearchEntry.objects.filter(pk__in=[row["id"] for row in rows])
-            .annotate(
-                title_headline=SearchHeadline("title", search_query, highlight_all=True, **marks),
-                body_headline=SearchHeadline(
-                    "body",
-                    search_query,
-                    max_words=35,
-                    min_words=15,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                    **marks,
-                ),
-            )
-            .values_list("id", "title_headline", "body_headline")
-        }
     hits = [
         _hit(
             row,
-            title=render_headline(headlines[row["id"]][0]),
-            snippet_html=render_headline(headlines[row["id"]][1]),
+            title=render_headline(row["title_headline"]),
+            snippet_html=render_headline(row["body_headline"]),
             score=float(row["rank"]),
         )
-        for row in rows
+        for row in rows[:per_page]
     ]
-    return SearchPage(query=query, page=page, hits=hits, has_next=has_next)
+    return SearchPage(query=query, page=page, hits=hits, has_next=len(rows) > per_page)
 
 
 def _score(terms: list[str], title: str, body: str, keywords: str) -> float:

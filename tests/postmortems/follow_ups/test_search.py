@@ -328,3 +328,20 @@ def test_related_partial_renders_for_incidents_and_postmortems(corpus, member, d
     html = template.render(Context({"request": request, "postmortem": corpus["postmortem"], "incident": None}))
     assert "Lessons proposed" not in html  # none proposed in this corpus
     assert "Same failure category" in html or "Same model" in html
+
+
+def test_old_entries_are_found_when_few_recent_ones_match(frozen, member, team, lead):
+    learning_create(author=lead, title="Zeppelin capacity planning", body="Old lesson.", team=team,
+                    created_at=NOW - timedelta(days=800))  # fmt: skip
+    learning_create(author=lead, title="Zeppelin moorings", body="Recent lesson.", team=team)
+    assert set(found(member, "zeppelin")) == {"Zeppelin moorings", "Zeppelin capacity planning"}
+
+
+def test_only_the_newest_matches_are_ranked(frozen, member, team, lead, monkeypatch):
+    from postmortems.selectors import search as search_module
+
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 2)
+    monkeypatch.setattr(search_module, "FALLBACK_CANDIDATES", 2)
+    for days_ago, title in ((3, "Quokka drills, oldest"), (2, "Quokka drills"), (1, "Quokka drills, newest")):
+        learning_create(author=lead, title=title, body="Quokka.", team=team, created_at=NOW - timedelta(days=days_ago))
+    assert set(found(member, "quokka")) == {"Quokka drills", "Quokka drills, newest"}
