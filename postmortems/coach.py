@@ -19,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,12 +32,6 @@ KIND_PATTERN = "pattern"
 KIND_PERSON_VERBS = "person_verbs"
 KINDS = (KIND_PHRASES, KIND_PATTERN, KIND_PERSON_VERBS)
 
-# Words that may sit between a person and the verb that blames them.
-_FILLERS = (
-    r"(?:[ \t]+(?:had|has|have|just|also|then|again|simply|really|clearly|obviously|completely|totally|"
-    r"apparently|somehow|probably|must[ \t]+have|may[ \t]+have|might[ \t]+have|accidentally|unfortunately))*"
-)
-_HANDLE = r"@[A-Za-z0-9_](?:[\w.-]*\w)?"
 _SHORTEST_NAME = 2
 
 
@@ -92,12 +87,6 @@ class Finding:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class _Compiled:
-    rule: Rule
-    regex: re.Pattern = field(repr=False)
 
 
 def rules_from_data(items: Iterable[dict]) -> list[Rule]:
@@ -174,6 +163,140 @@ def _whole(alternation: str) -> str:
     return rf"(?<![\w@])(?:{alternation})(?!\w)"
 
 
+_TOKEN = re.compile(r"@[\w.-]*\w|\w(?:[\w.'-]*\w)?")
+_BLANKS = re.compile(r"[ \t]+")
+_LIST_SEPARATOR = re.compile(r"[ \t]*(?:,|&)[ \t]*|[ \t]+")
+# Words that may sit between a person and the verb that blames them ("Priya had just forgotten").
+_FILLER_WORDS = frozenset(
+    {
+        "had", "has", "have", "just", "also", "then", "again", "simply", "really", "clearly", "obviously",
+        "completely", "totally", "apparently", "somehow", "probably", "must", "may", "might", "accidentally",
+        "unfortunately",
+    }
+)  # fmt: skip
+
+
+def _key(phrase: str) -> str:
+    return " ".join(phrase.casefold().split())
+
+
+class _PersonMatcher:
+    """Find a person named as the cause: an active verb, a possessive or a passive.
+
+    Verbs, possessives and passives are found with small regular expressions;
+    whether the words next to them name a person is a set lookup, so checking
+    costs the same whether the organisation has fifty people or fifty thousand.
+    """
+
+    def __init__(self, verbs: Iterable[str], names: Iterable[str], vocabulary: PersonVocabulary):
+        self.people = {_key(name) for name in names} | {_key(subject) for subject in vocabulary.subjects}
+        self.objects = self.people | {_key(pronoun) for pronoun in vocabulary.object_pronouns}
+        self.longest = max((len(person.split()) for person in self.objects), default=1)
+        self.verbs = re.compile(rf"(?<![\w@])(?:{_alternation(verbs)})(?!\w)", re.IGNORECASE)
+        self.possessive = self.passive = None
+        if vocabulary.possessives:
+            possessives = _alternation(vocabulary.possessives)
+            self.possessive = re.compile(
+                rf"(?<=\w)'s[ \t]+(?:{possessives})(?!\w)|(?<![\w@])(?:his|her|their)[ \t]+(?:{possessives})(?!\w)",
+                re.IGNORECASE,
+            )
+        if vocabulary.passive:
+            self.passive = re.compile(rf"(?<!\w)(?:{_alternation(vocabulary.passive)})[ \t]+", re.IGNORECASE)
+
+    def _is_person(self, phrase: str, *, objects: bool = False) -> bool:
+        if phrase.startswith("@"):
+            return " " not in phrase
+        return _key(phrase) in (self.objects if objects else self.people)
+
+    def _person_ending_at(self, text: str, tokens: list, last: int, *, objects: bool = False) -> int | None:
+        """Return the index of the first token of a person ending with token ``last``, or None."""
+        for count in range(min(self.longest, last + 1), 0, -1):
+            first = last - count + 1
+            if any(
+                not _BLANKS.fullmatch(text[tokens[i - 1].end() : tokens[i].start()]) for i in range(first + 1, last + 1)
+            ):
+                continue
+            phrase = " ".join(token.group() for token in tokens[first : last + 1])
+            if self._is_person(phrase, objects=objects):
+                return first
+        return None
+
+    def _people_ending_at(self, text: str, tokens: list, last: int) -> int | None:
+        """Like _person_ending_at, extended over a list of people: "Oliver and Priya", "Mei, Kenji"."""
+        first = self._person_ending_at(text, tokens, last)
+        while first is not None and first > 0:
+            previous = first - 1
+            gap = text[tokens[previous].end() : tokens[first].start()]
+            if tokens[previous].group().casefold() == "and" and _BLANKS.fullmatch(gap) and previous > 0:
+                gap = text[tokens[previous - 1].end() : tokens[previous].start()]
+                if not _BLANKS.fullmatch(gap):
+                    break
+                previous -= 1
+            elif not _LIST_SEPARATOR.fullmatch(gap) or ("," not in gap and "&" not in gap):
+                break
+            earlier = self._person_ending_at(text, tokens, previous)
+            if earlier is None:
+                break
+            first = earlier
+        return first
+
+    def spans(self, text: str):
+        tokens = list(_TOKEN.finditer(text))
+        ends = [token.end() for token in tokens]
+        for match in self.verbs.finditer(text):
+            last = bisect_right(ends, match.start()) - 1
+            cursor = match.start()
+            while last >= 0 and _BLANKS.fullmatch(text[tokens[last].end() : cursor]):
+                first = self._people_ending_at(text, tokens, last)
+                if first is not None:
+                    yield tokens[first].start(), match.end()
+                    break
+                if tokens[last].group().casefold() not in _FILLER_WORDS:
+                    break
+                cursor = tokens[last].start()
+                last -= 1
+        if self.possessive is not None:
+            starts = [token.start() for token in tokens]
+            for match in self.possessive.finditer(text):
+                if match.group().casefold().startswith(("his", "her", "their")):
+                    yield match.start(), match.end()
+                    continue
+                # The owner's last word is the token the "'s" is glued to.
+                last = bisect_right(starts, match.start() - 1) - 1
+                if last < 0:
+                    continue
+                owner = text[tokens[last].start() : match.start()]
+                for count in range(min(self.longest, last + 1), 0, -1):
+                    first = last - count + 1
+                    words = [token.group() for token in tokens[first:last]] + [owner]
+                    if self._is_person(" ".join(words)) and all(
+                        _BLANKS.fullmatch(text[tokens[i - 1].end() : tokens[i].start()])
+                        for i in range(first + 1, last + 1)
+                    ):
+                        yield tokens[first].start(), match.end()
+                        break
+        if self.passive is not None:
+            starts = [token.start() for token in tokens]
+            for match in self.passive.finditer(text):
+                first = bisect_left(starts, match.end())
+                for count in range(min(self.longest, len(tokens) - first), 0, -1):
+                    last = first + count - 1
+                    if last >= len(tokens) or tokens[first].start() != match.end():
+                        continue
+                    if self._person_ending_at(text, tokens, last, objects=True) == first:
+                        yield match.start(), tokens[last].end()
+                        break
+
+
+class _RegexMatcher:
+    def __init__(self, regex: re.Pattern):
+        self.regex = regex
+
+    def spans(self, text: str):
+        for match in self.regex.finditer(text):
+            yield match.start(), match.end()
+
+
 class Coach:
     """Rules compiled once, ready to check any number of texts."""
 
@@ -187,34 +310,14 @@ class Coach:
         self.rules = list(builtin_rules() if rules is None else rules)
         self.vocabulary = vocabulary if vocabulary is not None else builtin_person_vocabulary()
         self.names = sorted({name.strip() for name in names if len(name.strip()) >= _SHORTEST_NAME})
-        self._compiled = [_Compiled(rule, self._compile(rule)) for rule in self.rules]
+        self._compiled = [(rule, self._compile(rule)) for rule in self.rules]
 
-    def _person(self) -> str:
-        parts = [_HANDLE]
-        if self.names:
-            parts.append(_whole(_alternation(self.names)))
-        if self.vocabulary.subjects:
-            parts.append(_whole(_alternation(self.vocabulary.subjects)))
-        return "(?:" + "|".join(parts) + ")"
-
-    def _compile(self, rule: Rule) -> re.Pattern:
+    def _compile(self, rule: Rule):
         if rule.kind == KIND_PATTERN:
-            return re.compile(rule.pattern, re.IGNORECASE)
+            return _RegexMatcher(re.compile(rule.pattern, re.IGNORECASE))
         if rule.kind == KIND_PHRASES:
-            return re.compile(_whole(_alternation(rule.terms)), re.IGNORECASE)
-        person = self._person()
-        people = rf"{person}(?:[ \t]*(?:,|and|&)[ \t]*{person})*"
-        shapes = [rf"(?<![\w@]){people}{_FILLERS}[ \t]+(?:{_alternation(rule.terms)})(?!\w)"]
-        vocabulary = self.vocabulary
-        if vocabulary.possessives:
-            owners = rf"(?:{person}'s|{_whole('his|her|their')})"
-            shapes.append(rf"(?<![\w@]){owners}[ \t]+(?:{_alternation(vocabulary.possessives)})(?!\w)")
-        if vocabulary.passive:
-            objects = person
-            if vocabulary.object_pronouns:
-                objects = rf"(?:{person}|{_whole(_alternation(vocabulary.object_pronouns))})"
-            shapes.append(rf"(?<!\w)(?:{_alternation(vocabulary.passive)})[ \t]+{objects}(?!\w)")
-        return re.compile("|".join(f"(?:{shape})" for shape in shapes), re.IGNORECASE)
+            return _RegexMatcher(re.compile(_whole(_alternation(rule.terms)), re.IGNORECASE))
+        return _PersonMatcher(rule.terms, self.names, self.vocabulary)
 
     def check(self, text: str) -> list[Finding]:
         """Return the findings in ``text``, ordered by position, never overlapping.
@@ -226,10 +329,10 @@ class Coach:
             return []
         haystack = _plain(text)
         candidates = []
-        for priority, compiled in enumerate(self._compiled):
-            for match in compiled.regex.finditer(haystack):
-                if match.end() > match.start():
-                    candidates.append((match.start(), priority, -match.end(), compiled.rule))
+        for priority, (rule, matcher) in enumerate(self._compiled):
+            for start, end in matcher.spans(haystack):
+                if end > start:
+                    candidates.append((start, priority, -end, rule))
         candidates.sort(key=lambda item: item[:3])
         findings: list[Finding] = []
         last_end = -1

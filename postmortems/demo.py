@@ -1,12 +1,12 @@
 """Demo post-mortems: a published one for the rollback story, one in review, one draft. Safe to run again.
 
-The incidents come from the incidents demo: the rollback story is found by
-what it is (a failed-deployment incident whose model was rolled back), the
-others by being resolved. Without demo incidents this does nothing.
+The incidents come from the incidents demo, looked up by their titles; when a
+title is not there, by what the incident is (the rollback story: a
+failed-deployment incident whose model was rolled back; the others: resolved
+incidents). Without demo incidents this does nothing.
 """
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from incidents.models import AliasMove, Incident, IncidentKind, IncidentStatus
 from postmortems.document import MIN_WHY_STEPS
@@ -25,7 +25,9 @@ from teams.models import Membership
 
 User = get_user_model()
 
-STORY_WORDS = ("rollback", "roll back", "rolled back")
+STORY_TITLE = "fraud-detector v9 failed to deploy to production"
+IN_REVIEW_TITLE = "home-feed-ranker v24 click-through dropped 6% after launch"
+DRAFT_TITLE = "churn-predictor features late: upstream events table missing Sunday partition"
 
 # Written the way a team that practises blameless reviews writes.
 STORY = {
@@ -69,8 +71,8 @@ STORY_FACTORS = [
     (FactorCategory.DOCUMENTATION, "The rollback runbook described the previous serving stack."),
 ]
 IN_REVIEW = {
-    "summary": "Predictions degraded after an upstream change; the team restored the previous behaviour.",
-    "problem": "Precision of the model dropped by 11 points on a slice of traffic for two hours.",
+    "summary": "{model} got worse after an upstream change; the team restored the previous behaviour.",
+    "problem": "{title}. The drop was concentrated in traffic whose features came from the renamed table.",
     "whys": [
         {"why": "Why did precision drop?", "because": "A feature arrived as all nulls and was imputed to zero."},
         {
@@ -86,7 +88,10 @@ IN_REVIEW = {
 }
 DRAFT = {
     "summary": "Started from the incident. Still collecting facts from the responders.",
-    "response": "Tomás should have checked the schema before the deploy. Investigating why the check did not run.",
+    "data_changes": "{teammate} should have checked the partition before the job ran. Investigating why the "
+    "freshness check did not stop it.",
+    "response": "{teammate} should have checked the partition before the job ran. Investigating why the "
+    "freshness check did not stop it.",
 }
 
 
@@ -104,7 +109,7 @@ def _reviewer(team, exclude) -> User | None:
     ) or next((user for user in _people(team) if user not in exclude), None)
 
 
-def _fill(text: str, incident: Incident, facts: dict) -> str:
+def _fill(text: str, incident: Incident, facts: dict, teammate: str = "") -> str:
     versions = [version["label"] for version in facts.get("model_versions", [])]
     model = incident.model.name if incident.model_id else "The model"
     new = versions[-1].split()[-1] if versions else "the new version"
@@ -120,26 +125,31 @@ def _fill(text: str, incident: Incident, facts: dict) -> str:
     if rollback is not None:
         new, old = f"v{rollback.from_version.version}", f"v{rollback.to_version.version}"
     resolve = next((row["text"] for row in facts.get("durations", []) if row["label"] == "Time to resolve"), "a while")
-    return text.format(model=model, new=new, old=old, resolve=resolve)
+    return text.format(
+        model=model, new=new, old=old, resolve=resolve, title=incident.title, teammate=teammate or "Someone"
+    )
 
 
-def _content(postmortem: Postmortem, texts: dict) -> dict:
+def _content(postmortem: Postmortem, texts: dict, teammate: str = "") -> dict:
     keys = {section["key"]: section for section in postmortem.sections}
     content = {}
     for key, text in texts.items():
         if key not in keys or text is None:
             continue
-        content[key] = text if isinstance(text, list) else _fill(text, postmortem.incident, postmortem.facts)
+        if isinstance(text, list):
+            content[key] = text
+        else:
+            content[key] = _fill(text, postmortem.incident, postmortem.facts, teammate)
     return content
 
 
 def _story_incident() -> Incident | None:
+    titled = Incident.objects.filter(title=STORY_TITLE).order_by("id").first()
+    if titled:
+        return titled
     candidates = Incident.objects.filter(
         status__in=[IncidentStatus.MITIGATED, IncidentStatus.RESOLVED, IncidentStatus.CLOSED]
     ).order_by("id")
-    titled = candidates.filter(Q(title__icontains="rollback") | Q(title__icontains="roll back")).first()
-    if titled:
-        return titled
     rolled_back = AliasMove.objects.filter(kind=AliasMove.Kind.ROLLBACK).values_list("model_id", flat=True)
     return (
         candidates.filter(model_id__in=rolled_back).first()
@@ -158,17 +168,23 @@ def seed() -> None:
     story = _story_incident()
     if story is None:
         return
-    others = list(
+    resolved = list(
         Incident.objects.filter(status__in=[IncidentStatus.RESOLVED, IncidentStatus.MITIGATED])
         .exclude(pk=story.pk)
         .order_by("id")[:2]
     )
+    in_review = Incident.objects.filter(title=IN_REVIEW_TITLE).order_by("id").first() or (
+        resolved[0] if resolved else None
+    )
+    draft = Incident.objects.filter(title=DRAFT_TITLE).order_by("id").first() or next(
+        (incident for incident in resolved if incident != in_review), None
+    )
     if not Postmortem.objects.filter(incident=story).exists():
         _seed_published(story)
-    if others and not Postmortem.objects.filter(incident=others[0]).exists():
-        _seed_in_review(others[0])
-    if len(others) > 1 and not Postmortem.objects.filter(incident=others[1]).exists():
-        _seed_draft(others[1])
+    if in_review and not Postmortem.objects.filter(incident=in_review).exists():
+        _seed_in_review(in_review)
+    if draft and draft != in_review and not Postmortem.objects.filter(incident=draft).exists():
+        _seed_draft(draft)
 
 
 def _seed_published(incident: Incident) -> None:
@@ -249,6 +265,7 @@ def _seed_draft(incident: Incident) -> None:
     if not people:
         return
     postmortem = _start(incident, people[0])
-    content = _content(postmortem, DRAFT)
+    teammate = next((person.first_name for person in people[1:] if person.first_name), "")
+    content = _content(postmortem, DRAFT, teammate)
     if content:
         postmortem_save(postmortem=postmortem, actor=people[0], based_on=postmortem.version, content=content)

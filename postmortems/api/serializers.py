@@ -92,6 +92,13 @@ class PostmortemDetailSerializer(PostmortemListSerializer):
     def _copy(self, postmortem) -> dict:
         return self.context["copies"][postmortem.pk]
 
+    def to_representation(self, postmortem) -> dict:
+        data = super().to_representation(postmortem)
+        if not self._copy(postmortem)["working"]:
+            # Readers of the published text see the text, not the review behind it.
+            data["reviewers"], data["reviews"] = [], []
+        return data
+
     def get_content(self, postmortem) -> dict:
         return self._copy(postmortem)["content"]
 

@@ -71,6 +71,7 @@ def reader_copy(*, user, postmortem: Postmortem) -> dict:
             "factors": factor_snapshot(postmortem.factors.all()),
             "version": postmortem.version,
             "published": postmortem.status == PostmortemStatus.PUBLISHED,
+            "working": True,
         }
     else:
         version = postmortem_reader_version(postmortem=postmortem)
@@ -80,6 +81,7 @@ def reader_copy(*, user, postmortem: Postmortem) -> dict:
             "factors": version.factors,
             "version": version.number,
             "published": True,
+            "working": False,
         }
     copy["lessons"] = postmortem_lessons(postmortem=postmortem, content=copy["content"])
     return copy

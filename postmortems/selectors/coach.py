@@ -128,7 +128,7 @@ def document_findings(
     return results
 
 
-def postmortem_findings(*, postmortem: Postmortem) -> list[SectionFinding]:
+def postmortem_findings(*, postmortem: Postmortem, coach: Coach | None = None) -> list[SectionFinding]:
     """Return the findings in the post-mortem as saved, each marked acknowledged or open."""
     acknowledged = set(CoachAcknowledgement.objects.filter(postmortem=postmortem).values_list("fingerprint", flat=True))
     factors = [{"key": factor.pk, "description": factor.description} for factor in postmortem.factors.all()]
@@ -138,4 +138,5 @@ def postmortem_findings(*, postmortem: Postmortem) -> list[SectionFinding]:
         title=postmortem.title,
         factors=factors,
         acknowledged=acknowledged,
+        coach=coach,
     )

@@ -1,5 +1,6 @@
 """Reads of post-mortems: who may see and change them, lists, history and the incident-close rule."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from incidents.models import Incident
@@ -16,6 +17,8 @@ from postmortems.models import (
     SectionKind,
 )
 from teams.selectors import user_is_team_member, user_team_ids
+
+User = get_user_model()
 
 CLOSE_NEEDS_POSTMORTEM = (
     "Publish a post-mortem before closing this incident, or mark the post-mortem not needed with a reason."
@@ -188,6 +191,16 @@ def postmortem_stale_approvals(*, postmortem: Postmortem) -> list[PostmortemRevi
 def postmortem_versions(*, postmortem: Postmortem) -> QuerySet[PostmortemVersion]:
     """Return the post-mortem's versions, newest first, with their authors."""
     return postmortem.versions.select_related("author").order_by("-number")
+
+
+def postmortem_authors(*, postmortem: Postmortem, up_to: int | None = None) -> list:
+    """Return the people who saved versions of the post-mortem (up to a version), first contribution first."""
+    versions = postmortem.versions.filter(author__isnull=False)
+    if up_to is not None:
+        versions = versions.filter(number__lte=up_to)
+    ids = list(dict.fromkeys(versions.order_by("number").values_list("author_id", flat=True)))
+    people = User.objects.in_bulk(ids)
+    return [people[pk] for pk in ids if pk in people]
 
 
 def postmortem_version(*, postmortem: Postmortem, number: int) -> PostmortemVersion | None:

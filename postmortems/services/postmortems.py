@@ -157,7 +157,11 @@ def _note_on_incident(*, incident: Incident, actor, text: str) -> None:
 
 
 def _lock(postmortem: Postmortem) -> Postmortem:
-    return Postmortem.objects.select_for_update().select_related("incident__team", "updated_by").get(pk=postmortem.pk)
+    return (
+        Postmortem.objects.select_for_update(of=("self",))
+        .select_related("incident__team", "updated_by")
+        .get(pk=postmortem.pk)
+    )
 
 
 def factor_snapshot(factors: Iterable[ContributingFactor]) -> list[dict]:

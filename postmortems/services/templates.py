@@ -114,6 +114,11 @@ def template_create(
     return template
 
 
+def _lock_template(template: Template) -> None:
+    """Lock the template's row: changes to its sections are then applied one after the other."""
+    list(Template.objects.select_for_update().filter(pk=template.pk).order_by().values_list("pk", flat=True))
+
+
 def _editable(template: Template) -> None:
     if template.is_builtin:
         raise TemplateError(BUILTIN_READ_ONLY)
@@ -174,7 +179,7 @@ def template_section_add(
 ) -> TemplateSection:
     """Append a section to a team template; the key defaults to one made from the title."""
     _editable(template)
-    Template.objects.select_for_update().filter(pk=template.pk).first()
+    _lock_template(template)
     _section_fields(title=title, prompt=prompt, kind=kind, prefill=prefill)
     if template.sections.count() >= MAX_SECTIONS:
         raise TemplateError(f"A template has at most {MAX_SECTIONS} sections.")
@@ -224,7 +229,8 @@ def template_section_update(
 def template_section_move(*, section: TemplateSection, offset: int) -> None:
     """Move a section up (negative offset) or down among its template's sections."""
     _editable(section.template)
-    ordered = list(TemplateSection.objects.select_for_update().filter(template_id=section.template_id))
+    _lock_template(section.template)
+    ordered = list(TemplateSection.objects.filter(template_id=section.template_id).order_by("position", "id"))
     index = next(i for i, item in enumerate(ordered) if item.pk == section.pk)
     target = max(0, min(len(ordered) - 1, index + offset))
     ordered.insert(target, ordered.pop(index))
@@ -237,7 +243,8 @@ def template_section_move(*, section: TemplateSection, offset: int) -> None:
 def template_section_delete(*, section: TemplateSection) -> None:
     """Remove a section from a team template, keeping at least one."""
     _editable(section.template)
-    if TemplateSection.objects.select_for_update().filter(template_id=section.template_id).count() <= 1:
+    _lock_template(section.template)
+    if TemplateSection.objects.filter(template_id=section.template_id).count() <= 1:
         raise TemplateError(LAST_SECTION)
     section.delete()
 

@@ -46,6 +46,7 @@ from postmortems.models import (
 from postmortems.selectors.coach import document_findings, organisation_coach, postmortem_findings
 from postmortems.selectors.facts import incident_facts
 from postmortems.selectors.postmortems import (
+    postmortem_authors,
     postmortem_current_approvals,
     postmortem_for_incident,
     postmortem_lessons,
@@ -199,7 +200,11 @@ def postmortem_detail_view(request, pk):
         factor_count=len(copy["factors"]),
         blank_steps=False,
     )
-    findings = postmortem_findings(postmortem=postmortem) if working else []
+    findings = postmortem_findings(postmortem=postmortem, coach=coach) if working else []
+    lessons = postmortem_lessons(postmortem=postmortem, content=copy["content"])
+    if lessons:
+        # The lessons lead the page as key learnings; they are not repeated further down.
+        blocks = [block for block in blocks if block.section["kind"] != SectionKind.LESSONS]
     status = postmortem.status
     context = {
         "postmortem": postmortem,
@@ -212,7 +217,15 @@ def postmortem_detail_view(request, pk):
         "is_reviewer": is_reviewer,
         "findings": findings,
         "open_findings": [item for item in findings if not item.acknowledged],
-        "lessons": postmortem_lessons(postmortem=postmortem, content=copy["content"]),
+        "lessons": lessons,
+        "authors": postmortem_authors(postmortem=postmortem, up_to=copy["version"]),
+        "approved_by": list(
+            dict.fromkeys(
+                review.reviewer
+                for review in postmortem.reviews.all()
+                if review.decision == ReviewDecision.APPROVE and review.version == copy["version"] and review.reviewer
+            )
+        ),
         "reviewers": _review_state(postmortem),
         "comments": [review for review in postmortem.reviews.all() if review.comment],
         "approvals": postmortem_current_approvals(postmortem=postmortem),
@@ -436,6 +449,27 @@ def _edit_post(request, postmortem, *, mode, step):
     return redirect(url)
 
 
+def _factors_touched(formset, postmortem) -> bool:
+    """Return whether the submitted factors differ from the ones saved now."""
+    if formset is None or not formset.is_valid():
+        return formset is not None
+    saved = {factor.pk: factor for factor in postmortem.factors.all()}
+    for item in factor_inputs(formset):
+        if item.is_blank:
+            continue
+        row = saved.get(item.id)
+        if item.delete or row is None:
+            return True
+        if (row.category, row.description, row.model_version_id, row.deployment_id) != (
+            item.category,
+            item.description.strip(),
+            item.model_version_id,
+            item.deployment_id,
+        ):
+            return True
+    return False
+
+
 def _merge_page(request, postmortem, conflict: EditConflict, *, title, content, keys, formset, note):
     """Answer 409 with both texts of every section both sides changed, and a form to save the merge."""
     current = conflict.postmortem
@@ -445,13 +479,14 @@ def _merge_page(request, postmortem, conflict: EditConflict, *, title, content, 
         sections=current.sections, base=base_content, theirs=current.content, mine=content, keys=keys
     )
     for item in items:
+        item.rows = min(max(len(item.text("mine").splitlines()), len(item.text("theirs").splitlines())) + 2, 24)
         if item.status == CONFLICT:
             lines = diff_text(item.text("theirs"), item.text("mine"), context=10**6)
             item.theirs_lines = [line for line in lines if line.kind != "added"]
             item.mine_lines = [line for line in lines if line.kind != "removed"]
     title_item = None
-    if title is not None and title != current.title:
-        base_title = base.title if base else current.title
+    base_title = base.title if base else current.title
+    if title is not None and title != current.title and title != base_title:
         if current.title == base_title:
             title_item = {"status": MINE, "value": title}
         else:
@@ -467,7 +502,7 @@ def _merge_page(request, postmortem, conflict: EditConflict, *, title, content, 
         "taken": [item for item in items if item.status == "theirs"],
         "shown": ",".join(item.key for item in items if item.status in (CONFLICT, MINE)),
         "title_item": title_item,
-        "factor_formset": formset,
+        "factor_formset": formset if _factors_touched(formset, current) else None,
         "current_factors": factor_snapshot(current.factors.all()),
         "note": note or f"Merged with version {current.version}.",
         "theirs_author": current.updated_by,

@@ -41,6 +41,8 @@
     if (!list || !count) return;
     count.textContent = String(summary.length);
     if (noun) noun.textContent = summary.length === 1 ? "finding" : "findings";
+    var line = container.querySelector("[data-coach-line]");
+    if (line) line.classList.toggle("clear", summary.length === 0);
     list.replaceChildren();
     summary.forEach(function (item) {
       var li = text("li", "pm-finding" + (item.acknowledged ? " acknowledged" : ""), "");

@@ -1,5 +1,7 @@
 """The post-mortem, template and blameless-check API."""
 
+from unittest.mock import ANY
+
 import pytest
 
 from postmortems.models import Postmortem, PostmortemStatus, Template
@@ -175,6 +177,8 @@ def test_the_workflow_through_the_api(token_client_for, postmortem, member, revi
     # Readers outside the team see the published text.
     body = token_client_for(outsider).get(f"{URL}{postmortem.pk}/").json()
     assert body["reading"] == {"version": body["published_version"], "published": True, "title": postmortem.title}
+    assert body["reviews"] == [] and body["reviewers"] == []
+    assert client.get(f"{URL}{postmortem.pk}/").json()["reviewers"] == [{"username": "mei", "invited_at": ANY}]
     response = client.post(f"{URL}{postmortem.pk}/reopen/", {"reason": "New facts"}, format="json")
     assert (response.json()["status"], response.json()["revision"]) == ("draft", 2)
     versions = client.get(f"{URL}{postmortem.pk}/versions/").json()

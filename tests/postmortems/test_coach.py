@@ -179,3 +179,19 @@ def test_repeated_words_get_distinct_fingerprints():
 
 def test_empty_text_has_no_findings():
     assert check("") == []
+
+
+@pytest.mark.parametrize(
+    "text, quote",
+    [
+        ("dana.okafor forgot the flag.", "dana.okafor forgot"),
+        ("Oliver and Priya missed the alert.", "Oliver and Priya missed"),
+        ("Mei, Kenji and Priya ignored it.", "Mei, Kenji and Priya ignored"),
+        ("Lucía Fernández's bad config took it down.", "Lucía Fernández's bad config"),
+        ("The outage was caused by @tomas pushing a config.", "caused by @tomas"),
+        ("Priya had just forgotten to retag it.", "Priya had just forgotten"),
+    ],
+)
+def test_people_are_found_in_every_shape(text, quote):
+    names = ["dana.okafor", "Oliver", "Priya", "Mei", "Kenji", "Lucía", "Fernández", "Lucía Fernández"]
+    assert [finding.text for finding in check(text, names=names)] == [quote]

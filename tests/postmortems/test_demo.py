@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from incidents.models import AliasMove, Deployment, ModelVersion, RegisteredModel
 from incidents.services.incidents import incident_link_deployment, incident_open, incident_transition
+from postmortems import demo
 from postmortems.models import CoachAcknowledgement, Postmortem, PostmortemStatus, Template
 from teams import demo as teams_demo
 from tests.teams.test_seed_demo import model_counts
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 ANCHOR = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
 
 
-def demo_incidents():
+def demo_incidents(titles: tuple[str, str, str]):
     """A stand-in for the incidents demo: the rollback story and two other resolved incidents."""
     teams = teams_demo.seed()
     fraud = teams["fraud"]
@@ -54,15 +55,23 @@ def demo_incidents():
     incident_transition(incident=story, to_status="mitigated", at=ANCHOR + timedelta(minutes=21))
     incident_transition(incident=story, to_status="resolved", at=ANCHOR + timedelta(minutes=50))
     others = []
-    for slug, title in (("recsys", "Home feed precision drop"), ("ml-platform", "Feature store latency")):
+    for slug, title in (("recsys", titles[1]), ("ml-platform", titles[2])):
         incident = incident_open(team=teams[slug], title=title, kind="model_regression", detected_at=ANCHOR)
         incident_transition(incident=incident, to_status="resolved", at=ANCHOR + timedelta(hours=2))
         others.append(incident)
     return story, others
 
 
-def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once():
-    story, (second, third) = demo_incidents()
+@pytest.mark.parametrize(
+    "titles",
+    [
+        (demo.STORY_TITLE, demo.IN_REVIEW_TITLE, demo.DRAFT_TITLE),
+        ("fraud-detector v9 failing in production", "Home feed precision drop", "Feature store latency"),
+    ],
+    ids=["by-title", "by-what-they-are"],
+)
+def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once(titles):
+    story, (second, third) = demo_incidents(titles)
     call_command("seed_demo", verbosity=0)
     first = model_counts()
     published = Postmortem.objects.get(incident=story)
@@ -71,7 +80,9 @@ def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once():
     assert published.factors.count() == 3
     assert CoachAcknowledgement.objects.filter(postmortem=published, rule_id="minimising").exists()
     assert Postmortem.objects.get(incident=second).status == PostmortemStatus.IN_REVIEW
-    assert Postmortem.objects.get(incident=third).status == PostmortemStatus.DRAFT
+    draft = Postmortem.objects.get(incident=third)
+    assert draft.status == PostmortemStatus.DRAFT
+    assert "should have checked the partition" in draft.content.get("data_changes", draft.content.get("response", ""))
     call_command("seed_demo", verbosity=0)
     assert model_counts() == first
 

@@ -429,13 +429,34 @@ def test_drafts_are_for_the_team_and_reviewers(client, postmortem, member, revie
     assert response.status_code == 200 and response.context["can_decide"]
 
 
-def test_detail_page_runs_a_bounded_number_of_queries(
+def test_detail_editor_and_history_run_a_bounded_number_of_queries(
     client, postmortem, member, reviewer, django_assert_max_num_queries
 ):
+    from postmortems.services.postmortems import FactorInput
+
     postmortem = in_review(postmortem, member, reviewer)
     client.force_login(member)
-    with django_assert_max_num_queries(40):
-        assert client.get(postmortem.get_absolute_url()).status_code == 200
+    pages = [
+        postmortem.get_absolute_url(),
+        edit_url(postmortem),
+        reverse("postmortems:history", args=[postmortem.pk]),
+    ]
+    for url in pages:
+        with django_assert_max_num_queries(20):
+            assert client.get(url).status_code == 200
+    # Ten more versions, factors and reviews: the same number of queries.
+    for number in range(10):
+        postmortem, _ = postmortem_save(
+            postmortem=postmortem,
+            actor=member,
+            based_on=postmortem.version,
+            content={"failed_step": f"Attempt {number}"},
+            factors=[FactorInput(category="tooling", description=f"Factor {number}")],
+        )
+        postmortem_review(postmortem=postmortem, reviewer=reviewer, decision="comment", comment=f"Note {number}")
+    for url in pages:
+        with django_assert_max_num_queries(20):
+            assert client.get(url).status_code == 200
 
 
 def test_the_review_flow_through_the_pages(client, postmortem, member, reviewer, lead):
@@ -780,3 +801,23 @@ def test_submit_and_publish_answer_bad_forms_without_500(client, postmortem, mem
         reverse("postmortems:review", args=[postmortem.pk]), {"decision": "rubber-stamp"}, follow=True
     )
     assert b"Choose approve, request changes or comment" in response.content
+
+
+def test_a_title_only_they_changed_is_kept_by_the_merge(client, postmortem, member, second_member):
+    old_title = postmortem.title
+    postmortem_save(postmortem=postmortem, actor=second_member, based_on=1, title="Scoring errors after v9", content={})
+    postmortem_save(postmortem=postmortem, actor=second_member, based_on=2, content={"failed_step": "Theirs."})
+    client.force_login(member)
+    stale = Postmortem.objects.get(pk=postmortem.pk)
+    stale.version, stale.title = 1, old_title
+    stale.content = PostmortemVersion.objects.get(postmortem=postmortem, number=1).content
+    response = client.post(edit_url(postmortem), form_data(stale, failed_step="Mine."))
+    assert response.status_code == 409
+    assert response.context["title_item"] is None
+    assert 'name="title"' not in response.content.decode()
+    response = client.post(
+        edit_url(postmortem),
+        {"based_on": 3, "shown": response.context["shown"], "section-failed_step": "Mine and theirs."},
+    )
+    postmortem.refresh_from_db()
+    assert (postmortem.title, postmortem.content["failed_step"]) == ("Scoring errors after v9", "Mine and theirs.")
