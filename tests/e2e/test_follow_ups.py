@@ -62,7 +62,7 @@ def test_learnings_library_and_search(page, live_server, demo, screenshot):
     sign_in(page, live_server, demo)
     page.click("nav >> text=Learnings")
     page.wait_for_load_state()
-    expect(page.locator(".archive")).to_be_visible()
+    expect(page.locator(".fu-only-wide .fu-archive")).to_be_visible()
     expect(page.locator(".learning-card")).to_have_count(Learning.objects.count())
     screenshot(page, "learnings")
     page.fill("#library-q", "feature freshness")
@@ -73,14 +73,29 @@ def test_learnings_library_and_search(page, live_server, demo, screenshot):
     screenshot(page, "search-results")
 
 
-@pytest.mark.parametrize("path", ["/actions/", "/actions/team/fraud/", "/learnings/", "/search/?q=canary+gpu"])
-def test_pages_fit_a_phone(browser, live_server, demo, screenshot, path):
+PHONE_PAGES = {
+    "my-actions": lambda: "/actions/",
+    "board": lambda: "/actions/team/fraud/",
+    "overdue": lambda: "/actions/overdue/",
+    "action": lambda: ActionItem.objects.order_by("due_date").first().get_absolute_url(),
+    "new-action": lambda: f"/actions/new/?incident={ActionItem.objects.first().incident_id}",
+    "learnings": lambda: "/learnings/",
+    "learning": lambda: Learning.objects.order_by("created_at").first().get_absolute_url(),
+    "write-learning": lambda: "/learnings/new/",
+    "proposals": lambda: "/learnings/proposals/",
+    "search": lambda: "/search/?q=canary+gpu",
+}
+
+
+@pytest.mark.parametrize("name", PHONE_PAGES)
+def test_pages_fit_a_phone(browser, live_server, demo, screenshot, name):
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     sign_in(page, live_server, demo)
-    page.goto(f"{live_server.url}{path}")
-    assert fits_the_phone(page), path
-    screenshot(page, "phone-" + path.strip("/").replace("/", "-").replace("?q=", "-").replace("+", "-"))
+    response = page.goto(f"{live_server.url}{PHONE_PAGES[name]()}")
+    assert response.status == 200
+    assert fits_the_phone(page), name
+    screenshot(page, f"phone-{name}")
     context.close()
 
 

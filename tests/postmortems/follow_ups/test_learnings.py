@@ -361,3 +361,15 @@ def test_api_create_and_update(token_client_for, frozen, team, member, outsider,
     assert response.status_code == 403
     assert Learning.objects.count() == 1
     assert timezone.now() == NOW
+
+
+def test_proposals_page_query_count_does_not_grow(client, frozen, team, lead, member, django_assert_max_num_queries):
+    from tests.postmortems.follow_ups.conftest import open_incident
+
+    for number in range(6):
+        incident = open_incident(team, title=f"Incident {number}", actor=lead)
+        learning_proposals_create(postmortem=make_postmortem(incident, lessons=LESSONS))
+    client.force_login(member)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("postmortems:learning-proposals"))
+    assert response.context["page"].paginator.count == 12
