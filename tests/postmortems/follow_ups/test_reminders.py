@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 import time_machine
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from incidents.models import IncidentStatus
 from incidents.services.incidents import incident_transition
@@ -248,3 +249,30 @@ def test_start_action_reminders_fans_out_one_task_per_item(team, lead, member, i
             time.sleep(3)
     assert len(inbox.messages) == 3
     assert set(ReminderSend.objects.values_list("item_id", flat=True)) == {item.pk for item in items}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="in-memory SQLite test databases refuse a second writer instead of making it wait; runs on PostgreSQL",
+)
+def test_two_workers_reminding_at_once_send_one_email(item, inbox):
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def remind():
+        try:
+            barrier.wait()
+            outcomes.append(action_item_remind(item_id=item.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=remind) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcome is None for outcome in outcomes) == [False, True]
+    assert ReminderSend.objects.count() == 1
+    time.sleep(0.5)
+    assert len(inbox.messages) == 1
