@@ -345,3 +345,16 @@ def test_only_the_newest_matches_are_ranked(frozen, member, team, lead, monkeypa
     for days_ago, title in ((3, "Quokka drills, oldest"), (2, "Quokka drills"), (1, "Quokka drills, newest")):
         learning_create(author=lead, title=title, body="Quokka.", team=team, created_at=NOW - timedelta(days=days_ago))
     assert set(found(member, "quokka")) == {"Quokka drills", "Quokka drills, newest"}
+
+
+def test_reindex_command(corpus, member):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("search_reindex", stdout=out)
+    assert "0 search entries written." in out.getvalue()
+    call_command("search_reindex", "--all", stdout=out)
+    assert f"{SearchEntry.objects.count()} search entries written." in out.getvalue()
+    assert found(member, "freshness") == ["Feature freshness is a serving dependency"]
