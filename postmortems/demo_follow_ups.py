@@ -28,7 +28,7 @@ from postmortems.services.actions import action_item_create, action_item_set_sta
 from postmortems.services.learnings import learning_create, learning_proposal_accept
 from postmortems.services.postmortems import postmortem_mark_not_needed
 from postmortems.services.search import search_entry_sync_incident, search_index_refresh
-from teams.models import Team
+from teams.models import Membership, Team
 
 User = get_user_model()
 
@@ -456,9 +456,13 @@ def _follow_ups_of_postmortems(own_incident_ids: set[int]) -> None:
     postmortems = Postmortem.objects.select_related("incident__team").exclude(incident_id__in=own_incident_ids)
     for postmortem in postmortems.order_by("id"):
         incident = postmortem.incident
-        people = list(
-            User.objects.filter(memberships__team=incident.team, is_active=True).order_by("-memberships__role", "id")
-        )
+        # Leads first ("lead" sorts before "member"): a lead files the items, teammates own them.
+        people = [
+            membership.user
+            for membership in Membership.objects.filter(team=incident.team, user__is_active=True)
+            .select_related("user")
+            .order_by("role", "user_id")
+        ]
         if not people:
             continue
         for index, (title, kind, priority, due_in, resolved, verification) in enumerate(
