@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import dj_email_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -210,6 +211,34 @@ KINTSUGI_DELIVERY_RETRY_BACKOFF = float(os.environ.get("KINTSUGI_DELIVERY_RETRY_
 # The sweeper queues deliveries still waiting after this many seconds.
 KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTER", "120"))
 
+# Follow-up actions and search.
+CELERY_BEAT_SCHEDULE |= {
+    # Hourly so each team gets its reminders in its own morning; a rerun sends nothing twice.
+    "start-action-reminders": {"task": "postmortems.tasks.start_action_reminders", "schedule": crontab(minute=5)},
+    "refresh-search-index": {"task": "postmortems.tasks.search_index_refresh", "schedule": 300.0},
+}
+
+
+def env_weeks_by_severity(name: str, default: dict[str, int]) -> dict[str, int]:
+    """Read ``SEV1=4,SEV2=6`` pairs; severities not given keep their default."""
+    weeks = dict(default)
+    for pair in env_list(name, ""):
+        severity, _, value = pair.partition("=")
+        if severity.strip() not in default or not value.strip().isdigit():
+            raise ImproperlyConfigured(f"{name}: expected pairs like SEV1=4, got {pair!r}.")
+        weeks[severity.strip()] = int(value)
+    return weeks
+
+
+# Follow-up actions: the default due date is this many weeks after creation, by incident severity.
+ACTION_ITEM_DUE_WEEKS = env_weeks_by_severity("ACTION_ITEM_DUE_WEEKS", {"SEV1": 4, "SEV2": 6, "SEV3": 8, "SEV4": 12})
+# Owners hear about an item this many days before it is due, then weekly while it is overdue,
+# from this local hour of the team's time zone.
+ACTION_ITEM_DUE_SOON_DAYS = int(os.environ.get("ACTION_ITEM_DUE_SOON_DAYS", "7"))
+ACTION_ITEM_REMINDER_HOUR = int(os.environ.get("ACTION_ITEM_REMINDER_HOUR", "8"))
+# Text search configuration of PostgreSQL (stemming and stop words).
+SEARCH_CONFIG = os.environ.get("SEARCH_CONFIG", "english")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -231,13 +260,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind" or a "status"; name each vocabulary after its model.
     "ENUM_NAME_OVERRIDES": {
         "DeliveryStatusEnum": "incidents.models.sources.Delivery.Status",
         "DeploymentStatusEnum": "incidents.models.deployments.DeploymentStatus",
         "IncidentStatusEnum": "incidents.models.incidents.IncidentStatus",
         "IncidentKindEnum": "incidents.models.incidents.IncidentKind",
         "SourceKindEnum": "incidents.models.sources.SourceKind",
+        "ActionItemKindEnum": "postmortems.models.actions.ActionItemKind",
+        "ActionItemPriorityEnum": "postmortems.models.actions.ActionItemPriority",
+        "ActionItemStatusEnum": "postmortems.models.actions.ActionItemStatus",
+        "FactorCategoryEnum": "postmortems.models.postmortems.FactorCategory",
         "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
+        "SearchKindEnum": "postmortems.models.search.SearchKind",
     },
 }
 

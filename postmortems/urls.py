@@ -3,6 +3,7 @@
 from django.urls import path
 
 from postmortems.views import coach, incidents, postmortems, templates
+from postmortems.views.follow_up_urls import follow_up_patterns
 
 app_name = "postmortems"
 
@@ -56,3 +57,6 @@ urlpatterns = [
     path("postmortems/<int:pk>/markdown/", postmortems.postmortem_markdown, name="markdown"),
     path("postmortems/<int:pk>/print/", postmortems.postmortem_print, name="print"),
 ]
+
+# Follow-up actions, the learnings library and search.
+urlpatterns += follow_up_patterns

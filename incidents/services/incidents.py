@@ -27,6 +27,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from postmortems.selectors import postmortem_close_blocker
+from postmortems.services.search import search_entry_sync_incident
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     IncidentStatus.OPEN: (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED),
@@ -222,6 +223,7 @@ def incident_open(
         source_label="" if created_by else source_label,
         new_value=IncidentStatus.OPEN,
     )
+    search_entry_sync_incident(incident=incident)
     return incident
 
 
@@ -586,6 +588,8 @@ def incident_update(*, incident: Incident, actor, **fields) -> Incident:
             old_value=old_value,
             new_value=new_value,
         )
+    if changes:
+        search_entry_sync_incident(incident=incident)
     return incident
 
 

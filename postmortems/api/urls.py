@@ -3,6 +3,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from postmortems.api.actions import ActionItemViewSet
+from postmortems.api.learnings import LearningViewSet, SearchView
 from postmortems.api.views import BlamelessCheckView, PostmortemViewSet, TemplateViewSet
 
 router = SimpleRouter()
@@ -13,3 +15,9 @@ urlpatterns = [
     path("blameless-check/", BlamelessCheckView.as_view(), name="blameless-check"),
     *router.urls,
 ]
+
+# Follow-up actions, the learnings library and search.
+follow_up_router = SimpleRouter()
+follow_up_router.register("action-items", ActionItemViewSet, basename="action-item")
+follow_up_router.register("learnings", LearningViewSet, basename="learning")
+urlpatterns += [path("search/", SearchView.as_view(), name="search"), *follow_up_router.urls]

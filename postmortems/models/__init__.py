@@ -36,3 +36,45 @@ __all__ = [
     "Template",
     "TemplateSection",
 ]
+
+# Follow-up actions, the library of learnings, and search.
+from postmortems.models.actions import (
+    ACTION_KIND_GROUPS,
+    ML_ACTION_KINDS,
+    RESOLVED_STATUSES,
+    UNRESOLVED_STATUSES,
+    ActionItem,
+    ActionItemKind,
+    ActionItemPriority,
+    ActionItemStatus,
+    ReminderKind,
+    ReminderSend,
+)
+from postmortems.models.learnings import (
+    Learning,
+    LearningCategory,
+    LearningProposal,
+    LearningProposalStatus,
+)
+from postmortems.models.search import SearchEntry, SearchFacet, SearchFacetName, SearchKind
+
+__all__ += [
+    "ACTION_KIND_GROUPS",
+    "ML_ACTION_KINDS",
+    "RESOLVED_STATUSES",
+    "UNRESOLVED_STATUSES",
+    "ActionItem",
+    "ActionItemKind",
+    "ActionItemPriority",
+    "ActionItemStatus",
+    "Learning",
+    "LearningCategory",
+    "LearningProposal",
+    "LearningProposalStatus",
+    "ReminderKind",
+    "ReminderSend",
+    "SearchEntry",
+    "SearchFacet",
+    "SearchFacetName",
+    "SearchKind",
+]

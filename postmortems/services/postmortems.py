@@ -35,6 +35,7 @@ from postmortems.models.coach import CoachAcknowledgement
 from postmortems.selectors.coach import SectionFinding, postmortem_findings
 from postmortems.selectors.facts import incident_facts, prefill_text
 from postmortems.selectors.templates import template_for_incident
+from postmortems.services.follow_ups import postmortem_published, postmortem_written
 from teams.selectors import user_is_team_member
 
 User = get_user_model()
@@ -255,6 +256,7 @@ def postmortem_start(*, incident: Incident, actor, template: Template | None = N
     _note_on_incident(
         incident=incident, actor=actor, text=f"Post-mortem started by {_name(actor)} from {template.name}."
     )
+    postmortem_written(postmortem=postmortem)  # follow-ups: search index
     return postmortem
 
 
@@ -387,6 +389,7 @@ def postmortem_save(
     locked.updated_at = timezone.now()
     locked.save()
     _record_version(postmortem=locked, actor=actor, based_on=based_on, note=note)
+    postmortem_written(postmortem=locked)  # follow-ups: search index
     return locked, True
 
 
@@ -605,6 +608,7 @@ def postmortem_publish(
     locked.save(update_fields=["status", "published_at", "published_by", "published_version"])
     revision = f" (revision {locked.revision})" if locked.revision > 1 else ""
     _note_on_incident(incident=locked.incident, actor=actor, text=f"Post-mortem published{revision} by {_name(actor)}.")
+    postmortem_published(postmortem=locked)  # follow-ups: search index, lessons proposed as learnings
     return locked
 
 
@@ -628,6 +632,7 @@ def postmortem_reopen(*, postmortem: Postmortem, actor, reason: str = "") -> Pos
         actor=actor,
         text=f"Post-mortem reopened for revision {locked.revision} by {_name(actor)}{because}",
     )
+    postmortem_written(postmortem=locked)  # follow-ups: search index
     return locked
 
 

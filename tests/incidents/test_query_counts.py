@@ -71,10 +71,10 @@ PAGES = {
 LIMITS = {
     "list": 6,
     "list filtered": 7,
-    "detail": 18,  # 13 for the incident, 5 for the post-mortem panel
+    "detail": 27,  # 13 for the incident, 5 for the post-mortem panel, 9 for follow-ups and related
     "models": 7,
     "lineage": 12,
-    "home": 9,
+    "home": 11,  # 9, and 2 for a learning from the archive
     "api list": 5,
     "api timeline": 7,
     "api models": 6,

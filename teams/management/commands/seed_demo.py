@@ -7,7 +7,13 @@ from teams.demo import DEMO_PASSWORD, DEMO_USERNAME
 
 # Each app's ``demo.seed()`` adds its part of the demo organisation, in this
 # order, and must change nothing when run again.
-DEMO_MODULES = ["teams.demo", "incidents.ingest.demo", "incidents.demo", "postmortems.demo"]
+DEMO_MODULES = [
+    "teams.demo",
+    "incidents.ingest.demo",
+    "incidents.demo",
+    "postmortems.demo",
+    "postmortems.demo_follow_ups",
+]
 
 
 class Command(BaseCommand):
