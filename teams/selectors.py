@@ -43,3 +43,10 @@ def user_team_ids(*, user) -> set[int]:
 
 def users_not_in_team(*, team: Team) -> QuerySet:
     return User.objects.filter(is_active=True).exclude(memberships__team=team).order_by("username")
+
+
+def user_display_name(user, *, nobody: str = "") -> str:
+    """Return how people are named on pages and timelines: full name, else username; ``nobody`` for None."""
+    if user is None:
+        return nobody
+    return user.get_full_name() or user.username

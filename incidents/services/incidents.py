@@ -28,6 +28,7 @@ from incidents.models import (
 )
 from postmortems.selectors import postmortem_close_blocker
 from postmortems.services.search import search_entry_sync_incident
+from teams.selectors import user_display_name
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     IncidentStatus.OPEN: (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED),
@@ -116,10 +117,6 @@ class TransitionBlocked(InvalidTransition):
 
 class IncidentRuleError(Exception):
     """A change that breaks a rule of incidents; the message is meant for people."""
-
-
-def _display_name(user) -> str:
-    return user.get_full_name() or user.username
 
 
 def _ensure_can_change(incident: Incident, actor) -> None:
@@ -213,7 +210,7 @@ def incident_open(
     )
     if tags:
         incident_set_tags(incident=incident, tags=tags)
-    who = _display_name(created_by) if created_by else (source_label or "Kintsugi")
+    who = user_display_name(created_by) if created_by else (source_label or "Kintsugi")
     timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.STATUS,
@@ -299,7 +296,7 @@ def incident_transition(
     incident.save()
     label = IncidentStatus(to_status).label.lower()
     if not note and actor is not None:
-        note = f"{_display_name(actor)} changed the status from {current} to {label}."
+        note = f"{user_display_name(actor)} changed the status from {current} to {label}."
     timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.STATUS,
@@ -349,10 +346,10 @@ def incident_acknowledge(*, incident: Incident, actor, at: datetime | None = Non
         raise IncidentRuleError(CANNOT_ACKNOWLEDGE.format(status=incident.status))
     at = at or timezone.now()
     incident.acknowledged_at = at
-    text = f"{_display_name(actor)} acknowledged the incident."
+    text = f"{user_display_name(actor)} acknowledged the incident."
     if incident.owner_id is None:
         incident.owner = actor
-        text = f"{_display_name(actor)} acknowledged the incident and is leading it."
+        text = f"{user_display_name(actor)} acknowledged the incident and is leading it."
     incident.save()
     timeline_entry_add(
         incident=incident,
@@ -380,7 +377,7 @@ def incident_change_severity(
     incident.severity = severity
     incident.save(update_fields=["severity", "updated_at"])
     direction = "raised" if severity < old else "lowered"
-    text = f"{_display_name(actor)} {direction} the severity from {old} to {severity}."
+    text = f"{user_display_name(actor)} {direction} the severity from {old} to {severity}."
     timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.SEVERITY,
@@ -403,16 +400,16 @@ def incident_assign_owner(*, incident: Incident, owner, actor, at: datetime | No
     if owner is not None and not (owner.is_active and user_is_team_member(user=owner, team=incident.team)):
         raise IncidentRuleError(OWNER_NOT_MEMBER.format(user=owner.username, team=incident.team))
     if owner is not None and incident.owner_id == owner.pk:
-        raise IncidentRuleError(OWNER_UNCHANGED.format(user=_display_name(owner)))
+        raise IncidentRuleError(OWNER_UNCHANGED.format(user=user_display_name(owner)))
     old = incident.owner
     incident.owner = owner
     incident.save(update_fields=["owner", "updated_at"])
     if owner is None:
-        text = f"{_display_name(actor)} removed {_display_name(old)} as owner." if old else "Owner cleared."
+        text = f"{user_display_name(actor)} removed {user_display_name(old)} as owner." if old else "Owner cleared."
     elif actor is not None and owner.pk == actor.pk:
-        text = f"{_display_name(actor)} is now leading the incident."
+        text = f"{user_display_name(actor)} is now leading the incident."
     else:
-        text = f"{_display_name(actor)} made {_display_name(owner)} the owner."
+        text = f"{user_display_name(actor)} made {user_display_name(owner)} the owner."
     timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.OWNER,
@@ -489,12 +486,12 @@ def incident_update_milestones(*, incident: Incident, actor, **milestones: datet
         new = values[name]
         label = MILESTONE_NAMES[name]
         if old is None:
-            text = f"{_display_name(actor)} set the {label.lower()} time to {new:%Y-%m-%d %H:%M} UTC."
+            text = f"{user_display_name(actor)} set the {label.lower()} time to {new:%Y-%m-%d %H:%M} UTC."
         elif new is None:
-            text = f"{_display_name(actor)} cleared the {label.lower()} time (was {old:%Y-%m-%d %H:%M} UTC)."
+            text = f"{user_display_name(actor)} cleared the {label.lower()} time (was {old:%Y-%m-%d %H:%M} UTC)."
         else:
             text = (
-                f"{_display_name(actor)} corrected the {label.lower()} time "
+                f"{user_display_name(actor)} corrected the {label.lower()} time "
                 f"from {old:%Y-%m-%d %H:%M} to {new:%Y-%m-%d %H:%M} UTC."
             )
         timeline_entry_add(
@@ -512,7 +509,7 @@ def incident_update_milestones(*, incident: Incident, actor, **milestones: datet
 
 
 def _field_change_text(actor, name: str, old, new) -> tuple[str, str, str]:
-    who = _display_name(actor) if actor else "Kintsugi"
+    who = user_display_name(actor, nobody="Kintsugi")
     if name == "restricted":
         text = "restricted the incident to its team and staff" if new else "made the incident visible to everyone"
         return f"{who} {text}.", str(old).lower(), str(new).lower()
@@ -650,7 +647,7 @@ def _set_link_role(*, incident: Incident, link_model, target: dict, label: str, 
         link.save(update_fields=["role"])
     else:
         return link, False
-    who = _display_name(actor) if actor else "Kintsugi"
+    who = user_display_name(actor, nobody="Kintsugi")
     verb = f"linked {label} as {role}" if not old_role else f"marked {label} as {role} (was {old_role})"
     timeline_entry_add(
         incident=incident,
@@ -671,7 +668,7 @@ def _unlink(*, incident: Incident, link_model, target: dict, label: str, actor, 
     if link is None:
         raise IncidentRuleError(LINK_NOT_FOUND)
     link.delete()
-    who = _display_name(actor) if actor else "Kintsugi"
+    who = user_display_name(actor, nobody="Kintsugi")
     timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.LINK,
@@ -773,7 +770,7 @@ def incident_relate(*, incident: Incident, other: Incident, actor) -> None:
     if incident.related.filter(pk=other.pk).exists():
         raise IncidentRuleError(RELATE_EXISTS.format(other=other.reference))
     incident.related.add(other)
-    who = _display_name(actor) if actor else "Kintsugi"
+    who = user_display_name(actor, nobody="Kintsugi")
     now = timezone.now()
     for here, there in ((incident, other), (other, incident)):
         timeline_entry_add(
@@ -794,7 +791,7 @@ def incident_unrelate(*, incident: Incident, other: Incident, actor) -> None:
     if not incident.related.filter(pk=other.pk).exists():
         raise IncidentRuleError(RELATE_UNKNOWN.format(other=other.reference))
     incident.related.remove(other)
-    who = _display_name(actor) if actor else "Kintsugi"
+    who = user_display_name(actor, nobody="Kintsugi")
     now = timezone.now()
     for here, there in ((incident, other), (other, incident)):
         timeline_entry_add(

@@ -30,6 +30,7 @@ from postmortems.services.actions import (
     action_item_update,
 )
 from teams.models import Team
+from teams.selectors import user_display_name
 
 User = get_user_model()
 
@@ -51,7 +52,7 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
-        return user.get_full_name() or user.username
+        return user_display_name(user)
 
 
 class ActionItemSerializer(serializers.ModelSerializer):

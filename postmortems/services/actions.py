@@ -17,7 +17,7 @@ from postmortems.models import (
     Postmortem,
 )
 from postmortems.selectors.actions import user_can_add_action_items, user_can_change_action_item
-from teams.selectors import user_team_ids
+from teams.selectors import user_display_name, user_team_ids
 
 TITLE_REQUIRED = "Give the action item a title."
 TITLE_TOO_LONG = "Keep the title under {limit} characters; put details in the description."
@@ -66,7 +66,7 @@ def action_item_default_due_date(*, severity: str, today: date | None = None) ->
 
 
 def _name(user) -> str:
-    return user.get_full_name() or user.username
+    return user_display_name(user)
 
 
 def _choice(value: str, choices, message: str, field: str) -> str:

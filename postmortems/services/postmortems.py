@@ -36,7 +36,7 @@ from postmortems.selectors.coach import SectionFinding, postmortem_findings
 from postmortems.selectors.facts import incident_facts, prefill_text
 from postmortems.selectors.templates import template_for_incident
 from postmortems.services.follow_ups import postmortem_published, postmortem_written
-from teams.selectors import user_is_team_member
+from teams.selectors import user_display_name, user_is_team_member
 
 User = get_user_model()
 
@@ -107,7 +107,7 @@ class EditConflict(PostmortemError):
         self.based_on = based_on
         self.current = postmortem.version
         author = postmortem.updated_by
-        name = (author.get_full_name() or author.username) if author else "someone"
+        name = user_display_name(author, nobody="someone")
         super().__init__(EDIT_CONFLICT.format(current=self.current, author=name, based_on=based_on))
 
 
@@ -142,7 +142,7 @@ class FactorInput:
 
 
 def _name(user) -> str:
-    return (user.get_full_name() or user.username) if user else "Kintsugi"
+    return user_display_name(user, nobody="Kintsugi")
 
 
 def _require_team_member(actor, incident: Incident) -> None:

@@ -14,6 +14,7 @@ from postmortems.selectors.learnings import learning_from_the_archive, proposals
 from postmortems.selectors.related import related_for_incident, related_for_postmortem
 from postmortems.selectors.search import object_url
 from postmortems.services.actions import action_item_default_due_date
+from teams.selectors import user_display_name
 
 register = template.Library()
 
@@ -112,6 +113,4 @@ def due_label(item, today):
 @register.filter
 def person(user) -> str:
     """Return a person's full name, or their username."""
-    if user is None:
-        return "nobody"
-    return user.get_full_name() or user.username
+    return user_display_name(user, nobody="nobody")

@@ -9,7 +9,7 @@ from postmortems.selectors.postmortems import (
     postmortem_for_incident,
     postmortem_not_needed,
 )
-from teams.selectors import user_is_team_member
+from teams.selectors import user_display_name, user_is_team_member
 
 register = template.Library()
 
@@ -38,9 +38,7 @@ def postmortem_panel(context, incident) -> dict:
 @register.filter
 def person(user) -> str:
     """Return a person's full name, or their user name."""
-    if user is None:
-        return "someone"
-    return user.get_full_name() or user.username
+    return user_display_name(user, nobody="someone")
 
 
 @register.filter
