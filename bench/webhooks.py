@@ -13,7 +13,7 @@ service in this process (target >= 500/s). Loopback only; every loop is
 bounded in time and count.
 
 Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
-the server where the database ``kintsugi_bench_webhooks`` is created anew) and
+the server where the database BENCH_DATABASE, default ``kintsugi_bench_webhooks``, is created anew) and
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after).
 """
 
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "kintsugi_bench_webhooks"
+BENCH_DB = os.environ.get("BENCH_DATABASE", "kintsugi_bench_webhooks")
 SECRET_KEY = "bench-" + "k" * 60
 MAX_REQUESTS_PER_CLIENT = 200_000
 # The runs deploy several models: each model's deliveries are applied one at a
@@ -471,6 +471,7 @@ def main() -> int:
     parser.add_argument("--process", type=int, default=2000, help="stored deliveries to process for the worker rate")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database to look at")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="processes of the Celery worker")
+    parser.add_argument("--receive-only", action="store_true", help="measure receiving only, not processing")
     options = parser.parse_args()
     options.duration = min(max(options.duration, 1.0), 60.0)
     options.clients = min(max(options.clients, 1), 64)
@@ -536,9 +537,10 @@ def main() -> int:
             stop(server)
 
     ratio = kintsugi["rate"] / bare["rate"] if bare["rate"] else 0.0
-    store_deliveries(source, 2 * options.process)
-    processing = measure_processing(options.process)
-    worker = measure_worker(options.process, env, redis_url, options.worker_concurrency)
+    if not options.receive_only:
+        store_deliveries(source, 2 * options.process)
+        processing = measure_processing(options.process)
+        worker = measure_worker(options.process, env, redis_url, options.worker_concurrency)
     flush_redis(redis_url)
     shutil.rmtree(var_dir, ignore_errors=True)
     if not options.keep:
@@ -565,6 +567,8 @@ def main() -> int:
         f"  p99 at half peak: {kintsugi_half['p99_ms']:.1f} ms   "
         f"(target < 50 ms: {'met' if kintsugi_half['p99_ms'] < 50 else 'MISSED'})"
     )
+    if options.receive_only:
+        return 0
     print(f"\nProcessing: {processing['processed']} stored deliveries with delivery_process in one process")
     print(
         f"  {processing['rate']:.1f} deliveries/s, {processing['cpu_ms']:.1f} ms CPU each "
