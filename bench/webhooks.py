@@ -387,19 +387,33 @@ def store_deliveries(source, count: int) -> None:
     Delivery.objects.bulk_create(rows, batch_size=500)
 
 
+def waiting_only(count: int) -> list[int]:
+    """Leave the oldest ``count`` received deliveries due and park the others; return the ids left due."""
+    from django.db.models import F
+
+    from incidents.models import Delivery
+
+    received = Delivery.objects.filter(status=Delivery.Status.RECEIVED)
+    ids = list(received.order_by("id").values_list("id", flat=True)[:count])
+    received.filter(pk__in=ids).update(next_attempt_at=F("received_at"))
+    received.exclude(pk__in=ids).update(next_attempt_at=None)
+    return ids
+
+
 def measure_processing(count: int) -> dict:
+    """Drain ``count`` stored deliveries in this process, batch after batch, as the drain task does."""
+    from django.conf import settings
     from django.db import connection
 
     from incidents.models import Delivery, Deployment
-    from incidents.services.deliveries import delivery_process
+    from incidents.services.processing import delivery_batch_process
 
-    ids = list(
-        Delivery.objects.filter(status=Delivery.Status.RECEIVED).order_by("id").values_list("id", flat=True)[:count]
-    )
+    ids = waiting_only(count)
     before = Deployment.objects.count()
+    size = settings.KINTSUGI_DELIVERY_BATCH_SIZE
     started, cpu_started = time.perf_counter(), time.process_time()
-    for delivery_id in ids:
-        delivery_process(delivery_id=delivery_id)
+    while delivery_batch_process(limit=size).claimed == size:
+        pass
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     connection.close()
     statuses = dict.fromkeys(Delivery.Status.values, 0)
@@ -415,19 +429,20 @@ def measure_processing(count: int) -> dict:
 
 
 def measure_worker(count: int, env: dict[str, str], redis_url: str, concurrency: int) -> dict:
-    """Queue ``count`` stored deliveries, let a real Celery worker process them; rate from first to last finish."""
+    """Wake processing of ``count`` stored deliveries as the webhook does, let a real Celery worker drain them.
+
+    The rate runs from the first to the last delivery finished.
+    """
     from django.db import connection
     from django.db.models import Max, Min
 
     from incidents.models import Delivery
-    from incidents.services.deliveries import delivery_queue
+    from incidents.services.deliveries import delivery_processing_wake
 
     flush_redis(redis_url)  # drop the tasks the receive runs queued: only these are measured
-    ids = list(
-        Delivery.objects.filter(status=Delivery.Status.RECEIVED).order_by("id").values_list("id", flat=True)[:count]
-    )
-    for delivery_id in ids:
-        delivery_queue(delivery_id=delivery_id)
+    ids = waiting_only(count)
+    for _ in ids:
+        delivery_processing_wake()
     worker = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("celery")),
@@ -569,7 +584,7 @@ def main() -> int:
     )
     if options.receive_only:
         return 0
-    print(f"\nProcessing: {processing['processed']} stored deliveries with delivery_process in one process")
+    print(f"\nProcessing: {processing['processed']} stored deliveries drained in batches in one process")
     print(
         f"  {processing['rate']:.1f} deliveries/s, {processing['cpu_ms']:.1f} ms CPU each "
         f"(one core's ceiling {1000 / processing['cpu_ms'] if processing['cpu_ms'] else 0:.0f}/s), "

@@ -208,6 +208,9 @@ KINTSUGI_WEBHOOK_MAX_BYTES = int(os.environ.get("KINTSUGI_WEBHOOK_MAX_BYTES", st
 KINTSUGI_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("KINTSUGI_DELIVERY_MAX_ATTEMPTS", "5"))
 # Seconds before the first retry; doubled on each further attempt, capped at ten minutes.
 KINTSUGI_DELIVERY_RETRY_BACKOFF = float(os.environ.get("KINTSUGI_DELIVERY_RETRY_BACKOFF", "10"))
+# Deliveries processed per transaction, and seconds one drain task works before handing the rest to another.
+KINTSUGI_DELIVERY_BATCH_SIZE = int(os.environ.get("KINTSUGI_DELIVERY_BATCH_SIZE", "100"))
+KINTSUGI_DELIVERY_DRAIN_SECONDS = float(os.environ.get("KINTSUGI_DELIVERY_DRAIN_SECONDS", "20"))
 # The sweeper queues deliveries still waiting after this many seconds.
 KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTER", "120"))
 

@@ -1,39 +1,36 @@
-"""Writes to deliveries: storing them as received, then turning them into deployments, incidents and registry changes.
+"""Writes to deliveries: storing them as received, waking their processing, counting failures, replaying.
 
-Receiving commits the raw delivery before the sender is answered and queues
-its processing after the commit. Processing runs in one transaction under the
-delivery's row lock, so a worker killed half-way leaves nothing behind and the
-next attempt starts from scratch; the database constraints (one delivery per
-sender id, one timeline entry and one alias move per delivery, one deployment
-per run) make a second run harmless.
+Receiving commits the raw delivery before the sender is answered and wakes a
+drain once committed: a task that processes every delivery due, in batches
+(``incidents.services.processing``). Retries and the sweeper go through the
+same drain, so every way to processing is the same.
 """
 
 import hashlib
 import logging
+import time
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.datastructures import CaseInsensitiveMapping
 
-from incidents.ingest.adapters import sender_for
-from incidents.ingest.discovery import discover_model
-from incidents.ingest.errors import IngestError, UnsupportedEvent
-from incidents.ingest.events import EventKind, PipelineEvent
+from config.shared_redis import shared_key, shared_redis
 from incidents.models import Delivery, Source
-from incidents.services.deployments import clip, deployment_event_apply
-from incidents.services.registry import registry_change_apply
+from incidents.services.deployments import clip
+from incidents.services.processing import (
+    WAITING,
+    BatchFailed,
+    delivery_batch_process,
+    delivery_failure_count,
+)
 
 logger = logging.getLogger(__name__)
 
-NO_STATUS = "Event carries no deployment status: nothing to record."
-UNREADABLE = "Stored body can no longer be read: {error}"
-RETRY_BACKOFF_CAP = 600.0
-
-WAITING = (Delivery.Status.RECEIVED, Delivery.Status.REPLAYED)
-DONE = (Delivery.Status.PROCESSED, Delivery.Status.IGNORED)
+# Set while a drain task is queued and not yet started; expires in case that task is lost.
+DRAIN_PENDING = "delivery-drain-pending"
+DRAIN_PENDING_SECONDS = 30
 
 
 def delivery_receive(
@@ -78,140 +75,111 @@ def delivery_receive(
             raise
         return existing, False
     # Runs at once when no transaction is open (the delivery is committed already).
-    transaction.on_commit(lambda: delivery_queue(delivery_id=delivery.pk))
+    transaction.on_commit(delivery_processing_wake)
     return delivery, True
 
 
-def delivery_queue(*, delivery_id: int) -> bool:
-    """Publish the delivery's processing task; return False when the broker cannot take it.
+def delivery_processing_wake() -> bool:
+    """Make sure a drain task starts after this moment; return False when the broker cannot take one.
 
-    Never raise and never wait long: the sweeper queues whatever was not published.
+    Call it once the deliveries to process are committed. With a shared Redis,
+    publish only when no drain is pending: a drain clears the flag as it
+    starts, so the one pending serves every delivery committed before then.
+    Without one (the embedded default), publish each time. Never raise and
+    never wait long: the sweeper queues whatever was left.
     """
-    from incidents.tasks import delivery_process_task
+    client = shared_redis()
+    if client is not None:
+        try:
+            if not client.set(shared_key(DRAIN_PENDING), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
+                return True
+        except Exception:  # the flag is an optimisation: without it, publish
+            logger.warning("Could not read the drain flag; publishing a drain.", exc_info=True)
+    if delivery_drain_queue():
+        return True
+    delivery_drain_flag_clear()
+    return False
+
+
+def delivery_drain_queue(*, countdown: float | None = None) -> bool:
+    """Publish a drain task (after ``countdown`` seconds); return False when the broker cannot take it. Never raise."""
+    from incidents.tasks import delivery_drain_task
 
     try:
-        delivery_process_task.delay(delivery_id)
+        delivery_drain_task.apply_async(countdown=countdown)
     except Exception:  # a down broker must not fail the request; the sweeper catches up
-        logger.warning("Could not queue delivery %s; the sweeper will queue it.", delivery_id, exc_info=True)
+        logger.warning("Could not queue a delivery drain; the sweeper will queue one.", exc_info=True)
         return False
     return True
 
 
-def _discover(*, event: PipelineEvent, source: Source) -> PipelineEvent:
-    default_model = source.default_model.name if source.default_model_id else ""
-    return discover_model(
-        event,
-        pattern=source.model_pattern,
-        pattern_field=source.model_pattern_field,
-        default_model=default_model,
-    )
+def delivery_drain_flag_clear() -> None:
+    """Forget that a drain is queued: the next delivery committed queues one (its drain clears it as it starts)."""
+    client = shared_redis()
+    if client is None:
+        return
+    try:
+        client.delete(shared_key(DRAIN_PENDING))
+    except Exception:  # the flag expires by itself
+        logger.warning("Could not clear the drain flag.", exc_info=True)
 
 
-def _event_time(*, event: PipelineEvent, delivery: Delivery) -> datetime:
-    for value in (event.occurred_at, event.finished_at, event.started_at):
-        if value is not None and timezone.is_aware(value):
-            # Nothing happened after it was received: a sender whose clock runs
-            # ahead must not make its events outrank later ones.
-            return min(value, delivery.received_at)
-    return delivery.received_at
+def delivery_drain(*, budget_seconds: float | None = None) -> int:
+    """Process the deliveries due, batch after batch, until none is left or the time is spent; return how many.
 
-
-def _json_safe(value):
-    """Return the value with NUL characters removed from every string (PostgreSQL's JSON refuses them)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def _finish(delivery: Delivery, *, status: str, error: str = "", now: datetime) -> Delivery:
-    delivery.status = status
-    delivery.error = clip(error, 10_000)
-    delivery.processed_at = now
-    delivery.next_attempt_at = None
-    delivery.save(
-        update_fields=["status", "error", "processed_at", "next_attempt_at", "normalized", "model_found", "deployment"]
-    )
-    return delivery
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """Let PostgreSQL acknowledge this transaction's commit before its WAL reaches the disk.
-
-    Safe here, and only here: everything processing writes is derived from
-    the stored delivery. A crash may lose the last fraction of a second of
-    such commits, never part of one, and a lost one leaves its delivery
-    waiting, so the sweeper queues it again. The delivery itself is stored
-    with a durable commit before the sender is answered.
+    Clear the drain flag first, so deliveries committed from now on queue a
+    drain of their own. While a full batch comes back there is a backlog: wake
+    another worker to share it. When the budget is spent, queue a drain for
+    the rest. When an attempt failed, queue a drain for when its retry is due.
+    A batch that fails as a whole is processed again one delivery at a time.
     """
-    connection = transaction.get_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    delivery_drain_flag_clear()
+    budget = settings.KINTSUGI_DELIVERY_DRAIN_SECONDS if budget_seconds is None else budget_seconds
+    deadline = time.monotonic() + budget
+    size = settings.KINTSUGI_DELIVERY_BATCH_SIZE
+    done = 0
+    retry_in: float | None = None
+    while True:
+        try:
+            result = delivery_batch_process(limit=size)
+            claimed, soonest = result.claimed, result.retry_in
+        except BatchFailed as failed:
+            logger.warning("A batch failed as a whole; processing its deliveries one by one.", exc_info=True)
+            claimed, soonest = len(failed.delivery_ids), delivery_process_each(ids=failed.delivery_ids)
+        done += claimed
+        retry_in = _sooner(retry_in, soonest)
+        if claimed < size:
+            break
+        if time.monotonic() >= deadline:
+            delivery_drain_queue()
+            break
+        delivery_processing_wake()
+    if retry_in is not None:
+        delivery_drain_queue(countdown=retry_in)
+    return done
 
 
-@transaction.atomic
-def delivery_process(*, delivery_id: int) -> Delivery | None:
-    """Turn a stored delivery into what it means; return it, or None when it no longer exists.
+def delivery_process_each(*, ids: list[int]) -> float | None:
+    """Process the deliveries one per transaction, counting a failed attempt on any that fails as a whole.
 
-    Lock the delivery's row for the whole transaction and return early when it
-    was already processed or ignored. Unsupported events are marked ignored with
-    the reason. Any other exception propagates with nothing written: record it
-    with ``delivery_record_failure``.
+    Return the seconds until the soonest retry is due, or None when none waits.
     """
-    _commit_without_waiting_for_disk()
-    try:
-        delivery = Delivery.objects.select_for_update(of=("self",)).select_related("source").get(pk=delivery_id)
-    except Delivery.DoesNotExist:
-        return None
-    if delivery.status in DONE:
-        return delivery
-    now = timezone.now()
-    source = delivery.source
-    sender = sender_for(source.kind)
-    # Kept headers win over the stored content type (they carry its parameters, such as the charset).
-    headers = CaseInsensitiveMapping({"Content-Type": delivery.content_type, **(delivery.headers or {})})
-    try:
-        payload = sender.parse(headers, bytes(delivery.body))
-    except IngestError as error:
-        return _finish(delivery, status=Delivery.Status.FAILED, error=UNREADABLE.format(error=error.message), now=now)
-    try:
-        event = _discover(event=sender.adapt(delivery.event, payload), source=source)
-    except UnsupportedEvent as unsupported:
-        return _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported), now=now)
-    delivery.normalized = _json_safe(event.as_json())
-    occurred_at = _event_time(event=event, delivery=delivery)
-    if event.kind == EventKind.PING:
-        return _finish(delivery, status=Delivery.Status.PROCESSED, error="", now=now)
-    if event.kind == EventKind.REGISTRY:
-        if event.registry is None or not event.registry.model_name:
-            return _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
-        model, version, _ = registry_change_apply(
-            team=source.team_id, change=event.registry, occurred_at=occurred_at, delivery=delivery
-        )
-        delivery.model_found = clip(f"{model.name} v{version.version}" if version else model.name, 240)
-        return _finish(delivery, status=Delivery.Status.PROCESSED, now=now)
-    if event.status is None:
-        return _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
-    outcome = deployment_event_apply(
-        source=source,
-        event=event,
-        occurred_at=occurred_at,
-        delivery=delivery,
-        fallback_external_id=f"delivery:{delivery.delivery_id}",
-    )
-    delivery.deployment = outcome.deployment
-    delivery.model_found = outcome.model_found
-    return _finish(delivery, status=Delivery.Status.PROCESSED, now=now)
+    retry_in = None
+    for delivery_id in ids:
+        try:
+            soonest = delivery_batch_process(ids=[delivery_id]).retry_in
+        except Exception as error:  # recorded on the delivery, then retried or final
+            logger.exception("Processing delivery %s failed.", delivery_id)
+            cause = error.__cause__ if isinstance(error, BatchFailed) and error.__cause__ else error
+            soonest = delivery_record_failure(delivery_id=delivery_id, error=f"{cause.__class__.__name__}: {cause}")
+        retry_in = _sooner(retry_in, soonest)
+    return retry_in
 
 
-def delivery_retry_delay(*, attempts: int) -> float:
-    """Return the seconds to wait before the next attempt after ``attempts`` failed ones."""
-    base = settings.KINTSUGI_DELIVERY_RETRY_BACKOFF
-    return min(base * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_CAP)
+def _sooner(first: float | None, second: float | None) -> float | None:
+    if first is None:
+        return second
+    return first if second is None else min(first, second)
 
 
 @transaction.atomic
@@ -224,17 +192,7 @@ def delivery_record_failure(*, delivery_id: int, error: str) -> float | None:
     delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
     if delivery is None or delivery.status not in WAITING:
         return None
-    now = timezone.now()
-    delivery.attempts += 1
-    delivery.error = clip(error, 10_000)
-    if delivery.attempts >= settings.KINTSUGI_DELIVERY_MAX_ATTEMPTS:
-        delivery.status = Delivery.Status.FAILED
-        delivery.processed_at = now
-        delivery.next_attempt_at = None
-        delay = None
-    else:
-        delay = delivery_retry_delay(attempts=delivery.attempts)
-        delivery.next_attempt_at = now + timedelta(seconds=delay)
+    delay = delivery_failure_count(delivery, error=error, now=timezone.now())
     delivery.save(update_fields=["attempts", "error", "status", "processed_at", "next_attempt_at"])
     return delay
 
@@ -256,27 +214,23 @@ def delivery_replay(*, delivery: Delivery, actor=None) -> Delivery:
     delivery.save(update_fields=["status", "replay_count", "attempts", "error", "processed_at", "next_attempt_at"])
     if actor is not None and getattr(actor, "is_authenticated", False):
         logger.info("Delivery %s replayed by %s.", delivery.pk, actor)
-    pk = delivery.pk
-    transaction.on_commit(lambda: delivery_queue(delivery_id=pk))
+    transaction.on_commit(delivery_processing_wake)
     return delivery
 
 
 def delivery_sweep(*, now: datetime | None = None) -> int:
-    """Queue the deliveries still waiting ``KINTSUGI_DELIVERY_SWEEP_AFTER`` seconds after their attempt was due.
+    """Queue a drain when deliveries still wait ``KINTSUGI_DELIVERY_SWEEP_AFTER`` seconds after their attempt was due.
 
-    Stamp each queued one as due now, so the next sweep leaves it alone while a
-    worker gets to it. Stop at the first publish failure (the broker is down;
-    the next sweep tries again). Return how many were queued.
+    Stamp them as due now, so the next sweep leaves them alone while the drain
+    gets to them. Queue nothing when the broker is down (the next sweep tries
+    again). Return how many deliveries were overdue and queued.
     """
     from incidents.selectors.deliveries import delivery_ids_overdue
 
     now = now or timezone.now()
-    queued = []
-    for delivery_id in delivery_ids_overdue(before=now - timedelta(seconds=settings.KINTSUGI_DELIVERY_SWEEP_AFTER)):
-        if not delivery_queue(delivery_id=delivery_id):
-            break
-        queued.append(delivery_id)
-    if queued:
-        Delivery.objects.filter(pk__in=queued, status__in=WAITING).update(next_attempt_at=now)
-        logger.info("Sweeper queued %s waiting deliveries.", len(queued))
-    return len(queued)
+    overdue = delivery_ids_overdue(before=now - timedelta(seconds=settings.KINTSUGI_DELIVERY_SWEEP_AFTER))
+    if not overdue or not delivery_drain_queue():
+        return 0
+    Delivery.objects.filter(pk__in=overdue, status__in=WAITING).update(next_attempt_at=now)
+    logger.info("Sweeper queued a drain for %s waiting deliveries.", len(overdue))
+    return len(overdue)

@@ -81,9 +81,69 @@ def lane_lock(*, source: Source | None, model: RegisteredModel | None) -> None:
             cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [row.pk])  # noqa: S608 - model table
 
 
+def lane_locks_take(*, model_ids: list[int]) -> None:
+    """Take the lane locks of several models at once, in id order, until the transaction ends.
+
+    Batches that lock their lanes in one order never wait on each other in a circle.
+    """
+    if model_ids and connection.features.has_select_for_update:
+        table = connection.ops.quote_name(RegisteredModel._meta.db_table)
+        placeholders = ", ".join(["%s"] * len(model_ids))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE",  # noqa: S608 - model table
+                sorted(model_ids),
+            )
+
+
 def clip(value: str, length: int) -> str:
     """Return text fit for a column: NUL characters removed (PostgreSQL refuses them), cut to ``length``."""
     return (value or "").replace("\x00", "")[:length]
+
+
+def deployment_external_id(*, event: PipelineEvent, fallback: str) -> str:
+    """Return the id that names the event's deployment within its source: the run's, else ``fallback``."""
+    return clip(event.external_id or fallback, 300)
+
+
+def _deployment_facts(event: PipelineEvent) -> dict:
+    return {
+        "pipeline": clip(event.pipeline, 200),
+        "run_id": clip(event.run_id, 200),
+        "title": clip(event.title, 300),
+        "sha": clip(event.sha, 64),
+        "ref": clip(event.ref, 255),
+        "run_url": clip(event.run_url, 500),
+        "failing_step": clip(event.failing_step, 300),
+        "started_at": event.started_at,
+        "finished_at": event.finished_at,
+    }
+
+
+def deployment_fallback_id(*, event: PipelineEvent, fallback: str) -> str:
+    """Return the id a run without an id of its own is recorded under: ``fallback``, else pipeline and run."""
+    return fallback or f"{event.pipeline}:{event.run_id}"
+
+
+def deployment_build(
+    *,
+    source: Source,
+    event: PipelineEvent,
+    model_version: ModelVersion | None,
+    occurred_at: datetime,
+    external_id: str,
+) -> Deployment:
+    """Return the unsaved deployment the first event of a run makes (saved alone, or in bulk by a batch)."""
+    return Deployment(
+        source=source,
+        external_id=external_id,
+        team_id=source.team_id,
+        model_version=model_version,
+        environment=clip(event.environment, 100),
+        status=DeploymentStatus(event.status.value),
+        last_event_at=occurred_at,
+        **_deployment_facts(event),
+    )
 
 
 def deployment_record(
@@ -101,34 +161,18 @@ def deployment_record(
     deployment still lacks, and the answer says it was not applied.
     """
     status = DeploymentStatus(event.status.value)
-    external_id = clip(event.external_id or fallback_external_id, 300)
-    facts = {
-        "pipeline": clip(event.pipeline, 200),
-        "run_id": clip(event.run_id, 200),
-        "title": clip(event.title, 300),
-        "sha": clip(event.sha, 64),
-        "ref": clip(event.ref, 255),
-        "run_url": clip(event.run_url, 500),
-        "failing_step": clip(event.failing_step, 300),
-        "started_at": event.started_at,
-        "finished_at": event.finished_at,
-    }
+    external_id = deployment_external_id(event=event, fallback=fallback_external_id)
+    facts = _deployment_facts(event)
     try:
         deployment = Deployment.objects.select_for_update().get(source=source, external_id=external_id)
     except Deployment.DoesNotExist:
         # No savepoint: events of one run share a lane, whose lock the caller
         # holds, so they cannot race here. Should two lanes ever race on one run,
         # the loser's transaction fails and its task retries, finding this row.
-        deployment = Deployment.objects.create(
-            source=source,
-            external_id=external_id,
-            team_id=source.team_id,
-            model_version=model_version,
-            environment=clip(event.environment, 100),
-            status=status,
-            last_event_at=occurred_at,
-            **facts,
+        deployment = deployment_build(
+            source=source, event=event, model_version=model_version, occurred_at=occurred_at, external_id=external_id
         )
+        deployment.save(force_insert=True)
         return deployment, True
     newer = occurred_at > deployment.last_event_at or (
         occurred_at == deployment.last_event_at and STATUS_RANK[status] >= STATUS_RANK[deployment.status]
@@ -373,6 +417,11 @@ class DeploymentOutcome:
         return clip(self.model.name, 240) if self.model is not None else ""
 
 
+def event_model_names(event: PipelineEvent) -> tuple[str, str]:
+    """Return the model name and version label the event names, as stored ("" when it names none)."""
+    return clip(event.model_name.strip(), 200), clip(event.model_version.strip(), 64)
+
+
 def model_for_event(
     *, team: int, event: PipelineEvent, at: datetime
 ) -> tuple[RegisteredModel | None, ModelVersion | None]:
@@ -380,10 +429,9 @@ def model_for_event(
 
     Lock the registered model's row until the transaction ends (the lane lock).
     """
-    name = clip(event.model_name.strip(), 200)
+    name, version = event_model_names(event)
     if not name:
         return None, None
-    version = clip(event.model_version.strip(), 64)
     if version:
         # The usual case, a version seen before: one read, then the lane lock.
         known = (
@@ -410,14 +458,19 @@ def deployment_event_apply(
     occurred_at: datetime,
     delivery=None,
     fallback_external_id: str = "",
+    locked_version: ModelVersion | None = None,
 ) -> DeploymentOutcome:
     """Record a pipeline, job or deployment event that has a status; return what it changed.
 
     Find or create the model version it names, take the lane lock, upsert the
     deployment, then open, join or mitigate the lane's incidents. Safe to run
-    again for the same delivery.
+    again for the same delivery. ``locked_version``: the version the event
+    names (with its model), when the caller found it and holds its lane lock.
     """
-    model, model_version = model_for_event(team=source.team_id, event=event, at=occurred_at)
+    if locked_version is not None:
+        model, model_version = locked_version.model, locked_version
+    else:
+        model, model_version = model_for_event(team=source.team_id, event=event, at=occurred_at)
     if model is None:
         lane_lock(source=source, model=None)
     deployment, applied = deployment_record(
@@ -425,7 +478,7 @@ def deployment_event_apply(
         event=event,
         model_version=model_version,
         occurred_at=occurred_at,
-        fallback_external_id=fallback_external_id or f"{event.pipeline}:{event.run_id}",
+        fallback_external_id=deployment_fallback_id(event=event, fallback=fallback_external_id),
     )
     incidents = deployment_outcome_record(
         deployment=deployment,

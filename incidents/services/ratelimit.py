@@ -1,16 +1,13 @@
 """Per-source request counting at the webhook edge: fixed one-minute windows, exact across web workers."""
 
-import functools
 import logging
 import math
 from datetime import datetime
 
 import redis
-from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 
+from config.shared_redis import shared_key, shared_redis
 from incidents.models import Source, SourceRateWindow
 
 logger = logging.getLogger(__name__)
@@ -32,9 +29,9 @@ def source_rate_limit_hit(*, source: Source, now: datetime) -> int:
     timestamp = now.timestamp()
     minute = int(timestamp // WINDOW_SECONDS)
     try:
-        cache = caches["default"]
-        if isinstance(cache, RedisCache):
-            count = _count_in_cache(cache=cache, source=source, minute=minute)
+        client = shared_redis()
+        if client is not None:
+            count = _count_in_cache(client=client, source=source, minute=minute)
         else:
             count = _count_in_database(source=source, minute=minute)
     except Exception:  # fail open: see the docstring
@@ -45,21 +42,15 @@ def source_rate_limit_hit(*, source: Source, now: datetime) -> int:
     return max(1, math.ceil((minute + 1) * WINDOW_SECONDS - timestamp))
 
 
-def _count_in_cache(*, cache: RedisCache, source: Source, minute: int) -> int:
+def _count_in_cache(*, client: redis.Redis, source: Source, minute: int) -> int:
     # The public id is unique for ever, so counters never mix sources (even across databases).
-    key = cache.make_and_validate_key(f"webhook-rate:{source.public_id}:{minute}")
+    key = shared_key(f"webhook-rate:{source.public_id}:{minute}")
     # One round trip on the cache's own Redis server: count, and let the counter expire after its minute.
-    pipeline = _redis_client(settings.CACHES["default"]["LOCATION"]).pipeline(transaction=False)
+    pipeline = client.pipeline(transaction=False)
     pipeline.incr(key)
     pipeline.expire(key, WINDOW_SECONDS * 2)
     count, _ = pipeline.execute()
     return count
-
-
-@functools.cache
-def _redis_client(location: str) -> redis.Redis:
-    """Return one Redis client per server and process (Django's cache makes a new one per call)."""
-    return redis.Redis.from_url(location)
 
 
 def _count_in_database(*, source: Source, minute: int) -> int:

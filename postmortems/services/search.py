@@ -7,6 +7,8 @@ is computed in the database from its title (weight A), body (B) and keywords (C)
 """
 
 from collections.abc import Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +33,9 @@ from postmortems.models import (
 from postmortems.search_text import clean_text, join_text, plain_text, postmortem_text
 
 BATCH_SIZE = 500
+
+# Incidents whose entries wait for the end of a ``search_entries_deferred`` block (None outside one).
+_deferred_incidents: ContextVar[set[int] | None] = ContextVar("search_deferred_incidents", default=None)
 
 
 @dataclass
@@ -241,9 +246,57 @@ def search_entry_sync_learning(*, learning: Learning) -> SearchEntry:
     return _store(learning_document(_learnings_for_documents().get(pk=learning.pk)))
 
 
-def search_entry_sync_incident(*, incident: Incident) -> SearchEntry:
-    """Write the incident's search entry (creating it when missing) and return it."""
+def search_entry_sync_incident(*, incident: Incident) -> SearchEntry | None:
+    """Write the incident's search entry (creating it when missing) and return it.
+
+    Inside ``search_entries_deferred``, note the incident instead and return None:
+    its entry is written when the block ends.
+    """
+    pending = _deferred_incidents.get()
+    if pending is not None:
+        pending.add(incident.pk)
+        return None
     return _store(incident_document(_incidents_for_documents().get(pk=incident.pk)))
+
+
+@contextmanager
+def search_entries_deferred():
+    """Write the entries of the incidents changed in the block once, when it ends without an error.
+
+    For work that changes many incidents in one transaction (a batch of
+    deliveries): each entry is then written once, with what the whole block
+    did, and new entries are written together. Incidents gone by then (rolled
+    back to a savepoint) are skipped. Nested blocks write at the outermost's end.
+    """
+    if _deferred_incidents.get() is not None:
+        yield
+        return
+    pending: set[int] = set()
+    token = _deferred_incidents.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_incidents.reset(token)
+    if pending:
+        _store_many([incident_document(incident) for incident in _incidents_for_documents().filter(pk__in=pending)])
+
+
+def _store_many(documents: list[Document]) -> None:
+    """Write the entries of many documents of one kind: the new ones together, the others one by one."""
+    if not documents:
+        return
+    target = f"{documents[0].target_field}_id"
+    ids = [document.target_id for document in documents]
+    existing = set(SearchEntry.objects.filter(**{f"{target}__in": ids}).values_list(target, flat=True))
+    for document in documents:
+        if document.target_id in existing:
+            _store(document)
+    new = [document for document in documents if document.target_id not in existing]
+    if new:
+        with transaction.atomic():
+            _bulk_store(new)
+            if _uses_vectors():
+                SearchEntry.objects.filter(**{f"{target}__in": [d.target_id for d in new]}).update(vector=_vector())
 
 
 def search_entry_sync_postmortem(*, postmortem: Postmortem) -> SearchEntry:

@@ -10,7 +10,7 @@ from config.celery import app as celery_app
 from incidents.ingest import pages
 from incidents.models import Delivery, Deployment, Incident, SourceKind
 from incidents.services import sources as source_services
-from incidents.services.deliveries import delivery_process
+from incidents.services.processing import delivery_process
 from incidents.services.sources import source_create, source_rotate_secret, source_send_test_delivery
 
 WAITING = {Delivery.Status.RECEIVED, Delivery.Status.REPLAYED}

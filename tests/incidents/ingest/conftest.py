@@ -7,6 +7,7 @@ from celery.signals import task_postrun
 from django.db import connections
 
 from config.celery import app as celery_app
+from incidents.services.deliveries import delivery_drain_flag_clear
 from tests.factories import SourceFactory
 
 
@@ -21,6 +22,8 @@ def celery_worker(transactional_db):
     # Tasks left in the broker by earlier tests point at rows that no longer
     # exist; the sweeper would queue any real delivery again, so dropping them is safe.
     celery_app.control.purge()
+    # A drain flag left by an earlier test names a drain the purge dropped: clear it, or no drain is queued.
+    delivery_drain_flag_clear()
     # The worker thread dies with the test: close its connections after each
     # task, or the test database could not be dropped at the end of the run.
     task_postrun.connect(close_worker_connections)

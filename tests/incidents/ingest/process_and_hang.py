@@ -18,7 +18,7 @@ import django
 django.setup()
 
 from incidents.services import deployments  # noqa: E402
-from incidents.services.deliveries import delivery_process  # noqa: E402
+from incidents.services.processing import delivery_process  # noqa: E402
 
 
 def hang(**kwargs):

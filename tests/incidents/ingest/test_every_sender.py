@@ -7,7 +7,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from incidents.ingest.adapters import sender_for
 from incidents.models import Delivery, Deployment, Incident, ModelVersion, SourceKind
-from incidents.services.deliveries import delivery_process
+from incidents.services.processing import delivery_process
 from incidents.services.sources import source_create
 from incidents.tasks import delivery_process_task
 from tests.incidents.ingest.github import post

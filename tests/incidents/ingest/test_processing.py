@@ -6,7 +6,8 @@ import pytest
 import time_machine
 
 from incidents.models import AliasMove, Delivery, Deployment, Incident, IncidentStatus, ModelAlias
-from incidents.services.deliveries import delivery_process, delivery_record_failure, delivery_replay, delivery_sweep
+from incidents.services.deliveries import delivery_record_failure, delivery_replay, delivery_sweep
+from incidents.services.processing import delivery_process
 from tests.factories import DeliveryFactory, RegisteredModelFactory, SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, mlflow_delivery, post
 
@@ -134,7 +135,7 @@ def test_skipped_runs_are_ignored_with_the_reason(client, github_source):
 
 @pytest.mark.parametrize(("attempts", "expected"), [(1, 10.0), (2, 20.0), (3, 40.0), (8, 600.0)])
 def test_retry_backoff_doubles_up_to_a_cap(attempts, expected):
-    from incidents.services.deliveries import delivery_retry_delay
+    from incidents.services.processing import delivery_retry_delay
 
     assert delivery_retry_delay(attempts=attempts) == expected
 
@@ -154,7 +155,7 @@ def test_failures_are_counted_then_final(github_source, settings):
 def test_sweeper_queues_overdue_waiting_deliveries_once(github_source, monkeypatch, settings):
     queued = []
     monkeypatch.setattr(
-        "incidents.services.deliveries.delivery_queue", lambda *, delivery_id: queued.append(delivery_id) or True
+        "incidents.services.deliveries.delivery_drain_queue", lambda **options: queued.append(options) or True
     )
     with time_machine.travel(T0, tick=False) as traveller:
         overdue = DeliveryFactory(source=github_source, received_at=T0)
@@ -166,7 +167,9 @@ def test_sweeper_queues_overdue_waiting_deliveries_once(github_source, monkeypat
         assert delivery_sweep() == 0
         traveller.shift(timedelta(seconds=2))
         assert delivery_sweep() == 1
-        assert queued == [overdue.pk]
+        assert queued == [{}], "one drain, now"
+        overdue.refresh_from_db()
+        assert overdue.next_attempt_at == T0 + timedelta(seconds=settings.KINTSUGI_DELIVERY_SWEEP_AFTER + 1)
         traveller.shift(timedelta(seconds=60))
         assert delivery_sweep() == 0, "just queued: left alone until it is overdue again"
 

@@ -15,7 +15,7 @@ from django.test.client import ClientHandler
 from incidents.ingest import views
 from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
-from incidents.services.deliveries import delivery_process
+from incidents.services.processing import delivery_process
 from incidents.services.sources import source_rotate_secret
 from tests.factories import SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post, sign

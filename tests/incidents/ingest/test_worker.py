@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from incidents.models import Delivery, Deployment, Incident, IncidentStatus, TimelineEntry
-from incidents.services.deliveries import delivery_process, delivery_sweep
+from incidents.services.deliveries import delivery_sweep
+from incidents.services.processing import delivery_process
 from tests.incidents.ingest.conftest import broker_unreachable
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post
 
@@ -67,7 +68,7 @@ def test_failing_processing_is_retried_then_failed_then_replayed_after_a_fix(
         calls.append(kwargs["delivery"].pk)
         raise RuntimeError("model registry unreachable")
 
-    monkeypatch.setattr("incidents.services.deliveries.deployment_event_apply", broken)
+    monkeypatch.setattr("incidents.services.processing.deployment_event_apply", broken)
     delivery_id = send_failure(github_source)
     assert wait_for(lambda: status_of(delivery_id) == Delivery.Status.FAILED)
     failed = Delivery.objects.get()
@@ -92,7 +93,8 @@ def test_broker_down_answers_202_and_the_sweeper_queues_it_later(celery_worker, 
         assert time.monotonic() - started < 3
     time.sleep(1.5)
     assert status_of(delivery_id) == Delivery.Status.RECEIVED, "nothing was queued while the broker was down"
-    assert delivery_sweep(now=timezone.now() + timedelta(minutes=5)) == 1
+    Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    assert delivery_sweep() == 1
     assert wait_for(lambda: status_of(delivery_id) == Delivery.Status.PROCESSED)
     assert Incident.objects.count() == 1
 

@@ -1,0 +1,32 @@
+"""The Redis server every process shares, when the default cache is one: for counters and flags that must be exact.
+
+Django's cache API makes a new client per call and has no "set if absent with
+expiry" that reports the outcome in one round trip, so code that counts or
+flags across web and worker processes uses this client directly, with the
+cache's own key prefix.
+"""
+
+import functools
+
+import redis
+from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+
+def shared_redis() -> redis.Redis | None:
+    """Return the client of the default cache's Redis server, or None when the cache is not shared (memory)."""
+    if not isinstance(caches["default"], RedisCache):
+        return None
+    return _client(settings.CACHES["default"]["LOCATION"])
+
+
+def shared_key(name: str) -> str:
+    """Return ``name`` as the default cache stores it (with its prefix and version)."""
+    return caches["default"].make_and_validate_key(name)
+
+
+@functools.cache
+def _client(location: str) -> redis.Redis:
+    """Return one client per server and process (the cache's own would be made anew on each call)."""
+    return redis.Redis.from_url(location)

@@ -1,0 +1,461 @@
+"""Turning stored deliveries into deployments, incidents and registry changes, a batch per transaction.
+
+A batch claims deliveries (their rows locked; in a drain, rows another batch
+holds are skipped), reads each one (pure: parse, adapt, find the model), then
+applies them in the order they were received:
+
+* The common delivery, a run of a known model version starting, succeeding or
+  being cancelled in a lane with no open incident, only inserts a deployment.
+  Those inserts are written together (the *quick* way).
+* Every other delivery (a failure, a success in a lane with an open incident, a
+  later event of a run already recorded, a registry change, a model not yet
+  registered or not found) goes the *full* way through
+  ``deployment_event_apply`` or ``registry_change_apply``, alone in a
+  savepoint, after the quick inserts before it are written, so it sees them.
+  Whether its lane has an open incident is then read again.
+
+Both ways write the same rows: the quick one is only the full one's answer
+when nothing else is there. The lanes of the batch's known models are locked
+up front, in id order, before anything about them is read. A delivery whose
+full way raises is rolled back to its savepoint and counted as a failed
+attempt (retried later, then failed); the rest of the batch commits. The whole
+batch is one transaction, so a worker killed half-way leaves every delivery
+of it waiting, and the next attempt starts from scratch.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.datastructures import CaseInsensitiveMapping
+
+from incidents.ingest.adapters import sender_for
+from incidents.ingest.discovery import discover_model
+from incidents.ingest.errors import IngestError, UnsupportedEvent
+from incidents.ingest.events import EventKind, EventStatus, PipelineEvent
+from incidents.models import Delivery, Deployment, Incident, IncidentKind, IncidentStatus, ModelVersion, Source
+from incidents.services.deployments import (
+    clip,
+    deployment_build,
+    deployment_event_apply,
+    deployment_external_id,
+    deployment_fallback_id,
+    event_model_names,
+    lane_locks_take,
+)
+from incidents.services.registry import registry_change_apply
+from postmortems.services.search import search_entries_deferred
+
+logger = logging.getLogger(__name__)
+
+NO_STATUS = "Event carries no deployment status: nothing to record."
+UNREADABLE = "Stored body can no longer be read: {error}"
+RETRY_BACKOFF_CAP = 600.0
+
+WAITING = (Delivery.Status.RECEIVED, Delivery.Status.REPLAYED)
+DONE = (Delivery.Status.PROCESSED, Delivery.Status.IGNORED)
+# Every field processing may change on a delivery: written for the whole batch in one statement.
+WRITTEN_FIELDS = [
+    "status",
+    "error",
+    "attempts",
+    "processed_at",
+    "next_attempt_at",
+    "normalized",
+    "model_found",
+    "deployment",
+]
+# Statuses whose outcome needs no look at the lane's incidents (see deployment_outcome_record).
+QUIET_STATUSES = (EventStatus.IN_PROGRESS, EventStatus.CANCELLED)
+
+
+@dataclass
+class BatchResult:
+    """What one batch did: the deliveries it claimed (as written), and when the soonest retry is due."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    # Seconds until the soonest retry of a delivery whose attempt failed; None when none waits.
+    retry_in: float | None = None
+
+    @property
+    def claimed(self) -> int:
+        return len(self.deliveries)
+
+
+class BatchFailed(Exception):
+    """The batch's transaction failed as a whole (nothing of it was written): process its deliveries one by one."""
+
+    def __init__(self, delivery_ids: list[int]):
+        super().__init__(f"batch of {len(delivery_ids)} deliveries rolled back")
+        self.delivery_ids = delivery_ids
+
+
+def delivery_retry_delay(*, attempts: int) -> float:
+    """Return the seconds to wait before the next attempt after ``attempts`` failed ones."""
+    base = settings.KINTSUGI_DELIVERY_RETRY_BACKOFF
+    return min(base * 2 ** max(attempts - 1, 0), RETRY_BACKOFF_CAP)
+
+
+def delivery_failure_count(delivery: Delivery, *, error: str, now: datetime) -> float | None:
+    """Count a failed attempt on the (unsaved) delivery; return the seconds before the next, or None when final.
+
+    After ``KINTSUGI_DELIVERY_MAX_ATTEMPTS`` attempts the delivery is failed with
+    the error, until someone replays it.
+    """
+    delivery.attempts += 1
+    delivery.error = clip(error, 10_000)
+    if delivery.attempts >= settings.KINTSUGI_DELIVERY_MAX_ATTEMPTS:
+        delivery.status = Delivery.Status.FAILED
+        delivery.processed_at = now
+        delivery.next_attempt_at = None
+        return None
+    delay = delivery_retry_delay(attempts=delivery.attempts)
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    return delay
+
+
+def delivery_batch_process(
+    *, ids: Sequence[int] | None = None, limit: int | None = None, now: datetime | None = None
+) -> BatchResult:
+    """Process deliveries in one transaction; return what was claimed and when the soonest retry is due.
+
+    With ``ids``, claim those deliveries (waiting for their row locks) unless
+    already processed or ignored; otherwise claim up to ``limit`` deliveries
+    waiting whose attempt is due, oldest due first, skipping rows another
+    batch holds. Raise ``BatchFailed`` when the transaction fails as a whole.
+    """
+    now = now or timezone.now()
+    limit = limit or settings.KINTSUGI_DELIVERY_BATCH_SIZE
+    claimed: list[int] = []
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            batch = _Batch(now=now)
+            for delivery in _claim(ids=ids, limit=limit, now=now):
+                claimed.append(delivery.pk)
+                batch.read(delivery)
+            batch.apply()
+            return batch.result()
+    except Exception as error:
+        if not claimed:
+            raise
+        raise BatchFailed(claimed) from error
+
+
+def delivery_process(*, delivery_id: int) -> Delivery | None:
+    """Process one delivery (see ``delivery_batch_process``); return it as written, or None when it is gone."""
+    result = delivery_batch_process(ids=[delivery_id])
+    if result.deliveries:
+        return result.deliveries[0]
+    return Delivery.objects.filter(pk=delivery_id).first()
+
+
+def _claim(*, ids: Sequence[int] | None, limit: int, now: datetime) -> list[Delivery]:
+    deliveries = Delivery.objects.select_related("source", "source__team", "source__default_model")
+    if ids is not None:
+        locked = deliveries.select_for_update(of=("self",)).filter(pk__in=list(ids)).exclude(status__in=DONE)
+        return list(locked.order_by("id"))
+    due = deliveries.select_for_update(of=("self",), skip_locked=True).filter(
+        status__in=WAITING, next_attempt_at__lte=now
+    )
+    return list(due.order_by("next_attempt_at", "id")[:limit])
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Let PostgreSQL acknowledge this transaction's commit before its WAL reaches the disk.
+
+    Safe here, and only here: everything processing writes is derived from
+    the stored delivery. A crash may lose the last fraction of a second of
+    such commits, never part of one, and a lost one leaves its deliveries
+    waiting, so the sweeper queues them again. The delivery itself is stored
+    with a durable commit before the sender is answered.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+@dataclass
+class _Item:
+    delivery: Delivery
+    event: PipelineEvent
+    occurred_at: datetime
+
+
+class _Batch:
+    """The deliveries of one transaction, read, then applied in order (see the module's docstring)."""
+
+    def __init__(self, *, now: datetime):
+        self.now = now
+        self.deliveries: list[Delivery] = []
+        self.items: list[_Item] = []
+        self.retry_in: float | None = None
+        # Filled by _look_up once every delivery is read.
+        self.versions: dict[tuple[int, str, str], ModelVersion] = {}
+        self.recorded: set[tuple[int, str]] = set()
+        # Lanes (team, model, environment) with an open incident: their successes take the full way.
+        self.busy_lanes: set[tuple[int, int, str]] = set()
+        self.pending: list[tuple[_Item, Deployment]] = []
+
+    # -- reading ------------------------------------------------------------------------------------------------
+
+    def read(self, delivery: Delivery) -> None:
+        """Read the delivery's event; finish it at once when there is nothing to apply."""
+        self.deliveries.append(delivery)
+        try:
+            event = _read(delivery, now=self.now)
+        except Exception as error:  # an adapter failing on a payload is that delivery's failure, not the batch's
+            logger.exception("Reading delivery %s failed.", delivery.pk)
+            self._fail(delivery, error)
+            return
+        if event is not None:
+            self.items.append(_Item(delivery=delivery, event=event, occurred_at=_event_time(event, delivery)))
+
+    # -- applying -----------------------------------------------------------------------------------------------
+
+    def apply(self) -> None:
+        # Incidents the batch opens or changes are indexed for search once, at its end.
+        with search_entries_deferred():
+            self._look_up()
+            for item in self.items:
+                deployment = self._quick(item)
+                if deployment is not None:
+                    self.pending.append((item, deployment))
+                else:
+                    self._write_pending()
+                    self._full(item)
+            self._write_pending()
+        _deliveries_write(self.deliveries)
+
+    def result(self) -> BatchResult:
+        return BatchResult(deliveries=self.deliveries, retry_in=self.retry_in)
+
+    def _look_up(self) -> None:
+        """Read, once for the batch, what decides the quick way: known versions, recorded runs, open lanes."""
+        wanted = {}
+        for item in self.items:
+            name, version = event_model_names(item.event)
+            if item.event.kind != EventKind.REGISTRY and name and version:
+                wanted[item.delivery.source.team_id, name, version] = None
+        if wanted:
+            teams, names, labels = (set(values) for values in zip(*wanted, strict=True))
+            for known in ModelVersion.objects.select_related("model").filter(
+                model__team_id__in=teams, model__name__in=names, version__in=labels
+            ):
+                self.versions[known.model.team_id, known.model.name, known.version] = known
+        model_ids = sorted({version.model_id for version in self.versions.values()})
+        # Locked before the runs and incidents of those lanes are read, so what is read stays true.
+        lane_locks_take(model_ids=model_ids)
+        pipeline_items = [item for item in self.items if item.event.kind != EventKind.REGISTRY]
+        if pipeline_items:
+            self.recorded = set(
+                Deployment.objects.filter(
+                    source_id__in={item.delivery.source_id for item in pipeline_items},
+                    external_id__in={self._external_id(item) for item in pipeline_items},
+                ).values_list("source_id", "external_id")
+            )
+        if model_ids:
+            self.busy_lanes = set(
+                Incident.objects.filter(
+                    kind=IncidentKind.FAILED_DEPLOYMENT, status=IncidentStatus.OPEN, model_id__in=model_ids
+                ).values_list("team_id", "model_id", "environment")
+            )
+
+    @staticmethod
+    def _external_id(item: _Item) -> str:
+        fallback = deployment_fallback_id(event=item.event, fallback=f"delivery:{item.delivery.delivery_id}")
+        return deployment_external_id(event=item.event, fallback=fallback)
+
+    def _quick(self, item: _Item) -> Deployment | None:
+        """Return the deployment the item makes when it needs nothing else (unsaved), else None."""
+        event, source = item.event, item.delivery.source
+        if event.kind == EventKind.REGISTRY or event.status not in (EventStatus.SUCCEEDED, *QUIET_STATUSES):
+            return None
+        name, label = event_model_names(event)
+        version = self.versions.get((source.team_id, name, label))
+        if version is None:
+            return None
+        external_id = self._external_id(item)
+        if (source.pk, external_id) in self.recorded:
+            return None
+        deployment = deployment_build(
+            source=source, event=event, model_version=version, occurred_at=item.occurred_at, external_id=external_id
+        )
+        if event.status == EventStatus.SUCCEEDED and (source.team_id, version.model_id, deployment.environment) in (
+            self.busy_lanes
+        ):
+            return None
+        self.recorded.add((source.pk, external_id))
+        return deployment
+
+    def _write_pending(self) -> None:
+        """Insert the quick deployments waiting; should one have been recorded meanwhile, take the full way for all."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        try:
+            with transaction.atomic():
+                Deployment.objects.bulk_create([deployment for _, deployment in pending])
+        except IntegrityError:  # another lane recorded one of these runs since the look-up: rare, and safe this way
+            logger.info("A run of this batch was recorded concurrently; applying its deliveries one by one.")
+            for item, _ in pending:
+                self._full(item)
+            return
+        for item, deployment in pending:
+            delivery = item.delivery
+            delivery.deployment = deployment
+            version = deployment.model_version
+            delivery.model_found = clip(f"{version.model.name} v{version.version}", 240)
+            _finish(delivery, status=Delivery.Status.PROCESSED, now=self.now)
+
+    def _full(self, item: _Item) -> None:
+        """Apply one item with the full services, in a savepoint; count a failed attempt when they raise."""
+        delivery, event, source = item.delivery, item.event, item.delivery.source
+        kept = (delivery.normalized, delivery.model_found, delivery.deployment_id)
+        try:
+            with transaction.atomic():
+                if event.kind == EventKind.REGISTRY:
+                    _registry_apply(delivery, event=event, occurred_at=item.occurred_at)
+                else:
+                    outcome = deployment_event_apply(
+                        source=source,
+                        event=event,
+                        occurred_at=item.occurred_at,
+                        delivery=delivery,
+                        fallback_external_id=f"delivery:{delivery.delivery_id}",
+                        locked_version=self.versions.get((source.team_id, *event_model_names(event))),
+                    )
+                    delivery.deployment = outcome.deployment
+                    delivery.model_found = outcome.model_found
+                    self.recorded.add((source.pk, outcome.deployment.external_id))
+                    if outcome.model is not None:
+                        self._lane_look_again(
+                            team_id=source.team_id,
+                            model_id=outcome.model.pk,
+                            environment=outcome.deployment.environment,
+                        )
+                _finish(delivery, status=Delivery.Status.PROCESSED, now=self.now)
+        except Exception as error:  # recorded on the delivery, then retried or final: never the batch's failure
+            logger.exception("Processing delivery %s failed.", delivery.pk)
+            delivery.normalized, delivery.model_found, delivery.deployment_id = kept
+            self._fail(delivery, error)
+
+    def _lane_look_again(self, *, team_id: int, model_id: int, environment: str) -> None:
+        """Note whether the lane the full way just changed has an open incident (it may have opened or closed one)."""
+        lane = (team_id, model_id, environment)
+        is_open = Incident.objects.filter(
+            team_id=team_id,
+            model_id=model_id,
+            environment=environment,
+            kind=IncidentKind.FAILED_DEPLOYMENT,
+            status=IncidentStatus.OPEN,
+        ).exists()
+        if is_open:
+            self.busy_lanes.add(lane)
+        else:
+            self.busy_lanes.discard(lane)
+
+    def _fail(self, delivery: Delivery, error: Exception) -> None:
+        delay = delivery_failure_count(delivery, error=f"{error.__class__.__name__}: {error}", now=self.now)
+        if delay is not None:
+            self.retry_in = delay if self.retry_in is None else min(self.retry_in, delay)
+
+
+def _deliveries_write(deliveries: list[Delivery]) -> None:
+    """Write what processing changed on each delivery: one statement, its rows sent together.
+
+    ``bulk_update`` would build a CASE per field and row, which costs more than
+    the processing itself; one UPDATE run for many rows (psycopg pipelines
+    them) writes the same values through the same field conversions.
+    """
+    if not deliveries:
+        return
+    fields = [Delivery._meta.get_field(name) for name in WRITTEN_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments} WHERE id = %s"  # noqa: S608 - model's own names
+    rows = [
+        [field.get_db_prep_save(getattr(delivery, field.attname), connection) for field in fields] + [delivery.pk]
+        for delivery in deliveries
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _read(delivery: Delivery, *, now: datetime) -> PipelineEvent | None:
+    """Return the delivery's event with its model found, or None after finishing a delivery with nothing to apply."""
+    source = delivery.source
+    sender = sender_for(source.kind)
+    # Kept headers win over the stored content type (they carry its parameters, such as the charset).
+    headers = CaseInsensitiveMapping({"Content-Type": delivery.content_type, **(delivery.headers or {})})
+    try:
+        payload = sender.parse(headers, bytes(delivery.body))
+    except IngestError as error:
+        _finish(delivery, status=Delivery.Status.FAILED, error=UNREADABLE.format(error=error.message), now=now)
+        return None
+    try:
+        event = _discover(event=sender.adapt(delivery.event, payload), source=source)
+    except UnsupportedEvent as unsupported:
+        _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported), now=now)
+        return None
+    delivery.normalized = _json_safe(event.as_json())
+    if event.kind == EventKind.PING:
+        _finish(delivery, status=Delivery.Status.PROCESSED, now=now)
+        return None
+    if event.kind == EventKind.REGISTRY:
+        if event.registry is None or not event.registry.model_name:
+            _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
+            return None
+        return event
+    if event.status is None:
+        _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
+        return None
+    return event
+
+
+def _registry_apply(delivery: Delivery, *, event: PipelineEvent, occurred_at: datetime) -> None:
+    model, version, _ = registry_change_apply(
+        team=delivery.source.team_id, change=event.registry, occurred_at=occurred_at, delivery=delivery
+    )
+    delivery.model_found = clip(f"{model.name} v{version.version}" if version else model.name, 240)
+
+
+def _discover(*, event: PipelineEvent, source: Source) -> PipelineEvent:
+    default_model = source.default_model.name if source.default_model_id else ""
+    return discover_model(
+        event,
+        pattern=source.model_pattern,
+        pattern_field=source.model_pattern_field,
+        default_model=default_model,
+    )
+
+
+def _event_time(event: PipelineEvent, delivery: Delivery) -> datetime:
+    for value in (event.occurred_at, event.finished_at, event.started_at):
+        if value is not None and timezone.is_aware(value):
+            # Nothing happened after it was received: a sender whose clock runs
+            # ahead must not make its events outrank later ones.
+            return min(value, delivery.received_at)
+    return delivery.received_at
+
+
+def _json_safe(value):
+    """Return the value with NUL characters removed from every string (PostgreSQL's JSON refuses them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+def _finish(delivery: Delivery, *, status: str, now: datetime, error: str = "") -> None:
+    delivery.status = status
+    delivery.error = clip(error, 10_000)
+    delivery.processed_at = now
+    delivery.next_attempt_at = None
