@@ -10,7 +10,7 @@ clipped to the column's length, URLs kept only when they are http(s).
 """
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -187,4 +187,8 @@ class PipelineEvent:
                 return {key: convert(item) for key, item in value.items()}
             return value
 
-        return convert(asdict(self))
+        # Fields are text, times and one flat registry change: no need for asdict's deep copies.
+        data = {item.name: getattr(self, item.name) for item in fields(self)}
+        if self.registry is not None:
+            data["registry"] = {item.name: getattr(self.registry, item.name) for item in fields(self.registry)}
+        return convert(data)

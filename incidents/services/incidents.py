@@ -8,7 +8,7 @@ Changes made by pipelines pass no actor and a ``source_label`` instead.
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -293,7 +293,7 @@ def incident_transition(
     if to_status == IncidentStatus.OPEN:
         # Reopened: the earlier milestones no longer describe the current state.
         incident.mitigated_at = incident.resolved_at = incident.closed_at = None
-    incident.save()
+    incident.save(update_fields=["status", *MILESTONE_FOR_STATUS.values(), "updated_at"])
     label = IncidentStatus(to_status).label.lower()
     if not note and actor is not None:
         note = f"{user_display_name(actor)} changed the status from {current} to {label}."
@@ -598,9 +598,7 @@ def incident_link_deployment(
     Pipelines call this and record their own timeline entry; people use
     ``incident_set_deployment_role``.
     """
-    link, created = IncidentDeployment.objects.get_or_create(
-        incident=incident, deployment=deployment, defaults={"role": role}
-    )
+    link, created = _link_insert_or_get(IncidentDeployment, incident=incident, target=deployment, role=role)
     if not created and _role_rank(role) > _role_rank(link.role):
         link.role = role
         link.save(update_fields=["role"])
@@ -613,13 +611,40 @@ def incident_link_model_version(
     *, incident: Incident, model_version: ModelVersion, role: str = LinkRole.RELATED
 ) -> IncidentModelVersion:
     """Link a model version to the incident; keep a stronger existing role."""
-    link, created = IncidentModelVersion.objects.get_or_create(
-        incident=incident, model_version=model_version, defaults={"role": role}
-    )
+    link, created = _link_insert_or_get(IncidentModelVersion, incident=incident, target=model_version, role=role)
     if not created and _role_rank(role) > _role_rank(link.role):
         link.role = role
         link.save(update_fields=["role"])
     return link
+
+
+def _link_insert_or_get(link_model, *, incident: Incident, target, role: str):
+    """Return the incident's link to ``target`` and whether it is new (then made with ``role``).
+
+    The usual case, a new link, is one INSERT that does nothing on a conflict,
+    with no savepoint; a link already there (or inserted concurrently and
+    committed first) is read back.
+    """
+    target_field = next(
+        field
+        for field in link_model._meta.concrete_fields
+        if field.is_relation and field.name != "incident" and isinstance(target, field.related_model)
+    )
+    link = link_model(incident=incident, role=role, **{target_field.name: target})
+    fields = [link_model._meta.get_field(name) for name in ("incident", target_field.name, "role", "created_at")]
+    link.created_at = timezone.now()
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(link_model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - model's own names
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(getattr(link, field.attname), connection) for field in fields])
+        row = cursor.fetchone()
+    if row is not None:
+        link.pk = row[0]
+        return link, True
+    return link_model.objects.get(incident=incident, **{target_field.name: target}), False
 
 
 def _role_rank(role: str) -> int:

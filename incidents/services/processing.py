@@ -226,7 +226,7 @@ class _Batch:
                 if deployment is not None:
                     self.pending.append((item, deployment))
                 else:
-                    self._write_pending()
+                    self._write_pending(for_item=item)
                     self._full(item)
             self._write_pending()
         _deliveries_write(self.deliveries)
@@ -292,11 +292,31 @@ class _Batch:
         self.recorded.add((source.pk, external_id))
         return deployment
 
-    def _write_pending(self) -> None:
-        """Insert the quick deployments waiting; should one have been recorded meanwhile, take the full way for all."""
-        if not self.pending:
+    def _lane(self, item: _Item) -> tuple[int, int] | None:
+        """Return the item's lane as (model, environment) when its version is known, else None (any lane)."""
+        version = self.versions.get((item.delivery.source.team_id, *event_model_names(item.event)))
+        if version is None or item.event.kind == EventKind.REGISTRY:
+            return None
+        return version.model_id, clip(item.event.environment, 100)
+
+    def _write_pending(self, *, for_item: _Item | None = None) -> None:
+        """Insert the quick deployments waiting: all, or those ``for_item``'s full way may read (its lane and run).
+
+        Should one have been recorded meanwhile, take the full way for them all.
+        """
+        lane = self._lane(for_item) if for_item is not None else None
+        if lane is not None:
+            run = self._external_id(for_item)
+
+            def needed(entry) -> bool:
+                return self._lane(entry[0]) == lane or entry[1].external_id == run
+
+            pending = [entry for entry in self.pending if needed(entry)]
+            self.pending = [entry for entry in self.pending if not needed(entry)]
+        else:
+            pending, self.pending = self.pending, []
+        if not pending:
             return
-        pending, self.pending = self.pending, []
         try:
             with transaction.atomic():
                 Deployment.objects.bulk_create([deployment for _, deployment in pending])
@@ -332,7 +352,10 @@ class _Batch:
                     delivery.deployment = outcome.deployment
                     delivery.model_found = outcome.model_found
                     self.recorded.add((source.pk, outcome.deployment.external_id))
-                    if outcome.model is not None:
+                    opened = [incident for incident in outcome.incidents if incident.status == IncidentStatus.OPEN]
+                    if outcome.model is not None and opened:
+                        self.busy_lanes.add((source.team_id, outcome.model.pk, outcome.deployment.environment))
+                    elif outcome.model is not None:
                         self._lane_look_again(
                             team_id=source.team_id,
                             model_id=outcome.model.pk,
