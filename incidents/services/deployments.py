@@ -153,17 +153,21 @@ def deployment_record(
     model_version: ModelVersion | None,
     occurred_at: datetime,
     fallback_external_id: str,
+    new_run: bool = False,
 ) -> tuple[Deployment, bool]:
     """Create or update the deployment the event is about; return it and whether the event was applied.
 
     Deployments are identified by (source, external_id). An event older than
     the newest one applied (``last_event_at``) changes nothing but facts the
-    deployment still lacks, and the answer says it was not applied.
+    deployment still lacks, and the answer says it was not applied. With
+    ``new_run`` the caller knows no deployment of the run exists: insert it.
     """
     status = DeploymentStatus(event.status.value)
     external_id = deployment_external_id(event=event, fallback=fallback_external_id)
     facts = _deployment_facts(event)
     try:
+        if new_run:
+            raise Deployment.DoesNotExist
         deployment = Deployment.objects.select_for_update().get(source=source, external_id=external_id)
     except Deployment.DoesNotExist:
         # No savepoint: events of one run share a lane, whose lock the caller
@@ -247,15 +251,17 @@ def deployment_failure_record(
     model: RegisteredModel | None,
     occurred_at: datetime,
     delivery=None,
+    first_time: bool = False,
 ) -> Incident:
     """Open or join the lane's incident for a failed deployment at ``occurred_at``; return the incident.
 
     Join the lane's open incident; when a newer success of the lane is known,
     join the incident that success mitigated or open one mitigated at once at
-    that success's time. Idempotent per delivery. The caller holds the lane lock.
+    that success's time. Idempotent per delivery (``first_time``: the caller
+    knows nothing of the delivery was ever recorded). The caller holds the lane lock.
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
-    if delivery is not None:
+    if delivery is not None and not first_time:
         done = TimelineEntry.objects.filter(delivery=delivery, incident__in=lane.incidents()).first()
         if done is not None:
             return done.incident
@@ -335,11 +341,13 @@ def deployment_success_record(
     model: RegisteredModel | None,
     occurred_at: datetime,
     delivery=None,
+    first_time: bool = False,
 ) -> list[Incident]:
     """Mitigate, at ``occurred_at``, the lane's open incidents that started before this success; return them.
 
     Leave them open when the lane has a failure newer than this success: the
-    newest event decides. Idempotent per delivery. The caller holds the lane lock.
+    newest event decides. Idempotent per delivery (``first_time`` as for
+    failures). The caller holds the lane lock.
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
     # Most successes find nothing open: that answer costs one query.
@@ -357,7 +365,7 @@ def deployment_success_record(
     mitigated = []
     what = deployment_label(deployment=deployment, model=model)
     already = set()
-    if delivery is not None:
+    if delivery is not None and not first_time:
         already = set(TimelineEntry.objects.filter(delivery=delivery).values_list("incident_id", flat=True))
     for incident_id in open_ids:
         if incident_id in already:
@@ -385,18 +393,21 @@ def deployment_outcome_record(
     status: EventStatus,
     occurred_at: datetime,
     delivery=None,
+    first_time: bool = False,
 ) -> list[Incident]:
     """Apply what a terminal event means for the lane's incidents; return the incidents it touched."""
+    context = {
+        "deployment": deployment,
+        "source": source,
+        "model": model,
+        "occurred_at": occurred_at,
+        "delivery": delivery,
+        "first_time": first_time,
+    }
     if status == EventStatus.FAILED:
-        return [
-            deployment_failure_record(
-                deployment=deployment, source=source, model=model, occurred_at=occurred_at, delivery=delivery
-            )
-        ]
+        return [deployment_failure_record(**context)]
     if status == EventStatus.SUCCEEDED:
-        return deployment_success_record(
-            deployment=deployment, source=source, model=model, occurred_at=occurred_at, delivery=delivery
-        )
+        return deployment_success_record(**context)
     return []
 
 
@@ -459,13 +470,16 @@ def deployment_event_apply(
     delivery=None,
     fallback_external_id: str = "",
     locked_version: ModelVersion | None = None,
+    first_time: bool = False,
 ) -> DeploymentOutcome:
     """Record a pipeline, job or deployment event that has a status; return what it changed.
 
     Find or create the model version it names, take the lane lock, upsert the
     deployment, then open, join or mitigate the lane's incidents. Safe to run
-    again for the same delivery. ``locked_version``: the version the event
-    names (with its model), when the caller found it and holds its lane lock.
+    again for the same delivery. What a batch already knows saves reads:
+    ``locked_version`` is the version the event names (with its model) when
+    the caller found it and holds its lane lock; ``first_time`` says the run
+    has no deployment yet and nothing of the delivery was ever recorded.
     """
     if locked_version is not None:
         model, model_version = locked_version.model, locked_version
@@ -479,6 +493,7 @@ def deployment_event_apply(
         model_version=model_version,
         occurred_at=occurred_at,
         fallback_external_id=deployment_fallback_id(event=event, fallback=fallback_external_id),
+        new_run=first_time,
     )
     incidents = deployment_outcome_record(
         deployment=deployment,
@@ -487,6 +502,7 @@ def deployment_event_apply(
         status=EventStatus(event.status),
         occurred_at=occurred_at,
         delivery=delivery,
+        first_time=first_time,
     )
     return DeploymentOutcome(
         deployment=deployment, model=model, model_version=model_version, applied=applied, incidents=incidents

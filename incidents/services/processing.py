@@ -348,6 +348,9 @@ class _Batch:
                         delivery=delivery,
                         fallback_external_id=f"delivery:{delivery.delivery_id}",
                         locked_version=self.versions.get((source.team_id, *event_model_names(event))),
+                        # Effects are committed with the delivery's new status: one still received has none.
+                        first_time=delivery.status == Delivery.Status.RECEIVED
+                        and (source.pk, self._external_id(item)) not in self.recorded,
                     )
                     delivery.deployment = outcome.deployment
                     delivery.model_found = outcome.model_found

@@ -118,8 +118,14 @@ def test_a_batch_ends_where_the_full_services_one_delivery_at_a_time_end(seed, s
         for n, (model, version) in enumerate([("fraud-detector", "17"), ("fraud-detector", "18"), ("ranker", "17")])
     ]
     one_by_one, batched = TeamFactory(slug="one"), TeamFactory(slug="batched")
+    real_apply = processing.deployment_event_apply
+
+    def plain_services(**kwargs):  # without what the batch knew
+        return real_apply(**{**kwargs, "locked_version": None, "first_time": False})
+
     with monkeypatch.context() as patch:
         patch.setattr(processing._Batch, "_quick", lambda self, item: None)  # every delivery the full way
+        patch.setattr(processing, "deployment_event_apply", plain_services)
         for delivery_id in store(SourceFactory(team=one_by_one, kind="github", name="fraud-serving"), known + story):
             delivery_process(delivery_id=delivery_id)
     source = SourceFactory(team=batched, kind="github", name="fraud-serving")
