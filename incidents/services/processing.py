@@ -300,16 +300,22 @@ class _Batch:
         return version.model_id, clip(item.event.environment, 100)
 
     def _write_pending(self, *, for_item: _Item | None = None) -> None:
-        """Insert the quick deployments waiting: all, or those ``for_item``'s full way may read (its lane and run).
+        """Insert the quick deployments waiting: all, or those ``for_item``'s full way may read.
 
-        Should one have been recorded meanwhile, take the full way for them all.
+        That is the deployment of its own run, and for a failure its lane's
+        (a newer success there decides its incident); a success's full way
+        reads only failures, which are never quick. Should one of them have
+        been recorded meanwhile, take the full way for them all.
         """
         lane = self._lane(for_item) if for_item is not None else None
         if lane is not None:
-            run = self._external_id(for_item)
+            run = (for_item.delivery.source_id, self._external_id(for_item))
+            reads_lane = for_item.event.status == EventStatus.FAILED
 
             def needed(entry) -> bool:
-                return self._lane(entry[0]) == lane or entry[1].external_id == run
+                item, deployment = entry
+                same_run = (item.delivery.source_id, deployment.external_id) == run
+                return same_run or (reads_lane and self._lane(item) == lane)
 
             pending = [entry for entry in self.pending if needed(entry)]
             self.pending = [entry for entry in self.pending if not needed(entry)]
