@@ -37,7 +37,16 @@ from incidents.ingest.adapters import sender_for
 from incidents.ingest.discovery import discover_model
 from incidents.ingest.errors import IngestError, UnsupportedEvent
 from incidents.ingest.events import EventKind, EventStatus, PipelineEvent
-from incidents.models import Delivery, Deployment, Incident, IncidentKind, IncidentStatus, ModelVersion, Source
+from incidents.models import (
+    Delivery,
+    Deployment,
+    Incident,
+    IncidentKind,
+    IncidentStatus,
+    ModelVersion,
+    RegisteredModel,
+    Source,
+)
 from incidents.services.deployments import (
     clip,
     deployment_build,
@@ -235,21 +244,34 @@ class _Batch:
         return BatchResult(deliveries=self.deliveries, retry_in=self.retry_in)
 
     def _look_up(self) -> None:
-        """Read, once for the batch, what decides the quick way: known versions, recorded runs, open lanes."""
-        wanted = {}
+        """Lock the batch's lanes, then read what decides the quick way: known versions, recorded runs, open lanes.
+
+        Every registered model the batch names is locked here, in id order, so
+        the full way (which locks its model too) never waits in a circle with
+        another batch.
+        """
+        named, labels = set(), set()
         for item in self.items:
+            team = item.delivery.source.team_id
+            if item.event.kind == EventKind.REGISTRY:
+                named.add((team, item.event.registry.model_name))
+                continue
             name, version = event_model_names(item.event)
-            if item.event.kind != EventKind.REGISTRY and name and version:
-                wanted[item.delivery.source.team_id, name, version] = None
-        if wanted:
-            teams, names, labels = (set(values) for values in zip(*wanted, strict=True))
-            for known in ModelVersion.objects.select_related("model").filter(
-                model__team_id__in=teams, model__name__in=names, version__in=labels
-            ):
-                self.versions[known.model.team_id, known.model.name, known.version] = known
-        model_ids = sorted({version.model_id for version in self.versions.values()})
+            if name:
+                named.add((team, name))
+            if name and version:
+                labels.add(version)
+        models = {}
+        if named:
+            teams, names = (set(values) for values in zip(*named, strict=True))
+            models = {model.pk: model for model in RegisteredModel.objects.filter(team_id__in=teams, name__in=names)}
+        model_ids = sorted(models)
         # Locked before the runs and incidents of those lanes are read, so what is read stays true.
         lane_locks_take(model_ids=model_ids)
+        if labels and model_ids:
+            for known in ModelVersion.objects.filter(model_id__in=model_ids, version__in=labels):
+                known.model = models[known.model_id]
+                self.versions[known.model.team_id, known.model.name, known.version] = known
         pipeline_items = [item for item in self.items if item.event.kind != EventKind.REGISTRY]
         if pipeline_items:
             self.recorded = set(
