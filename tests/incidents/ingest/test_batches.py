@@ -174,7 +174,9 @@ def test_a_batch_of_known_versions_costs_the_same_queries_whatever_its_size(gith
         assert {delivery.status for delivery in result.deliveries} == {"processed"}
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    assert counts[1] <= 12, counts
+    # synchronous_commit, claim, models, lane locks, versions, runs, open lanes, the insert in its savepoint,
+    # the deliveries: the same for 5 as for 40.
+    assert counts[1] <= 13, counts
     assert Deployment.objects.count() == 48
 
 
