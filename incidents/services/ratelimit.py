@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection
+from redis.commands.core import Script
 
 from incidents.models import Source, SourceRateWindow
 
@@ -45,21 +46,31 @@ def source_rate_limit_hit(*, source: Source, now: datetime) -> int:
     return max(1, math.ceil((minute + 1) * WINDOW_SECONDS - timestamp))
 
 
+# Count, and let the first count of a minute set when the counter expires: one command, atomic on the server.
+INCREMENT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
 def _count_in_cache(*, cache: RedisCache, source: Source, minute: int) -> int:
     # The public id is unique for ever, so counters never mix sources (even across databases).
     key = cache.make_and_validate_key(f"webhook-rate:{source.public_id}:{minute}")
-    # One round trip on the cache's own Redis server: count, and let the counter expire after its minute.
-    pipeline = _redis_client(settings.CACHES["default"]["LOCATION"]).pipeline(transaction=False)
-    pipeline.incr(key)
-    pipeline.expire(key, WINDOW_SECONDS * 2)
-    count, _ = pipeline.execute()
-    return count
+    return _increment(settings.CACHES["default"]["LOCATION"])(keys=[key], args=[WINDOW_SECONDS * 2])
 
 
 @functools.cache
-def _redis_client(location: str) -> redis.Redis:
-    """Return one Redis client per server and process (Django's cache makes a new one per call)."""
-    return redis.Redis.from_url(location)
+def _increment(location: str) -> Script:
+    """Return the counting script on one Redis connection per server and process.
+
+    Django's cache makes a client per call; a pooled client takes and gives back
+    a connection per command. A web worker handles one request at a time, so
+    one connection (locked by the client around each command) is all it needs.
+    """
+    return redis.Redis.from_url(location, single_connection_client=True).register_script(INCREMENT_SCRIPT)
 
 
 def _count_in_database(*, source: Source, minute: int) -> int:
