@@ -8,6 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.database import server_binding_cursor
 from incidents.ingest.adapters import sender_for
 from incidents.models import Delivery, Incident, RegisteredModel, Source, SourceSecret
 from teams.selectors import user_is_team_member, user_team_ids
@@ -56,7 +57,7 @@ def source_and_secrets_for_webhook(*, public_id: str, now: datetime | None = Non
     now = now or timezone.now()
     database = connections[DEFAULT_DB_ALIAS]
     # A plain cursor: building models through .raw() cost more than the query's round trip.
-    with database.cursor() as cursor:
+    with server_binding_cursor(database) as cursor:
         cursor.execute(_webhook_sql(database.vendor), [database.ops.adapt_datetimefield_value(now), public_id])
         rows = cursor.fetchall()
     if not rows:

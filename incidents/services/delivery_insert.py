@@ -13,6 +13,7 @@ from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from config.database import server_binding_cursor
 from incidents.models import Delivery, Source
 
 # The fields a received delivery is given; every other one takes its default.
@@ -67,7 +68,7 @@ def delivery_insert_unless_known(
         moment,
         *(field.get_db_prep_save(defaults[field.attname], database) for field in defaulted),
     ]
-    with database.cursor() as cursor:
+    with server_binding_cursor(database) as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
