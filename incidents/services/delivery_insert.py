@@ -9,9 +9,12 @@ both run it as written.
 """
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Field
 
 from config.database import server_binding_cursor
 from incidents.models import Delivery, Source
@@ -20,10 +23,21 @@ from incidents.models import Delivery, Source
 GIVEN = ("source", "delivery_id", "event", "headers", "content_type", "body", "received_at", "next_attempt_at")
 
 
+@dataclass(frozen=True)
+class _Statement:
+    sql: str
+    # The fields not in GIVEN, in the order of the columns after GIVEN's.
+    defaulted: list[Field]
+    # Their defaults as Python values and as database values, for those whose default is not a callable.
+    constant_defaults: dict[str, Any]
+    constant_values: dict[str, Any]
+
+
 @functools.cache
-def _statement(vendor: str) -> tuple[str, list]:
-    """Return the INSERT of ``vendor`` and the fields not in GIVEN, in the order of its columns."""
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+def _statement(vendor: str) -> _Statement:
+    """Return the INSERT of ``vendor``, with what it needs of the fields a received delivery is not given."""
+    database = connections[DEFAULT_DB_ALIAS]
+    quote = database.ops.quote_name
     given = [Delivery._meta.get_field(name) for name in GIVEN]
     defaulted = [field for field in Delivery._meta.concrete_fields if not field.primary_key and field not in given]
     columns = ", ".join(quote(field.column) for field in given + defaulted)
@@ -33,7 +47,13 @@ def _statement(vendor: str) -> tuple[str, list]:
         f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608 - names from the model
         f"ON CONFLICT ({source_column}, {delivery_id_column}) DO NOTHING RETURNING {quote(Delivery._meta.pk.column)}"
     )
-    return sql, defaulted
+    constant = {field.attname: field.get_default() for field in defaulted if not callable(field.default)}
+    values = {
+        field.attname: field.get_db_prep_save(constant[field.attname], database)
+        for field in defaulted
+        if field.attname in constant
+    }
+    return _Statement(sql=sql, defaulted=defaulted, constant_defaults=constant, constant_values=values)
 
 
 def delivery_insert_unless_known(
@@ -54,10 +74,15 @@ def delivery_insert_unless_known(
     nothing, any other database error does.
     """
     database = connections[DEFAULT_DB_ALIAS]
-    sql, defaulted = _statement(database.vendor)
-    defaults = {field.attname: field.get_default() for field in defaulted}
+    statement = _statement(database.vendor)
+    defaults = dict(statement.constant_defaults)
+    values = dict(statement.constant_values)
+    for field in statement.defaulted:
+        if field.attname not in defaults:  # a callable default, called for each delivery
+            defaults[field.attname] = field.get_default()
+            values[field.attname] = field.get_db_prep_save(defaults[field.attname], database)
     moment = Delivery._meta.get_field("received_at").get_db_prep_save(received_at, database)
-    values = [
+    parameters = [
         source.pk,
         delivery_id,
         event,
@@ -66,10 +91,10 @@ def delivery_insert_unless_known(
         body,
         moment,
         moment,
-        *(field.get_db_prep_save(defaults[field.attname], database) for field in defaulted),
+        *(values[field.attname] for field in statement.defaulted),
     ]
     with server_binding_cursor(database) as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(statement.sql, parameters)
         row = cursor.fetchone()
     if row is None:
         return None
