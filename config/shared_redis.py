@@ -28,5 +28,11 @@ def shared_key(name: str) -> str:
 
 @functools.cache
 def _client(location: str) -> redis.Redis:
-    """Return one client per server and process (the cache's own would be made anew on each call)."""
-    return redis.Redis.from_url(location)
+    """Return one client per server and process, on one connection.
+
+    The cache's own client is made anew on each call, and a pooled client
+    takes and gives back a connection per command. A web or worker process
+    handles one thing at a time, so one connection (locked by the client
+    around each command, for threads) is all it needs.
+    """
+    return redis.Redis.from_url(location, single_connection_client=True)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from config.shared_redis import shared_key, shared_redis
 from incidents.models import Delivery, Source
+from incidents.services.delivery_insert import delivery_insert_unless_known
 from incidents.services.deployments import clip
 from incidents.services.processing import (
     WAITING,
@@ -49,30 +50,28 @@ def delivery_receive(
     committed when this returns; inside one, it is stored in a savepoint and
     queued when that transaction commits. A delivery id the source already sent
     returns the stored delivery and queues nothing, also under concurrent
-    copies: the unique constraint decides.
+    copies: the unique constraint decides, in the insert itself.
     """
     received_at = received_at or timezone.now()
     delivery_id = clip(delivery_id, 200) or "sha256:" + hashlib.sha256(body).hexdigest()
+    fields = {
+        "delivery_id": delivery_id,
+        "event": clip(event, 120),
+        "headers": {clip(name, 200): clip(value, 2000) for name, value in headers.items()},
+        "content_type": clip(content_type, 200),
+        "body": body,
+        "received_at": received_at,
+    }
     connection = transaction.get_connection()
-    # Inside a transaction the insert runs in a savepoint, so a duplicate only
-    # rolls that back; outside one a single INSERT commits (or fails) alone.
+    # Inside a transaction the insert runs in a savepoint, so an error only
+    # rolls that back; outside one the single INSERT commits (or fails) alone.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    try:
-        with guard:
-            delivery = Delivery.objects.create(
-                source=source,
-                delivery_id=delivery_id,
-                event=clip(event, 120),
-                headers={clip(name, 200): clip(value, 2000) for name, value in headers.items()},
-                content_type=clip(content_type, 200),
-                body=body,
-                received_at=received_at,
-                next_attempt_at=received_at,
-            )
-    except IntegrityError:
+    with guard:
+        delivery = delivery_insert_unless_known(source=source, **fields)
+    if delivery is None:
         existing = Delivery.objects.filter(source=source, delivery_id=delivery_id).only("id", "status").first()
-        if existing is None:
-            raise
+        if existing is None:  # the stored copy was deleted in between: the sender retries
+            raise IntegrityError(f"Delivery {delivery_id!r} of source {source.pk} conflicted, then vanished.")
         return existing, False
     # Runs at once when no transaction is open (the delivery is committed already).
     transaction.on_commit(delivery_processing_wake)

@@ -1,11 +1,13 @@
 """Per-source request counting at the webhook edge: fixed one-minute windows, exact across web workers."""
 
+import functools
 import logging
 import math
 from datetime import datetime
 
 import redis
 from django.db import connection
+from redis.commands.core import Script
 
 from config.shared_redis import shared_key, shared_redis
 from incidents.models import Source, SourceRateWindow
@@ -42,15 +44,26 @@ def source_rate_limit_hit(*, source: Source, now: datetime) -> int:
     return max(1, math.ceil((minute + 1) * WINDOW_SECONDS - timestamp))
 
 
+# Count, and let the first count of a minute set when the counter expires: one command, atomic on the server.
+INCREMENT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
 def _count_in_cache(*, client: redis.Redis, source: Source, minute: int) -> int:
     # The public id is unique for ever, so counters never mix sources (even across databases).
     key = shared_key(f"webhook-rate:{source.public_id}:{minute}")
-    # One round trip on the cache's own Redis server: count, and let the counter expire after its minute.
-    pipeline = client.pipeline(transaction=False)
-    pipeline.incr(key)
-    pipeline.expire(key, WINDOW_SECONDS * 2)
-    count, _ = pipeline.execute()
-    return count
+    return _increment(client)(keys=[key], args=[WINDOW_SECONDS * 2])
+
+
+@functools.cache
+def _increment(client: redis.Redis) -> Script:
+    """Return the counting script, registered once per client (its SHA is sent, not its text)."""
+    return client.register_script(INCREMENT_SCRIPT)
 
 
 def _count_in_database(*, source: Source, minute: int) -> int:

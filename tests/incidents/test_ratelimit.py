@@ -40,3 +40,20 @@ def test_without_a_shared_cache_the_database_counts_and_old_counters_are_pruned(
     assert sorted(SourceRateWindow.objects.values_list("count", flat=True)) == [1, 3]
     assert rate_windows_prune(before=NOW - timedelta(hours=1)) == 1
     assert SourceRateWindow.objects.count() == 1
+
+
+def test_redis_counters_expire_after_their_minute_is_over(team, settings):
+    import redis
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        pytest.skip("counts in Redis only when the cache is Redis")
+    source = SourceFactory(team=team, rate_limit_per_minute=5)
+    for _ in range(3):
+        source_rate_limit_hit(source=source, now=NOW)
+    key = cache.make_and_validate_key(f"webhook-rate:{source.public_id}:{int(NOW.timestamp() // 60)}")
+    client = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+    assert int(client.get(key)) == 3
+    assert 0 < client.ttl(key) <= 2 * ratelimit.WINDOW_SECONDS

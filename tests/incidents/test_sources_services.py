@@ -6,7 +6,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents.selectors.sources import source_for_webhook, source_valid_secrets
+from incidents.selectors.sources import source_and_secrets_for_webhook, source_for_webhook, source_valid_secrets
 from incidents.services.sources import UNKNOWN_KIND, source_create, source_rotate_secret, source_update
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +82,31 @@ def test_seeded_demo_has_sources_of_several_kinds(db):
     call_command("seed_demo", verbosity=0)
     assert {"github", "gitlab", "mlflow", "jenkins", "argocd"} <= set(Source.objects.values_list("kind", flat=True))
     assert all(source.secrets.count() == 1 for source in Source.objects.all())
+
+
+def test_webhook_lookup_reads_the_source_and_its_valid_secrets_in_one_query(team, django_assert_num_queries):
+    source, old = source_create(team=team, kind="github", name="fraud-ci")
+    source.rate_limit_per_minute = 77
+    source.save()
+    now = timezone.now()
+    new = source_rotate_secret(source=source, grace=timedelta(hours=1), now=now)
+    with django_assert_num_queries(1):
+        found, secrets = source_and_secrets_for_webhook(public_id=source.public_id, now=now)
+        assert (found.pk, found.team_id, found.kind, found.public_id) == (
+            source.pk,
+            team.pk,
+            "github",
+            source.public_id,
+        )
+        assert found.rate_limit_per_minute == 77
+    assert secrets == [new, old]
+    assert found.name == "fraud-ci"  # the other fields load on access
+    assert source_and_secrets_for_webhook(public_id=source.public_id, now=now + timedelta(hours=2)) == (found, [new])
+
+
+def test_webhook_lookup_finds_no_inactive_source(team):
+    source, _ = source_create(team=team, kind="github", name="fraud-ci")
+    assert source_and_secrets_for_webhook(public_id=source.public_id + "x") == (None, [])
+    source.is_active = False
+    source.save()
+    assert source_and_secrets_for_webhook(public_id=source.public_id) == (None, [])

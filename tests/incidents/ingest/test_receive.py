@@ -15,6 +15,8 @@ from django.test.client import ClientHandler
 from incidents.ingest import views
 from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
+from incidents.services.deliveries import delivery_receive
+from incidents.services.delivery_insert import delivery_insert_unless_known
 from incidents.services.processing import delivery_process
 from incidents.services.sources import source_rotate_secret
 from tests.factories import SourceFactory
@@ -342,6 +344,59 @@ def test_fifty_concurrent_copies_store_one_delivery_and_one_deployment(github_so
         delivery_process(delivery_id=Delivery.objects.get().pk)
     assert Deployment.objects.count() == 1
     assert Incident.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_accepted_delivery_costs_at_most_three_queries(github_source, django_assert_max_num_queries):
+    headers, body = failure_delivery()
+    # The source and its secrets, the rate counter (in the database without Redis), the insert.
+    with django_assert_max_num_queries(3):
+        response = post(Client(), github_source, headers, body)
+    assert response.status_code == 202
+
+
+def receive_copy(source, delivery_id="run-7"):
+    return delivery_receive(
+        source=source,
+        delivery_id=delivery_id,
+        event="workflow_run",
+        headers={"x-github-event": "workflow_run"},
+        content_type="application/json",
+        body=b"{}",
+        received_at=NOW,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_duplicate_is_settled_by_the_insert_itself(github_source, django_assert_num_queries):
+    first, created = receive_copy(github_source)
+    assert created
+    with django_assert_num_queries(2):  # the insert that inserts nothing, then the stored copy
+        again, created = receive_copy(github_source)
+    assert (again.pk, created) == (first.pk, False)
+    copy = {"event": "", "headers": {}, "content_type": "", "body": b"{}", "received_at": NOW}
+    assert delivery_insert_unless_known(source=github_source, delivery_id="run-7", **copy) is None  # raises nothing
+
+
+def test_a_received_delivery_is_returned_as_stored(github_source):
+    delivery, created = receive_copy(github_source, delivery_id="x" * 250)
+    assert created
+    stored = Delivery.objects.get()
+    assert delivery.pk == stored.pk
+    assert delivery.source is github_source
+    for field in Delivery._meta.concrete_fields:
+        assert getattr(delivery, field.attname) == getattr(stored, field.attname), field.name
+    assert (stored.delivery_id, stored.status, stored.next_attempt_at) == ("x" * 200, Delivery.Status.RECEIVED, NOW)
+    delivery.status = Delivery.Status.IGNORED
+    delivery.save(update_fields=["status"])  # the returned delivery is a saved row, not a new one
+    assert Delivery.objects.get().status == Delivery.Status.IGNORED
+
+
+def test_a_duplicate_inside_a_transaction_leaves_it_usable(github_source):
+    first, _ = receive_copy(github_source)
+    again, created = receive_copy(github_source)
+    assert (again.pk, created) == (first.pk, False)
+    assert Delivery.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
