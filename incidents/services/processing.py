@@ -56,7 +56,7 @@ from incidents.services.deployments import (
     event_model_names,
     lane_locks_take,
 )
-from incidents.services.registry import registry_change_apply
+from incidents.services.registry import registry_change_apply, version_number_parse
 from postmortems.services.search import search_entries_deferred
 
 logger = logging.getLogger(__name__)
@@ -272,6 +272,7 @@ class _Batch:
             for known in ModelVersion.objects.filter(model_id__in=model_ids, version__in=labels):
                 known.model = models[known.model_id]
                 self.versions[known.model.team_id, known.model.name, known.version] = known
+            self._register_versions(models)
         pipeline_items = [item for item in self.items if item.event.kind != EventKind.REGISTRY]
         if pipeline_items:
             self.recorded = set(
@@ -286,6 +287,46 @@ class _Batch:
                     kind=IncidentKind.FAILED_DEPLOYMENT, status=IncidentStatus.OPEN, model_id__in=model_ids
                 ).values_list("team_id", "model_id", "environment")
             )
+
+    def _register_versions(self, models: dict[int, RegisteredModel]) -> None:
+        """Register together the new versions of known models that a success or a start names first.
+
+        As the full way would, when the first delivery naming it comes (with
+        its time); versions first named by a failure, or by a registry change
+        of this batch, are left to the full way, which records more about them.
+        """
+        by_name = {(model.team_id, model.name): model for model in models.values()}
+        first: dict[tuple[int, str, str], _Item] = {}
+        left_to_full_way = set()
+        for item in self.items:
+            team = item.delivery.source.team_id
+            if item.event.kind == EventKind.REGISTRY:
+                left_to_full_way.add((team, item.event.registry.model_name, item.event.registry.version))
+                continue
+            name, label = event_model_names(item.event)
+            if label and (team, name) in by_name:
+                first.setdefault((team, name, label), item)
+        new = [
+            ModelVersion(
+                model=by_name[team, name],
+                version=label,
+                version_number=version_number_parse(label),
+                created_at=item.occurred_at,
+            )
+            for (team, name, label), item in first.items()
+            if (team, name, label) not in self.versions
+            and (team, name, label) not in left_to_full_way
+            and item.event.status in (EventStatus.SUCCEEDED, *QUIET_STATUSES)
+        ]
+        if not new:
+            return
+        try:
+            with transaction.atomic():
+                ModelVersion.objects.bulk_create(new)
+        except IntegrityError:  # registered meanwhile by a path that does not lock the model: the full way finds them
+            return
+        for version in new:
+            self.versions[version.model.team_id, version.model.name, version.version] = version
 
     @staticmethod
     def _external_id(item: _Item) -> str:

@@ -82,7 +82,9 @@ def snapshot(team) -> dict:
                 "external_id", "status", "environment", "model_version__version", "last_event_at", "title"
             )
         ),
-        "versions": sorted(ModelVersion.objects.filter(model__team=team).values_list("model__name", "version")),
+        "versions": sorted(
+            ModelVersion.objects.filter(model__team=team).values_list("model__name", "version", "created_at")
+        ),
         "incidents": sorted(
             incidents.values_list(
                 "title", "status", "severity", "started_at", "mitigated_at", "model__name", "model_unknown"
