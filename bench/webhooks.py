@@ -400,8 +400,11 @@ def waiting_only(count: int) -> list[int]:
     return ids
 
 
-def measure_processing(count: int) -> dict:
-    """Drain ``count`` stored deliveries in this process, batch after batch, as the drain task does."""
+def measure_processing(count: int, batch_size: int | None = None) -> dict:
+    """Drain ``count`` stored deliveries in this process, batch after batch, as the drain task does.
+
+    ``batch_size`` 1 is the baseline: one delivery per transaction, as a task per delivery would.
+    """
     from django.conf import settings
     from django.db import connection
 
@@ -410,7 +413,7 @@ def measure_processing(count: int) -> dict:
 
     ids = waiting_only(count)
     before = Deployment.objects.count()
-    size = settings.KINTSUGI_DELIVERY_BATCH_SIZE
+    size = batch_size or settings.KINTSUGI_DELIVERY_BATCH_SIZE
     started, cpu_started = time.perf_counter(), time.process_time()
     while delivery_batch_process(limit=size).claimed == size:
         pass
@@ -553,7 +556,8 @@ def main() -> int:
 
     ratio = kintsugi["rate"] / bare["rate"] if bare["rate"] else 0.0
     if not options.receive_only:
-        store_deliveries(source, 2 * options.process)
+        store_deliveries(source, 2 * options.process + options.process // 2)
+        one_at_a_time = measure_processing(options.process // 2, batch_size=1)
         processing = measure_processing(options.process)
         worker = measure_worker(options.process, env, redis_url, options.worker_concurrency)
     flush_redis(redis_url)
@@ -584,7 +588,14 @@ def main() -> int:
     )
     if options.receive_only:
         return 0
-    print(f"\nProcessing: {processing['processed']} stored deliveries drained in batches in one process")
+    print(
+        f"\nProcessing: {one_at_a_time['processed']} stored deliveries one per transaction in one process "
+        f"(baseline): {one_at_a_time['rate']:.1f}/s, {one_at_a_time['cpu_ms']:.1f} ms CPU each"
+    )
+    print(
+        f"Processing: {processing['processed']} stored deliveries drained in batches in one process "
+        f"({processing['rate'] / one_at_a_time['rate'] if one_at_a_time['rate'] else 0:.2f}x the baseline)"
+    )
     print(
         f"  {processing['rate']:.1f} deliveries/s, {processing['cpu_ms']:.1f} ms CPU each "
         f"(one core's ceiling {1000 / processing['cpu_ms'] if processing['cpu_ms'] else 0:.0f}/s), "
