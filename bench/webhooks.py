@@ -8,8 +8,11 @@ bench/bare_settings.py (one view inserting the raw body). Both receive the same
 signed GitHub ``workflow_run`` deliveries from the same client processes. Prints
 accepted deliveries per second and p50/p99 latency of each at full load, the
 ratio (target >= 0.7), p99 at half of Kintsugi's peak rate (target < 50 ms),
-then the rate at which stored deliveries become deployments with the real
-service in this process (target >= 500/s). Loopback only; every loop is
+then the rate at which stored deliveries become deployments: in this process
+one per transaction (the baseline) and in batches as the drain task takes
+them, then with a real Celery worker (target >= 500/s). One delivery in ten
+is a failure, so about one in five takes the full services (a failure opens an
+incident, the next success mitigates it). Loopback only; every loop is
 bounded in time and count.
 
 Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
