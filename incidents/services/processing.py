@@ -216,7 +216,7 @@ class _Batch:
         """Read the delivery's event; finish it at once when there is nothing to apply."""
         self.deliveries.append(delivery)
         try:
-            event = _read(delivery, now=self.now)
+            event = _read(delivery)
         except Exception as error:  # an adapter failing on a payload is that delivery's failure, not the batch's
             logger.exception("Reading delivery %s failed.", delivery.pk)
             self._fail(delivery, error)
@@ -399,7 +399,7 @@ class _Batch:
             delivery.deployment = deployment
             version = deployment.model_version
             delivery.model_found = clip(f"{version.model.name} v{version.version}", 240)
-            _finish(delivery, status=Delivery.Status.PROCESSED, now=self.now)
+            _finish(delivery, status=Delivery.Status.PROCESSED)
 
     def _full(self, item: _Item) -> None:
         """Apply one item with the full services, in a savepoint; count a failed attempt when they raise."""
@@ -433,7 +433,7 @@ class _Batch:
                             model_id=outcome.model.pk,
                             environment=outcome.deployment.environment,
                         )
-                _finish(delivery, status=Delivery.Status.PROCESSED, now=self.now)
+                _finish(delivery, status=Delivery.Status.PROCESSED)
         except Exception as error:  # recorded on the delivery, then retried or final: never the batch's failure
             logger.exception("Processing delivery %s failed.", delivery.pk)
             delivery.normalized, delivery.model_found, delivery.deployment_id = kept
@@ -481,7 +481,7 @@ def _deliveries_write(deliveries: list[Delivery]) -> None:
         cursor.executemany(sql, rows)
 
 
-def _read(delivery: Delivery, *, now: datetime) -> PipelineEvent | None:
+def _read(delivery: Delivery) -> PipelineEvent | None:
     """Return the delivery's event with its model found, or None after finishing a delivery with nothing to apply."""
     source = delivery.source
     sender = sender_for(source.kind)
@@ -490,24 +490,24 @@ def _read(delivery: Delivery, *, now: datetime) -> PipelineEvent | None:
     try:
         payload = sender.parse(headers, bytes(delivery.body))
     except IngestError as error:
-        _finish(delivery, status=Delivery.Status.FAILED, error=UNREADABLE.format(error=error.message), now=now)
+        _finish(delivery, status=Delivery.Status.FAILED, error=UNREADABLE.format(error=error.message))
         return None
     try:
         event = _discover(event=sender.adapt(delivery.event, payload), source=source)
     except UnsupportedEvent as unsupported:
-        _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported), now=now)
+        _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported))
         return None
     delivery.normalized = _json_safe(event.as_json())
     if event.kind == EventKind.PING:
-        _finish(delivery, status=Delivery.Status.PROCESSED, now=now)
+        _finish(delivery, status=Delivery.Status.PROCESSED)
         return None
     if event.kind == EventKind.REGISTRY:
         if event.registry is None or not event.registry.model_name:
-            _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
+            _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS)
             return None
         return event
     if event.status is None:
-        _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS, now=now)
+        _finish(delivery, status=Delivery.Status.IGNORED, error=NO_STATUS)
         return None
     return event
 
@@ -549,8 +549,9 @@ def _json_safe(value):
     return value
 
 
-def _finish(delivery: Delivery, *, status: str, now: datetime, error: str = "") -> None:
+def _finish(delivery: Delivery, *, status: str, error: str = "") -> None:
     delivery.status = status
     delivery.error = clip(error, 10_000)
-    delivery.processed_at = now
+    # When this delivery's processing ended (a batch's clock started earlier).
+    delivery.processed_at = timezone.now()
     delivery.next_attempt_at = None

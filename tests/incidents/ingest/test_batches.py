@@ -324,3 +324,12 @@ def test_concurrent_drains_share_the_deliveries_and_process_each_once(team, monk
     assert Deployment.objects.count() == 65
     assert Incident.objects.count() == 1
     assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.DEPLOYMENT).count() == 5
+
+
+def test_each_delivery_of_a_batch_is_stamped_when_its_processing_ended(github_source):
+    ids = store(github_source, success_story(3))
+    started = T0 + timedelta(days=1)  # the batch's clock: when it claimed them
+    delivery_batch_process(limit=10, now=started)
+    stamps = list(Delivery.objects.filter(pk__in=ids).order_by("id").values_list("processed_at", flat=True))
+    assert all(stamp > started for stamp in stamps), stamps
+    assert stamps == sorted(stamps)
