@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.database import insert_unless_conflict
 from config.shared_redis import shared_key, shared_redis
 from incidents.models import Delivery, Source
-from incidents.services.delivery_insert import delivery_insert_unless_known
 from incidents.services.deployments import clip
 from incidents.services.processing import (
     WAITING,
@@ -54,25 +54,28 @@ def delivery_receive(
     """
     received_at = received_at or timezone.now()
     delivery_id = clip(delivery_id, 200) or "sha256:" + hashlib.sha256(body).hexdigest()
-    fields = {
+    row = {
+        "source_id": source.pk,
         "delivery_id": delivery_id,
         "event": clip(event, 120),
         "headers": {clip(name, 200): clip(value, 2000) for name, value in headers.items()},
         "content_type": clip(content_type, 200),
         "body": body,
         "received_at": received_at,
+        "next_attempt_at": received_at,
     }
     connection = transaction.get_connection()
     # Inside a transaction the insert runs in a savepoint, so an error only
     # rolls that back; outside one the single INSERT commits (or fails) alone.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
     with guard:
-        delivery = delivery_insert_unless_known(source=source, **fields)
+        delivery = insert_unless_conflict(Delivery, row, conflict=("source", "delivery_id"))
     if delivery is None:
         existing = Delivery.objects.filter(source=source, delivery_id=delivery_id).only("id", "status").first()
         if existing is None:  # the stored copy was deleted in between: the sender retries
             raise IntegrityError(f"Delivery {delivery_id!r} of source {source.pk} conflicted, then vanished.")
         return existing, False
+    Delivery.source.field.set_cached_value(delivery, source)
     # Runs at once when no transaction is open (the delivery is committed already).
     transaction.on_commit(delivery_processing_wake)
     return delivery, True

@@ -8,10 +8,11 @@ Changes made by pipelines pass no actor and a ``source_label`` instead.
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.database import insert_unless_conflict
 from incidents.models import (
     Deployment,
     Incident,
@@ -630,19 +631,9 @@ def _link_insert_or_get(link_model, *, incident: Incident, target, role: str):
         for field in link_model._meta.concrete_fields
         if field.is_relation and field.name != "incident" and isinstance(target, field.related_model)
     )
-    link = link_model(incident=incident, role=role, **{target_field.name: target})
-    fields = [link_model._meta.get_field(name) for name in ("incident", target_field.name, "role", "created_at")]
-    link.created_at = timezone.now()
-    quote = connection.ops.quote_name
-    sql = (
-        f"INSERT INTO {quote(link_model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - model's own names
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [field.get_db_prep_save(getattr(link, field.attname), connection) for field in fields])
-        row = cursor.fetchone()
-    if row is not None:
-        link.pk = row[0]
+    values = {"incident_id": incident.pk, target_field.attname: target.pk, "role": role}
+    link = insert_unless_conflict(link_model, values)
+    if link is not None:
         return link, True
     return link_model.objects.get(incident=incident, **{target_field.name: target}), False
 

@@ -12,11 +12,11 @@ from django.db import connections
 from django.test import Client, override_settings
 from django.test.client import ClientHandler
 
+from config.database import insert_unless_conflict
 from incidents.ingest import views
 from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
 from incidents.services.deliveries import delivery_receive
-from incidents.services.delivery_insert import delivery_insert_unless_known
 from incidents.services.processing import delivery_process
 from incidents.services.sources import source_rotate_secret
 from tests.factories import SourceFactory
@@ -374,8 +374,8 @@ def test_a_duplicate_is_settled_by_the_insert_itself(github_source, django_asser
     with django_assert_num_queries(2):  # the insert that inserts nothing, then the stored copy
         again, created = receive_copy(github_source)
     assert (again.pk, created) == (first.pk, False)
-    copy = {"event": "", "headers": {}, "content_type": "", "body": b"{}", "received_at": NOW}
-    assert delivery_insert_unless_known(source=github_source, delivery_id="run-7", **copy) is None  # raises nothing
+    copy = {"source_id": github_source.pk, "delivery_id": "run-7", "body": b"{}", "received_at": NOW}
+    assert insert_unless_conflict(Delivery, copy, conflict=("source", "delivery_id")) is None  # raises nothing
 
 
 def test_a_received_delivery_is_returned_as_stored(github_source):
