@@ -221,7 +221,7 @@ def severity_for(*, source: Source, environment: str) -> str:
 def deployment_label(*, deployment: Deployment, model: RegisteredModel | None) -> str:
     """Return what was deployed, as people say it: "fraud-detector v17", or the pipeline or commit."""
     if deployment.model_version_id:
-        return f"{deployment.model_version.model.name} v{deployment.model_version.version}"
+        return str(deployment.model_version)
     if model is not None:
         return model.name
     return deployment.pipeline or deployment.title or (deployment.sha[:8] if deployment.sha else "") or "A pipeline"
@@ -424,7 +424,7 @@ class DeploymentOutcome:
     def model_found(self) -> str:
         """Return the model as people say it ("fraud-detector v17"), or "" when none was found."""
         if self.model_version is not None:
-            return clip(f"{self.model.name} v{self.model_version.version}", 240)
+            return clip(str(self.model_version), 240)
         return clip(self.model.name, 240) if self.model is not None else ""
 
 

@@ -375,13 +375,12 @@ class _Batch:
             run = (for_item.delivery.source_id, self._external_id(for_item))
             reads_lane = for_item.event.status == EventStatus.FAILED
 
-            def needed(entry) -> bool:
-                item, deployment = entry
+            pending, waiting = [], []
+            for item, deployment in self.pending:
                 same_run = (item.delivery.source_id, deployment.external_id) == run
-                return same_run or (reads_lane and self._lane(item) == lane)
-
-            pending = [entry for entry in self.pending if needed(entry)]
-            self.pending = [entry for entry in self.pending if not needed(entry)]
+                needed = same_run or (reads_lane and self._lane(item) == lane)
+                (pending if needed else waiting).append((item, deployment))
+            self.pending = waiting
         else:
             pending, self.pending = self.pending, []
         if not pending:
@@ -397,8 +396,7 @@ class _Batch:
         for item, deployment in pending:
             delivery = item.delivery
             delivery.deployment = deployment
-            version = deployment.model_version
-            delivery.model_found = clip(f"{version.model.name} v{version.version}", 240)
+            delivery.model_found = clip(str(deployment.model_version), 240)
             _finish(delivery, status=Delivery.Status.PROCESSED)
 
     def _full(self, item: _Item) -> None:
@@ -516,7 +514,7 @@ def _registry_apply(delivery: Delivery, *, event: PipelineEvent, occurred_at: da
     model, version, _ = registry_change_apply(
         team=delivery.source.team_id, change=event.registry, occurred_at=occurred_at, delivery=delivery
     )
-    delivery.model_found = clip(f"{model.name} v{version.version}" if version else model.name, 240)
+    delivery.model_found = clip(str(version or model), 240)
 
 
 def _discover(*, event: PipelineEvent, source: Source) -> PipelineEvent:
