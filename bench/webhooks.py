@@ -321,6 +321,25 @@ def server_cpu_seconds(server: subprocess.Popen) -> float:
     return total / ticks
 
 
+def services_cpu_seconds() -> dict[str, float]:
+    """Return the CPU time used so far by every PostgreSQL and Redis server process on this machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = {"postgres": 0.0, "redis-server": 0.0}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                head, tail = stat.read().rsplit(")", 1)
+        except OSError:  # ended since the listing
+            continue
+        name = head.split("(", 1)[1]
+        if name in totals:
+            fields = tail.split()
+            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
 def drive(
     pool,
     server: subprocess.Popen,
@@ -332,11 +351,12 @@ def drive(
     rate: float | None = None,
 ) -> dict:
     per_client = rate / clients if rate else None
-    cpu_before = server_cpu_seconds(server)
+    cpu_before, services_before = server_cpu_seconds(server), services_cpu_seconds()
     started = time.perf_counter()
     results = pool.map(client_loop, [(port, path, secret, index, duration, per_client) for index in range(clients)])
     elapsed = time.perf_counter() - started
     cpu = server_cpu_seconds(server) - cpu_before
+    services = {name: seconds - services_before[name] for name, seconds in services_cpu_seconds().items()}
     ok = sum(result[0] for result in results)
     other = sum(result[1] for result in results)
     latencies = sorted(latency for result in results for latency in result[2])
@@ -348,6 +368,8 @@ def drive(
         "p50_ms": quantiles[49] * 1000,
         "p99_ms": quantiles[98] * 1000,
         "cpu_ms": cpu / (ok + other) * 1000 if ok + other else 0.0,
+        "postgres_cpu_ms": services["postgres"] / (ok + other) * 1000 if ok + other else 0.0,
+        "redis_cpu_ms": services["redis-server"] / (ok + other) * 1000 if ok + other else 0.0,
     }
 
 
@@ -599,8 +621,10 @@ def main() -> int:
     print(line("Kintsugi /hooks/", kintsugi))
     print(f"  ratio Kintsugi / bare: {ratio:.2f}   (target >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})")
     print(
-        f"  server CPU per request: Kintsugi {kintsugi['cpu_ms']:.2f} ms, bare {bare['cpu_ms']:.2f} ms "
-        f"(load on the machine does not change this much; the rates above it does)"
+        "  CPU per request (load on the machine changes this little; the rates above it does):\n"
+        f"    web workers: Kintsugi {kintsugi['cpu_ms']:.2f} ms, bare {bare['cpu_ms']:.2f} ms\n"
+        f"    PostgreSQL:  Kintsugi {kintsugi['postgres_cpu_ms']:.2f} ms, bare {bare['postgres_cpu_ms']:.2f} ms\n"
+        f"    Redis:       Kintsugi {kintsugi['redis_cpu_ms']:.2f} ms, bare {bare['redis_cpu_ms']:.2f} ms"
     )
     print(line(f"Kintsugi at half peak ({half:.0f}/s)", kintsugi_half))
     print(line(f"bare at the same rate ({half:.0f}/s)", bare_half))
