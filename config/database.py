@@ -1,7 +1,7 @@
 """Statements that run on every webhook delivery: a server-binding cursor, and an insert that yields to a duplicate."""
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +56,9 @@ class _Insert:
 
 
 @functools.cache
-def _insert(model: type[Model], given: tuple[str, ...], conflict: tuple[str, ...], vendor: str) -> _Insert:
+def _insert(
+    model: type[Model], given: tuple[str, ...], conflict: tuple[str, ...], condition: str | None, vendor: str
+) -> _Insert:
     database = connections[DEFAULT_DB_ALIAS]
     quote = database.ops.quote_name
     opts = model._meta
@@ -64,10 +66,13 @@ def _insert(model: type[Model], given: tuple[str, ...], conflict: tuple[str, ...
     defaulted = tuple(field for field in opts.concrete_fields if not field.primary_key and field.attname not in given)
     fields = given_fields + defaulted
     target = f" ({', '.join(quote(opts.get_field(name).column) for name in conflict)})" if conflict else ""
+    placeholders = ", ".join(["%s"] * len(fields))
+    # A condition needs the SELECT form, whose WHERE also settles SQLite's
+    # reading of the ON CONFLICT clause that follows.
+    source = f"SELECT {placeholders} WHERE {condition}" if condition else f"VALUES ({placeholders})"
     sql = (
-        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT{target} DO NOTHING RETURNING {quote(opts.pk.column)}"
+        f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"{source} ON CONFLICT{target} DO NOTHING RETURNING {quote(opts.pk.column)}"
     )
     constant = {
         field.attname: field.get_default() for field in defaulted if not callable(field.default) and not _stamped(field)
@@ -81,7 +86,11 @@ def _stamped(field: Field) -> bool:
 
 
 def insert_unless_conflict(
-    model: type[Model], values: dict[str, Any], *, conflict: tuple[str, ...] = ()
+    model: type[Model],
+    values: dict[str, Any],
+    *,
+    conflict: tuple[str, ...] = (),
+    only_if: tuple[str, Sequence[Any]] | None = None,
 ) -> Model | None:
     """Insert one row of ``model``; return it as an instance, or None when a unique constraint already holds one.
 
@@ -92,9 +101,13 @@ def insert_unless_conflict(
     savepoint and no exception on a duplicate, as PostgreSQL and SQLite (3.35
     and later) both run it; the ORM's per-insert work is left out, so it
     suits rows written on every request or many times per transaction.
+    ``only_if`` is an SQL condition and its parameters: the row is inserted
+    only if it holds, checked in the same statement, and None is returned
+    when it does not.
     """
     database = connections[DEFAULT_DB_ALIAS]
-    statement = _insert(model, tuple(values), conflict, database.vendor)
+    condition, condition_parameters = only_if or (None, ())
+    statement = _insert(model, tuple(values), conflict, condition, database.vendor)
     stored = dict(values)
     stored.update(statement.constant_defaults)
     parameters = [field.get_db_prep_save(values[field.attname], database) for field in statement.given]
@@ -104,6 +117,7 @@ def insert_unless_conflict(
             continue
         stored[field.attname] = timezone.now() if _stamped(field) else field.get_default()
         parameters.append(field.get_db_prep_save(stored[field.attname], database))
+    parameters.extend(condition_parameters)
     with server_binding_cursor(database) as cursor:
         cursor.execute(statement.sql, parameters)
         row = cursor.fetchone()

@@ -20,9 +20,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.api import json_error
 from incidents.ingest.adapters import sender_for
-from incidents.ingest.errors import IngestError
-from incidents.selectors.sources import source_and_secrets_for_webhook
-from incidents.services.deliveries import delivery_receive
+from incidents.ingest.errors import IngestError, SignatureError
+from incidents.selectors.sources import WebhookSource, webhook_source_get
+from incidents.services.deliveries import SourceChanged, delivery_receive
 from incidents.services.ratelimit import source_rate_limit_hit
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,10 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def receive(request, public_id: str):
     """Store one delivery of a source and answer 202, or refuse it with the precise 4xx."""
     now = timezone.now()
-    source, secrets = (None, [])
-    if PUBLIC_ID.fullmatch(public_id):
-        source, secrets = source_and_secrets_for_webhook(public_id=public_id, now=now)
-    if source is None:
+    webhook_source = webhook_source_get(public_id=public_id, now=now) if PUBLIC_ID.fullmatch(public_id) else None
+    if webhook_source is None:
         return json_error(404, UNKNOWN_SOURCE)
+    source = webhook_source.source()
     if request.method != "POST":
         response = json_error(405, METHOD_NOT_ALLOWED.format(method=request.method))
         response["Allow"] = "POST"
@@ -85,7 +84,9 @@ def receive(request, public_id: str):
         return json_error(503, SENDER_UNAVAILABLE.format(kind=source.kind))
     headers = request.headers
     try:
-        sender.verify(headers, body, secrets, now)
+        webhook_source = _verified(sender, webhook_source, public_id=public_id, headers=headers, body=body, now=now)
+        if webhook_source is None:
+            return json_error(404, UNKNOWN_SOURCE)
         payload = sender.parse(headers, body)
         event = sender.event_name(headers, payload)
         delivery_id = sender.delivery_id(headers, payload, body)
@@ -94,23 +95,52 @@ def receive(request, public_id: str):
     except Exception as error:  # hostile input must never become a 500
         logger.warning("Unreadable %s delivery for source %s.", source.kind, source.pk, exc_info=True)
         return json_error(400, UNREADABLE.format(kind=source.kind, error=error.__class__.__name__))
-    kept = {name: headers[name] for name in sender.kept_headers if name in headers}
+    received = {
+        "delivery_id": str(delivery_id or ""),
+        "event": str(event or ""),
+        "headers": {name: headers[name] for name in sender.kept_headers if name in headers},
+        "content_type": request.content_type or "",
+        "body": body,
+        "received_at": now,
+    }
     try:
-        delivery, created = delivery_receive(
-            source=source,
-            delivery_id=str(delivery_id or ""),
-            event=str(event or ""),
-            headers=kept,
-            content_type=request.content_type or "",
-            body=body,
-            received_at=now,
-        )
-    except DatabaseError:
+        try:
+            delivery, created = delivery_receive(source=source, edge_version=webhook_source.edge_version, **received)
+        except SourceChanged:
+            # Changed since this process read it: check the delivery against the source as it is now.
+            webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
+            if webhook_source is None:
+                return json_error(404, UNKNOWN_SOURCE)
+            sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
+            delivery, created = delivery_receive(
+                source=webhook_source.source(), edge_version=webhook_source.edge_version, **received
+            )
+    except IngestError as error:
+        return json_error(error.status, error.message)
+    except (DatabaseError, SourceChanged):
         logger.exception("Could not store a delivery of source %s.", source.pk)
         return json_error(503, STORAGE_UNAVAILABLE)
     if created:
         return JsonResponse({"message": ACCEPTED, "delivery": delivery.pk, "status": "accepted"}, status=202)
     return JsonResponse({"message": DUPLICATE, "delivery": delivery.pk, "status": "duplicate"}, status=200)
+
+
+def _verified(sender, webhook_source: WebhookSource, *, public_id: str, headers, body: bytes, now):
+    """Check the signature against the source's secrets; return the source as checked, or None when it is gone.
+
+    Raise SignatureError when no valid secret verifies it. A source kept in
+    memory is read again before refusing, so a secret issued since works at once.
+    """
+    try:
+        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
+    except SignatureError:
+        if not webhook_source.from_memory:
+            raise
+        webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
+        if webhook_source is None:
+            return None
+        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
+    return webhook_source
 
 
 def _content_length(request) -> int | None:

@@ -54,6 +54,10 @@ class Source(models.Model):
         "incidents.RegisteredModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rate_limit_per_minute = models.PositiveIntegerField(default=600)
+    # Counts the changes of what the webhook edge reads (options, secrets): web
+    # processes keep a source in memory, and a delivery is stored only while the
+    # version it was checked against is still the source's.
+    edge_version = models.PositiveBigIntegerField(default=1, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -6,6 +6,7 @@ drain once committed: a task that processes every delivery due, in batches
 same drain, so every way to processing is the same.
 """
 
+import functools
 import hashlib
 import logging
 import time
@@ -13,7 +14,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.database import insert_unless_conflict
@@ -34,6 +35,10 @@ DRAIN_PENDING = "delivery-drain-pending"
 DRAIN_PENDING_SECONDS = 30
 
 
+class SourceChanged(Exception):
+    """The source is no longer as the delivery was checked against: it changed, was deactivated or deleted."""
+
+
 def delivery_receive(
     *,
     source: Source,
@@ -43,6 +48,7 @@ def delivery_receive(
     content_type: str,
     body: bytes,
     received_at: datetime | None = None,
+    edge_version: int | None = None,
 ) -> tuple[Delivery, bool]:
     """Store a delivery and queue its processing once committed; return it and whether it is new.
 
@@ -51,6 +57,11 @@ def delivery_receive(
     queued when that transaction commits. A delivery id the source already sent
     returns the stored delivery and queues nothing, also under concurrent
     copies: the unique constraint decides, in the insert itself.
+
+    With ``edge_version`` (the version of the source that the delivery's
+    signature was checked against), store it only while the source is active
+    and still at that version, in the same statement; raise SourceChanged
+    otherwise, and store nothing.
     """
     received_at = received_at or timezone.now()
     delivery_id = clip(delivery_id, 200) or "sha256:" + hashlib.sha256(body).hexdigest()
@@ -68,10 +79,17 @@ def delivery_receive(
     # Inside a transaction the insert runs in a savepoint, so an error only
     # rolls that back; outside one the single INSERT commits (or fails) alone.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    only_if = None if edge_version is None else (_source_unchanged_sql(), [source.pk, edge_version])
     with guard:
-        delivery = insert_unless_conflict(Delivery, row, conflict=("source", "delivery_id"))
+        delivery = insert_unless_conflict(Delivery, row, conflict=("source", "delivery_id"), only_if=only_if)
     if delivery is None:
-        existing = Delivery.objects.filter(source=source, delivery_id=delivery_id).only("id", "status").first()
+        stored = Delivery.objects.filter(source=source, delivery_id=delivery_id)
+        if edge_version is not None:
+            # Answer "duplicate" only to a delivery checked against the source as it is.
+            stored = stored.filter(source__edge_version=edge_version, source__is_active=True)
+        existing = stored.only("id", "status").first()
+        if existing is None and edge_version is not None:
+            raise SourceChanged(f"Source {source.pk} is no longer at edge version {edge_version}.")
         if existing is None:  # the stored copy was deleted in between: the sender retries
             raise IntegrityError(f"Delivery {delivery_id!r} of source {source.pk} conflicted, then vanished.")
         return existing, False
@@ -79,6 +97,16 @@ def delivery_receive(
     # Runs at once when no transaction is open (the delivery is committed already).
     transaction.on_commit(delivery_processing_wake)
     return delivery, True
+
+
+@functools.cache
+def _source_unchanged_sql() -> str:
+    quote = connection.ops.quote_name
+    opts = Source._meta
+    return (
+        f"EXISTS (SELECT 1 FROM {quote(opts.db_table)} WHERE {quote(opts.pk.column)} = %s "  # noqa: S608 - names from the model
+        f"AND {quote(opts.get_field('edge_version').column)} = %s AND {quote(opts.get_field('is_active').column)})"
+    )
 
 
 def delivery_processing_wake() -> bool:

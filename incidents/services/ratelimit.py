@@ -68,14 +68,18 @@ def _increment(client: redis.Redis) -> Script:
 
 def _count_in_database(*, source: Source, minute: int) -> int:
     table = connection.ops.quote_name(SourceRateWindow._meta.db_table)
-    # One statement, atomic in PostgreSQL and SQLite alike (both know ON CONFLICT … RETURNING).
+    sources = connection.ops.quote_name(Source._meta.db_table)
+    # One statement, atomic in PostgreSQL and SQLite alike (both know ON CONFLICT … RETURNING). A source
+    # deleted since this process read it counts nothing: the delivery's insert refuses it.
     sql = (
-        f"INSERT INTO {table} (source_id, minute, count) VALUES (%s, %s, 1) "  # noqa: S608 - table name from the model
+        f"INSERT INTO {table} (source_id, minute, count) "  # noqa: S608 - table names from the models
+        f"SELECT %s, %s, 1 WHERE EXISTS (SELECT 1 FROM {sources} WHERE id = %s) "
         f"ON CONFLICT (source_id, minute) DO UPDATE SET count = {table}.count + 1 RETURNING count"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [source.pk, minute])
-        return cursor.fetchone()[0]
+        cursor.execute(sql, [source.pk, minute, source.pk])
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def rate_windows_prune(*, before: datetime) -> int:

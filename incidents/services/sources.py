@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.test import RequestFactory
 from django.urls import resolve
 from django.utils import timezone
@@ -155,6 +156,7 @@ def source_update(*, source: Source, **options) -> Source:
             setattr(source, field, value)
         raise
     source.save(update_fields=list(options))
+    _source_edge_changed(source=source)
     return source
 
 
@@ -169,7 +171,19 @@ def source_rotate_secret(*, source: Source, grace: timedelta, now: datetime | No
             old.save(update_fields=["expires_at"])
     secret = secret_generate(kind=source.kind)
     SourceSecret.objects.create(source=source, value=secret)
+    _source_edge_changed(source=source)
     return secret
+
+
+def _source_edge_changed(*, source: Source) -> None:
+    """Count a change of what the webhook edge reads of the source, so web processes read it again.
+
+    Call it in the transaction of every change to a source's options or secrets:
+    a delivery checked against an older version is then not stored (see
+    ``delivery_receive``), and the edge reads the source again before it answers.
+    """
+    Source.objects.filter(pk=source.pk).update(edge_version=F("edge_version") + 1)
+    source.refresh_from_db(fields=["edge_version"])
 
 
 class SourceRuleError(Exception):

@@ -6,7 +6,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents.selectors.sources import source_and_secrets_for_webhook, source_for_webhook, source_valid_secrets
+from incidents.models import Source
+from incidents.selectors.sources import source_for_webhook, source_valid_secrets, webhook_source_get
 from incidents.services.sources import UNKNOWN_KIND, source_create, source_rotate_secret, source_update
 
 pytestmark = pytest.mark.django_db
@@ -86,12 +87,12 @@ def test_seeded_demo_has_sources_of_several_kinds(db):
 
 def test_webhook_lookup_reads_the_source_and_its_valid_secrets_in_one_query(team, django_assert_num_queries):
     source, old = source_create(team=team, kind="github", name="fraud-ci")
-    source.rate_limit_per_minute = 77
-    source.save()
+    source_update(source=source, rate_limit_per_minute=77)
     now = timezone.now()
     new = source_rotate_secret(source=source, grace=timedelta(hours=1), now=now)
     with django_assert_num_queries(1):
-        found, secrets = source_and_secrets_for_webhook(public_id=source.public_id, now=now)
+        read = webhook_source_get(public_id=source.public_id, now=now)
+        found = read.source()
         assert (found.pk, found.team_id, found.kind, found.public_id) == (
             source.pk,
             team.pk,
@@ -99,14 +100,61 @@ def test_webhook_lookup_reads_the_source_and_its_valid_secrets_in_one_query(team
             source.public_id,
         )
         assert found.rate_limit_per_minute == 77
-    assert secrets == [new, old]
+    assert read.edge_version == source.edge_version
+    assert not read.from_memory
+    assert read.secrets_valid(now=now) == [new, old]
+    assert read.secrets_valid(now=now + timedelta(hours=2)) == [new]
     assert found.name == "fraud-ci"  # the other fields load on access
-    assert source_and_secrets_for_webhook(public_id=source.public_id, now=now + timedelta(hours=2)) == (found, [new])
+
+
+def test_webhook_lookup_keeps_the_source_in_memory_and_reads_it_again_when_asked(team, django_assert_num_queries):
+    source, secret = source_create(team=team, kind="github", name="fraud-ci")
+    now = timezone.now()
+    first = webhook_source_get(public_id=source.public_id, now=now)
+    with django_assert_num_queries(0):
+        kept = webhook_source_get(public_id=source.public_id, now=now)
+    assert kept.from_memory and kept.row == first.row
+    assert kept.source() is not kept.source()  # each request its own instance
+    new = source_rotate_secret(source=source, grace=timedelta(0), now=now)
+    # Memory still holds the old secret: the edge's checks of the edge version refuse it.
+    assert webhook_source_get(public_id=source.public_id, now=now).secrets_valid(now=now) == [secret]
+    with django_assert_num_queries(1):
+        fresh = webhook_source_get(public_id=source.public_id, now=now, fresh=True)
+    assert fresh.secrets_valid(now=now) == [new]
+    assert fresh.edge_version == first.edge_version + 1
+    assert webhook_source_get(public_id=source.public_id, now=now).secrets_valid(now=now) == [new]
+
+
+def test_webhook_lookup_reads_again_after_the_kept_time_and_keeps_a_bounded_number(team, monkeypatch):
+    import incidents.selectors.sources as selectors
+
+    first, _ = source_create(team=team, kind="github", name="one")
+    second, _ = source_create(team=team, kind="github", name="two")
+    monkeypatch.setattr(selectors, "WEBHOOK_SOURCES_KEPT", 1)
+    webhook_source_get(public_id=first.public_id)
+    webhook_source_get(public_id=second.public_id)
+    assert not webhook_source_get(public_id=first.public_id).from_memory  # pushed out by the second
+    monkeypatch.setattr(selectors, "WEBHOOK_SOURCE_KEPT_SECONDS", 0.0)
+    assert not webhook_source_get(public_id=first.public_id).from_memory
 
 
 def test_webhook_lookup_finds_no_inactive_source(team):
     source, _ = source_create(team=team, kind="github", name="fraud-ci")
-    assert source_and_secrets_for_webhook(public_id=source.public_id + "x") == (None, [])
-    source.is_active = False
-    source.save()
-    assert source_and_secrets_for_webhook(public_id=source.public_id) == (None, [])
+    assert webhook_source_get(public_id=source.public_id + "x") is None
+    assert webhook_source_get(public_id=source.public_id) is not None
+    source_update(source=source, is_active=False)
+    assert webhook_source_get(public_id=source.public_id, fresh=True) is None
+    assert webhook_source_get(public_id=source.public_id) is None  # and forgotten
+
+
+def test_every_change_to_a_source_counts_in_its_edge_version(team):
+    source, _ = source_create(team=team, kind="github", name="fraud-ci")
+    versions = [source.edge_version]
+    source_update(source=source, rate_limit_per_minute=5)
+    versions.append(source.edge_version)
+    source_rotate_secret(source=source, grace=timedelta(minutes=5))
+    versions.append(source.edge_version)
+    source_update(source=source, is_active=False)
+    versions.append(source.edge_version)
+    assert versions == sorted(set(versions))
+    assert Source.objects.get(pk=source.pk).edge_version == versions[-1]

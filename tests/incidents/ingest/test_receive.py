@@ -11,14 +11,15 @@ import time_machine
 from django.db import connections
 from django.test import Client, override_settings
 from django.test.client import ClientHandler
+from django.test.utils import CaptureQueriesContext
 
 from config.database import insert_unless_conflict
 from incidents.ingest import views
 from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
-from incidents.services.deliveries import delivery_receive
+from incidents.services.deliveries import SourceChanged, delivery_receive
 from incidents.services.processing import delivery_process
-from incidents.services.sources import source_rotate_secret
+from incidents.services.sources import source_rotate_secret, source_update
 from tests.factories import SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post, sign
 
@@ -353,6 +354,102 @@ def test_one_accepted_delivery_costs_at_most_three_queries(github_source, django
     with django_assert_max_num_queries(3):
         response = post(Client(), github_source, headers, body)
     assert response.status_code == 202
+
+
+def test_a_source_kept_in_memory_costs_no_read_of_it(github_source):
+    first_headers, first_body = failure_delivery(delivery_id="first")
+    assert post(Client(), github_source, first_headers, first_body).status_code == 202
+    headers, body = failure_delivery(delivery_id="second")
+    with CaptureQueriesContext(connections["default"]) as queries:
+        response = post(Client(), github_source, headers, body)
+    assert response.status_code == 202
+    # The rate counter (in the database without Redis) and the delivery: no read of the source.
+    statements = [query["sql"].lstrip().split()[0].upper() for query in queries.captured_queries]
+    assert "INSERT" in statements and "SELECT" not in statements, statements
+    assert Delivery.objects.count() == 2
+
+
+def warm(client, source) -> None:
+    """Have this process read the source, as any delivery before the change would have."""
+    headers, body = failure_delivery(delivery_id="warm-up")
+    assert post(client, source, headers, body).status_code == 202
+
+
+def test_a_secret_revoked_while_the_source_is_in_memory_is_refused_at_once(client, github_source):
+    warm(client, github_source)
+    source_rotate_secret(source=github_source, grace=timedelta(0))
+    headers, body = failure_delivery(delivery_id="signed-with-the-old-secret")
+    response = post(client, github_source, headers, body)
+    assert response.status_code == 401
+    assert not Delivery.objects.filter(delivery_id="signed-with-the-old-secret").exists()
+
+
+def test_a_duplicate_signed_with_a_revoked_secret_is_refused(client, github_source):
+    headers, body = failure_delivery(delivery_id="redelivered")
+    assert post(client, github_source, headers, body).status_code == 202
+    source_rotate_secret(source=github_source, grace=timedelta(0))
+    assert post(client, github_source, headers, body).status_code == 401
+
+
+def test_a_secret_issued_while_the_source_is_in_memory_works_at_once(client, github_source):
+    warm(client, github_source)
+    new_secret = source_rotate_secret(source=github_source, grace=timedelta(hours=1))
+    headers, body = failure_delivery(secret=new_secret, delivery_id="signed-with-the-new-secret")
+    assert post(client, github_source, headers, body).status_code == 202
+
+
+def test_a_source_deactivated_or_deleted_while_in_memory_is_404_at_once(client, team):
+    deactivated, deleted = SourceFactory(team=team, name="one"), SourceFactory(team=team, name="two")
+    for source in (deactivated, deleted):
+        warm(client, source)
+    source_update(source=deactivated, is_active=False)
+    path = deleted.webhook_path
+    deleted.delete()
+    for source, delivery_path in ((deactivated, None), (deleted, path)):
+        headers, body = failure_delivery(delivery_id="after-the-change")
+        response = post(client, source, headers, body, path=delivery_path)
+        assert response.status_code == 404
+        assert response.json()["message"] == views.UNKNOWN_SOURCE
+    assert not Delivery.objects.filter(delivery_id="after-the-change").exists()
+
+
+def test_a_source_changed_while_in_memory_is_read_again_and_the_delivery_stored(client, github_source):
+    warm(client, github_source)
+    source_update(source=github_source, rate_limit_per_minute=1)
+    headers, body = failure_delivery(delivery_id="after-the-change")
+    assert post(client, github_source, headers, body).status_code == 202  # checked against the source as it is
+    headers, body = failure_delivery(delivery_id="over-the-new-limit")
+    response = post(client, github_source, headers, body)
+    assert response.status_code == 429  # the new limit, read again with the source
+    assert response.json()["message"] == views.RATE_LIMITED.format(limit=1, retry_after=response["Retry-After"])
+
+
+def test_a_delivery_checked_against_an_older_version_of_its_source_is_not_stored(github_source):
+    version = github_source.edge_version
+    source_update(source=github_source, rate_limit_per_minute=10)
+    with pytest.raises(SourceChanged):
+        delivery_receive(
+            source=github_source,
+            delivery_id="run-1",
+            event="workflow_run",
+            headers={},
+            content_type="application/json",
+            body=b"{}",
+            received_at=NOW,
+            edge_version=version,
+        )
+    assert not Delivery.objects.exists()
+    delivery, created = delivery_receive(
+        source=github_source,
+        delivery_id="run-1",
+        event="workflow_run",
+        headers={},
+        content_type="application/json",
+        body=b"{}",
+        received_at=NOW,
+        edge_version=github_source.edge_version,
+    )
+    assert created and Delivery.objects.get().pk == delivery.pk
 
 
 def receive_copy(source, delivery_id="run-7"):
