@@ -3,16 +3,19 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incidents.selectors.sources import webhook_sources_forget
+from incidents.services.ratelimit import rate_grants_forget
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _webhook_sources_forgotten():
-    """Start each test with no source kept in memory by the webhook edge (as a fresh web process)."""
+    """Start each test with no source nor rate grant kept in memory by the webhook edge (as a fresh web process)."""
     webhook_sources_forget()
+    rate_grants_forget()
     yield
     webhook_sources_forget()
+    rate_grants_forget()
 
 
 @pytest.fixture
