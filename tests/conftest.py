@@ -3,6 +3,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incidents.selectors.sources import webhook_sources_forget
+from incidents.services.drain_lease import drain_lease_forget
 from incidents.services.ratelimit import rate_grants_forget
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
@@ -10,12 +11,14 @@ from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _webhook_sources_forgotten():
-    """Start each test with no source nor rate grant kept in memory by the webhook edge (as a fresh web process)."""
+    """Start each test as a fresh web process: no source, rate grant or drain lease kept in memory."""
     webhook_sources_forget()
     rate_grants_forget()
+    drain_lease_forget(in_redis=True)  # a drain of an earlier test may have handed its lease on
     yield
     webhook_sources_forget()
     rate_grants_forget()
+    drain_lease_forget()
 
 
 @pytest.fixture

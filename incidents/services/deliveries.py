@@ -21,6 +21,7 @@ from config.database import insert_unless_conflict
 from config.shared_redis import shared_key, shared_redis
 from incidents.models import Delivery, Source
 from incidents.services.deployments import clip
+from incidents.services.drain_lease import PUBLISH, DrainLease, drain_wake_needed
 from incidents.services.processing import (
     WAITING,
     BatchFailed,
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 # Set while a drain task is queued and not yet started; expires in case that task is lost.
 DRAIN_PENDING = "delivery-drain-pending"
 DRAIN_PENDING_SECONDS = 30
+# A drain holding the lease looks again this often while nothing comes, for this long, before it lets the lease go.
+DRAIN_POLL_SECONDS = 0.05
+DRAIN_LINGER_SECONDS = 0.5
 
 
 class SourceChanged(Exception):
@@ -110,21 +114,37 @@ def _source_unchanged_sql() -> str:
 
 
 def delivery_processing_wake() -> bool:
-    """Make sure a drain task starts after this moment; return False when the broker cannot take one.
+    """Make sure a drain looks for deliveries after this moment; return False when the broker cannot take one.
 
-    Call it once the deliveries to process are committed. With a shared Redis,
-    publish only when no drain is pending: a drain clears the flag as it
-    starts, so the one pending serves every delivery committed before then.
-    Without one (the embedded default), publish each time. Never raise and
-    never wait long: the sweeper queues whatever was left.
+    Call it once the deliveries to process are committed. With a shared
+    Redis, a drain that holds its lease (``drain_lease``) will look again:
+    nothing to do. Else publish a drain only when none is pending: a drain
+    clears the pending flag as it starts, so the one pending serves every
+    delivery committed before then. Without a shared Redis (the embedded
+    default), publish each time. Never raise and never wait long: the sweeper
+    queues whatever was left.
     """
+    try:
+        if drain_wake_needed(pending_key=shared_key(DRAIN_PENDING), pending_seconds=DRAIN_PENDING_SECONDS) != PUBLISH:
+            return True
+    except Exception:  # the lease and the flag are optimisations: without them, publish
+        logger.warning("Could not read the drain lease and flag; publishing a drain.", exc_info=True)
+    return _drain_publish()
+
+
+def _drain_recruit() -> bool:
+    """Wake one more drain (a backlog is waiting) unless one is pending already; return False when none could be."""
     client = shared_redis()
     if client is not None:
         try:
             if not client.set(shared_key(DRAIN_PENDING), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
                 return True
         except Exception:  # the flag is an optimisation: without it, publish
-            logger.warning("Could not read the drain flag; publishing a drain.", exc_info=True)
+            logger.warning("Could not set the drain flag; publishing a drain.", exc_info=True)
+    return _drain_publish()
+
+
+def _drain_publish() -> bool:
     if delivery_drain_queue():
         return True
     delivery_drain_flag_clear()
@@ -158,35 +178,66 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
     """Process the deliveries due, batch after batch, until none is left or the time is spent; return how many.
 
     Clear the drain flag first, so deliveries committed from now on queue a
-    drain of their own. While a full batch comes back there is a backlog: wake
+    drain of their own unless this one holds its lease. With a shared Redis,
+    hold the lease while working, keep looking every ``DRAIN_POLL_SECONDS``
+    until nothing came for ``DRAIN_LINGER_SECONDS``, then let the lease go and
+    look once more. While a full batch comes back there is a backlog: wake
     another worker to share it. When the budget is spent, queue a drain for
     the rest. When an attempt failed, queue a drain for when its retry is due.
     A batch that fails as a whole is processed again one delivery at a time.
     """
     delivery_drain_flag_clear()
+    lease = DrainLease.take()
     budget = settings.KINTSUGI_DELIVERY_DRAIN_SECONDS if budget_seconds is None else budget_seconds
     deadline = time.monotonic() + budget
     size = settings.KINTSUGI_DELIVERY_BATCH_SIZE
     done = 0
     retry_in: float | None = None
+    idle_since: float | None = None
     while True:
-        try:
-            result = delivery_batch_process(limit=size)
-            claimed, soonest = result.claimed, result.retry_in
-        except BatchFailed as failed:
-            logger.warning("A batch failed as a whole; processing its deliveries one by one.", exc_info=True)
-            claimed, soonest = len(failed.delivery_ids), delivery_process_each(ids=failed.delivery_ids)
+        if lease is not None:
+            lease.renew()
+        claimed, soonest = _drain_batch(size)
         done += claimed
         retry_in = _sooner(retry_in, soonest)
-        if claimed < size:
+        if claimed < size and lease is None:
             break
         if time.monotonic() >= deadline:
+            # The next drain takes the lease over: deliveries that trusted this one's are seen.
             delivery_drain_queue()
             break
-        delivery_processing_wake()
+        if claimed == size:
+            idle_since = None
+            _drain_recruit()
+            continue
+        if claimed:
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        elif time.monotonic() - idle_since >= DRAIN_LINGER_SECONDS:
+            if not lease.let_go():
+                break  # another drain holds the lease now, and looks last
+            claimed, soonest = _drain_batch(size)  # what was committed while the lease lived
+            done += claimed
+            retry_in = _sooner(retry_in, soonest)
+            if not claimed:
+                break
+            idle_since = None
+            continue
+        time.sleep(DRAIN_POLL_SECONDS)
     if retry_in is not None:
         delivery_drain_queue(countdown=retry_in)
     return done
+
+
+def _drain_batch(size: int) -> tuple[int, float | None]:
+    """Process one batch of due deliveries; return how many were claimed and the seconds to the soonest retry."""
+    try:
+        result = delivery_batch_process(limit=size)
+    except BatchFailed as failed:
+        logger.warning("A batch failed as a whole; processing its deliveries one by one.", exc_info=True)
+        return len(failed.delivery_ids), delivery_process_each(ids=failed.delivery_ids)
+    return result.claimed, result.retry_in
 
 
 def delivery_process_each(*, ids: list[int]) -> float | None:

@@ -1,0 +1,146 @@
+"""The drain's lease: deliveries committed while a drain holds it wake nothing, and that drain still processes them."""
+
+import json
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.shared_redis import shared_key, shared_redis
+from incidents.models import Delivery
+from incidents.services import deliveries as delivery_services
+from incidents.services import drain_lease
+from incidents.services.deliveries import DRAIN_PENDING, delivery_drain, delivery_processing_wake, delivery_receive
+from incidents.services.drain_lease import DRAIN_LEASE, DRAIN_LEASE_SECONDS, DrainLease
+from tests.incidents.ingest.github import deployment_status_payload
+
+needs_redis = pytest.mark.skipif(
+    shared_redis() is None, reason="the lease lives in the shared Redis; without one every delivery wakes a drain"
+)
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Record the drains published instead of queueing them."""
+    queued = []
+    monkeypatch.setattr(delivery_services, "delivery_drain_queue", lambda **options: queued.append(options) or True)
+    shared_redis() and shared_redis().delete(shared_key(DRAIN_PENDING))
+    return queued
+
+
+def test_without_a_shared_redis_every_delivery_publishes_a_drain(published, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert DrainLease.take() is None
+    for _ in range(3):
+        assert delivery_processing_wake()
+    assert len(published) == 3
+
+
+@needs_redis
+def test_a_process_that_saw_the_lease_asks_redis_nothing_until_it_ends(published, monkeypatch):
+    DrainLease.take().renew()
+    assert delivery_processing_wake()
+    assert published == []
+    assert not shared_redis().exists(shared_key(DRAIN_PENDING)), "a leased drain needs no pending one"
+
+    def unreachable():
+        raise ConnectionError("Redis is not asked while the lease is known to live")
+
+    monkeypatch.setattr(drain_lease, "shared_redis", unreachable)
+    assert delivery_processing_wake()
+    assert published == []
+    drain_lease.drain_lease_forget()  # as when the time it was trusted until has passed
+    assert delivery_processing_wake()
+    assert published == [{}], "cannot read the lease: publish"
+
+
+@needs_redis
+def test_letting_the_lease_go_waits_until_it_is_gone_unless_another_drain_renewed_it():
+    lease = DrainLease.take()
+    lease.renew()
+    started = time.monotonic()
+    assert lease.let_go()
+    assert time.monotonic() - started >= DRAIN_LEASE_SECONDS * 0.9
+    assert not shared_redis().exists(shared_key(DRAIN_LEASE))
+    lease.renew()
+    DrainLease.take().renew()  # another drain
+    started = time.monotonic()
+    assert not lease.let_go()
+    assert time.monotonic() - started < DRAIN_LEASE_SECONDS / 2
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_redis
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a drain and a writer at once need PostgreSQL")
+def test_deliveries_committed_while_a_drain_holds_its_lease_wake_nothing_and_are_processed(github_source, published):
+    results = {}
+
+    def drain():
+        try:
+            results["done"] = delivery_drain()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not shared_redis().exists(shared_key(DRAIN_LEASE)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stored = []
+    for number in range(8):  # over about the drain's linger time, the last ones as it lets go
+        payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=number + 1)
+        delivery, created = delivery_receive(
+            source=github_source,
+            delivery_id=f"during-the-lease-{number}",
+            event="deployment_status",
+            headers={"X-GitHub-Event": "deployment_status"},
+            content_type="application/json",
+            body=json.dumps(payload).encode(),
+        )
+        assert created
+        stored.append(delivery.pk)
+        time.sleep(0.1)
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert results["done"] == len(stored)
+    assert set(Delivery.objects.filter(pk__in=stored).values_list("status", flat=True)) == {"processed"}
+    assert published == [], "every delivery was committed while the drain held its lease"
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_redis
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a drain and a writer at once need PostgreSQL")
+def test_a_drain_letting_its_lease_go_still_processes_a_delivery_committed_before_it_was_gone(
+    github_source, published, monkeypatch
+):
+    monkeypatch.setattr(delivery_services, "DRAIN_LINGER_SECONDS", 0.0)
+    results = {}
+
+    def drain():
+        try:
+            results["done"] = delivery_drain()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not shared_redis().exists(shared_key(DRAIN_LEASE)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert delivery_processing_wake()  # this process now knows the lease lives
+    time.sleep(DRAIN_LEASE_SECONDS / 3)  # the drain found nothing and is letting the lease go
+    payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=1)
+    delivery, _ = delivery_receive(
+        source=github_source,
+        delivery_id="as-the-lease-ends",
+        event="deployment_status",
+        headers={"X-GitHub-Event": "deployment_status"},
+        content_type="application/json",
+        body=json.dumps(payload).encode(),
+    )
+    thread.join(timeout=30)
+    assert published == []
+    assert results["done"] == 1
+    assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.PROCESSED
