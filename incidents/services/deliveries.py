@@ -196,6 +196,7 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
     idle_since: float | None = None
     while True:
         if lease is not None:
+            # Before each look, the first one too: a web process that saw the pending flag trusts this lease.
             lease.renew()
         claimed, soonest = _drain_batch(size)
         done += claimed

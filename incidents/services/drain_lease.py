@@ -4,10 +4,15 @@ A drain renews the lease as it works and, before it stops, lets it go: it
 stops renewing, waits until the lease is gone, and looks for due deliveries
 once more. So a delivery committed while the lease was alive is always seen
 by a drain, and the process that committed it needs neither to publish a task
-nor to set the pending flag. A web process that saw the lease alive remembers
-until when (less a margin for clocks and scheduling) and asks Redis nothing
-until then. Without a shared Redis there is no lease: every delivery wakes a
-drain of its own.
+nor to set the pending flag.
+
+The same holds for a while after a web process saw the pending flag (a drain
+queued, not started): that drain clears the flag and takes the lease before
+it first looks, so until ``DRAIN_LEASE_SECONDS`` after the flag was seen,
+either it has not looked yet or its lease is alive. A web process that saw the
+lease or the flag remembers until when it may trust them (less a margin for
+clocks and scheduling) and asks Redis nothing until then. Without a shared
+Redis there is no lease: every delivery wakes a drain of its own.
 
 A drain killed while it holds the lease leaves deliveries committed in its
 last second to the sweeper, as a lost task does.
@@ -67,10 +72,11 @@ def drain_wake_needed(*, pending_key: str, pending_seconds: int) -> str:
     """Say what a delivery committed before this call needs: ``LEASED``, ``PENDING`` or ``PUBLISH``.
 
     ``LEASED``: a drain holds the lease, and will look after this commit.
-    ``PENDING``: no drain runs, one is queued and not started. ``PUBLISH``:
-    neither; the pending flag is now set, so publish a drain. Raise when Redis
-    cannot answer; the caller then publishes. Without a shared Redis, always
-    ``PUBLISH``.
+    ``PENDING``: no drain holds it, one is queued and not started. ``PUBLISH``:
+    neither; the pending flag is now set, so publish a drain. Either of the
+    first two answers is remembered for a while (see the module). Raise when
+    Redis cannot answer; the caller then publishes. Without a shared Redis,
+    always ``PUBLISH``.
     """
     global _leased_until
     if time.monotonic() < _leased_until:
@@ -80,11 +86,15 @@ def drain_wake_needed(*, pending_key: str, pending_seconds: int) -> str:
         return PUBLISH
     asked = time.monotonic()
     answer = _script(client, WAKE_SCRIPT)(keys=[shared_key(DRAIN_LEASE), pending_key], args=[pending_seconds])
+    # Redis answered after ``asked``: a lease lives at least until then plus what it had left; the drain
+    # pending takes its lease after then, for DRAIN_LEASE_SECONDS.
     if answer > 0:
-        # Redis answered after ``asked``: the lease lives at least until then plus what it had left.
         _leased_until = asked + answer / 1000 - DRAIN_LEASE_MARGIN_SECONDS
         return LEASED
-    return PENDING if answer == 0 else PUBLISH
+    if answer == 0:
+        _leased_until = asked + DRAIN_LEASE_SECONDS - DRAIN_LEASE_MARGIN_SECONDS
+        return PENDING
+    return PUBLISH
 
 
 def drain_lease_forget(*, in_redis: bool = False) -> None:

@@ -39,11 +39,16 @@ def test_without_a_shared_redis_every_delivery_publishes_a_drain(published, sett
 
 
 @needs_redis
-def test_a_process_that_saw_the_lease_asks_redis_nothing_until_it_ends(published, monkeypatch):
-    DrainLease.take().renew()
+@pytest.mark.parametrize("seen", ["lease", "pending flag"])
+def test_a_process_that_saw_the_lease_or_the_flag_asks_redis_nothing_for_a_while(published, monkeypatch, seen):
+    if seen == "lease":
+        DrainLease.take().renew()
+    else:
+        shared_redis().set(shared_key(DRAIN_PENDING), 1, ex=30)
     assert delivery_processing_wake()
     assert published == []
-    assert not shared_redis().exists(shared_key(DRAIN_PENDING)), "a leased drain needs no pending one"
+    if seen == "lease":
+        assert not shared_redis().exists(shared_key(DRAIN_PENDING)), "a leased drain needs no pending one"
 
     def unreachable():
         raise ConnectionError("Redis is not asked while the lease is known to live")
@@ -51,7 +56,7 @@ def test_a_process_that_saw_the_lease_asks_redis_nothing_until_it_ends(published
     monkeypatch.setattr(drain_lease, "shared_redis", unreachable)
     assert delivery_processing_wake()
     assert published == []
-    drain_lease.drain_lease_forget()  # as when the time it was trusted until has passed
+    drain_lease.drain_lease_forget()  # as when the time it was trusted until has passed; Redis is asked again
     assert delivery_processing_wake()
     assert published == [{}], "cannot read the lease: publish"
 
@@ -112,11 +117,16 @@ def test_deliveries_committed_while_a_drain_holds_its_lease_wake_nothing_and_are
 @pytest.mark.django_db(transaction=True)
 @needs_redis
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a drain and a writer at once need PostgreSQL")
+@pytest.mark.parametrize("seen", ["lease", "pending flag"])
 def test_a_drain_letting_its_lease_go_still_processes_a_delivery_committed_before_it_was_gone(
-    github_source, published, monkeypatch
+    github_source, published, monkeypatch, seen
 ):
+    """The web process commits while it trusts what it saw; the drain is letting its lease go by then."""
     monkeypatch.setattr(delivery_services, "DRAIN_LINGER_SECONDS", 0.0)
     results = {}
+    if seen == "pending flag":
+        shared_redis().set(shared_key(DRAIN_PENDING), 1, ex=30)  # a drain queued, as the one below
+        assert delivery_processing_wake()
 
     def drain():
         try:
@@ -129,7 +139,8 @@ def test_a_drain_letting_its_lease_go_still_processes_a_delivery_committed_befor
     deadline = time.monotonic() + 10
     while not shared_redis().exists(shared_key(DRAIN_LEASE)) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert delivery_processing_wake()  # this process now knows the lease lives
+    if seen == "lease":
+        assert delivery_processing_wake()  # this process now knows the lease lives
     time.sleep(DRAIN_LEASE_SECONDS / 3)  # the drain found nothing and is letting the lease go
     payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=1)
     delivery, _ = delivery_receive(
@@ -142,5 +153,6 @@ def test_a_drain_letting_its_lease_go_still_processes_a_delivery_committed_befor
     )
     thread.join(timeout=30)
     assert published == []
+    assert not shared_redis().exists(shared_key(DRAIN_PENDING))
     assert results["done"] == 1
     assert Delivery.objects.get(pk=delivery.pk).status == Delivery.Status.PROCESSED
