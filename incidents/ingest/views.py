@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from config.api import json_error
+from config.database import run_checked_by_use
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.errors import IngestError, SignatureError
 from incidents.selectors.sources import WebhookSource, webhook_source_get
@@ -105,7 +106,9 @@ def receive(request, public_id: str):
     }
     try:
         try:
-            delivery, created = delivery_receive(source=source, edge_version=webhook_source.edge_version, **received)
+            delivery, created = run_checked_by_use(
+                lambda: delivery_receive(source=source, edge_version=webhook_source.edge_version, **received)
+            )
         except SourceChanged:
             # Changed since this process read it: check the delivery against the source as it is now.
             webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)

@@ -125,7 +125,7 @@ def delivery_processing_wake() -> bool:
     queues whatever was left.
     """
     try:
-        if drain_wake_needed(pending_key=shared_key(DRAIN_PENDING), pending_seconds=DRAIN_PENDING_SECONDS) != PUBLISH:
+        if drain_wake_needed(pending_flag=DRAIN_PENDING, pending_seconds=DRAIN_PENDING_SECONDS) != PUBLISH:
             return True
     except Exception:  # the lease and the flag are optimisations: without them, publish
         logger.warning("Could not read the drain lease and flag; publishing a drain.", exc_info=True)

@@ -68,8 +68,10 @@ LEASED = "leased"
 PENDING = "pending"
 
 
-def drain_wake_needed(*, pending_key: str, pending_seconds: int) -> str:
+def drain_wake_needed(*, pending_flag: str, pending_seconds: int) -> str:
     """Say what a delivery committed before this call needs: ``LEASED``, ``PENDING`` or ``PUBLISH``.
+
+    ``pending_flag`` names the flag set while a drain is queued and not started.
 
     ``LEASED``: a drain holds the lease, and will look after this commit.
     ``PENDING``: no drain holds it, one is queued and not started. ``PUBLISH``:
@@ -85,7 +87,8 @@ def drain_wake_needed(*, pending_key: str, pending_seconds: int) -> str:
     if client is None:
         return PUBLISH
     asked = time.monotonic()
-    answer = _script(client, WAKE_SCRIPT)(keys=[shared_key(DRAIN_LEASE), pending_key], args=[pending_seconds])
+    keys = [shared_key(DRAIN_LEASE), shared_key(pending_flag)]
+    answer = _script(client, WAKE_SCRIPT)(keys=keys, args=[pending_seconds])
     # Redis answered after ``asked``: a lease lives at least until then plus what it had left; the drain
     # pending takes its lease after then, for DRAIN_LEASE_SECONDS.
     if answer > 0:

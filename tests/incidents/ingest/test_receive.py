@@ -452,6 +452,39 @@ def test_a_delivery_checked_against_an_older_version_of_its_source_is_not_stored
     assert created and Delivery.objects.get().pk == delivery.pk
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connections["default"].vendor != "postgresql", reason="only a server connection can die")
+def test_a_connection_that_died_between_requests_costs_no_delivery(github_source, monkeypatch):
+    import psycopg
+
+    database = connections["default"]
+    client = Client()
+    headers, body = failure_delivery(delivery_id="before")
+    assert post(client, github_source, headers, body).status_code == 202
+    checks = []
+    real_is_usable = type(database).is_usable
+    monkeypatch.setattr(type(database), "is_usable", lambda self: checks.append(1) or real_is_usable(self))
+    database.health_check_done = False  # a new request, as the server starts one
+    headers, body = failure_delivery(delivery_id="healthy")
+    assert post(client, github_source, headers, body).status_code == 202
+    assert checks == [], "the insert itself tells whether the connection lives"
+    backend = database.connection.info.backend_pid
+    with psycopg.connect(_conninfo(database), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+    database.health_check_done = False
+    headers, body = failure_delivery(delivery_id="after")
+    response = post(client, github_source, headers, body)
+    assert response.status_code == 202
+    assert checks == [1]
+    assert database.connection.info.backend_pid != backend
+    assert set(Delivery.objects.values_list("delivery_id", flat=True)) == {"before", "healthy", "after"}
+
+
+def _conninfo(database) -> str:
+    params = database.get_connection_params()
+    return " ".join(f"{key}={params[key]}" for key in ("host", "port", "user", "dbname") if params.get(key))
+
+
 def receive_copy(source, delivery_id="run-7"):
     return delivery_receive(
         source=source,
