@@ -108,7 +108,8 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         REPLAYED = "replayed", "Replayed"
 
-    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed first in the unique (source, delivery_id) and the (source, -received_at) indexes.
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     delivery_id = models.CharField(max_length=200)
     event = models.CharField(max_length=120, blank=True)
     headers = models.JSONField(default=dict, blank=True)
@@ -125,8 +126,14 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     model_found = models.CharField(max_length=240, blank=True)
+    # Indexed where set only (see Meta): a delivery is stored without one.
     deployment = models.ForeignKey(
-        "incidents.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        "incidents.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,
     )
 
     class Meta:
@@ -139,10 +146,19 @@ class Delivery(models.Model):
                 name="delivery_status_valid",
             ),
         ]
+        # Every index is written on each delivery stored, on the webhook's path: partial where a
+        # column is mostly empty, or a query only reads some statuses.
         indexes = [
             models.Index(fields=["status", "received_at"], name="delivery_status_received"),
             models.Index(fields=["source", "-received_at"], name="delivery_source_recent"),
-            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_attempt"),
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=models.Q(status__in=["received", "replayed"]),
+                name="delivery_waiting_due",
+            ),
+            models.Index(
+                fields=["deployment"], condition=models.Q(deployment__isnull=False), name="delivery_deployment"
+            ),
         ]
 
     def __str__(self) -> str:
