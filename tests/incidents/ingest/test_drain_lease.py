@@ -76,10 +76,8 @@ def test_letting_the_lease_go_waits_until_it_is_gone_unless_another_drain_renewe
     assert time.monotonic() - started < DRAIN_LEASE_SECONDS / 2
 
 
-@pytest.mark.django_db(transaction=True)
-@needs_redis
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a drain and a writer at once need PostgreSQL")
-def test_deliveries_committed_while_a_drain_holds_its_lease_wake_nothing_and_are_processed(github_source, published):
+def drain_started() -> tuple[threading.Thread, dict]:
+    """Start a drain in a thread; return it once the drain holds its lease, and where it puts how many it did."""
     results = {}
 
     def drain():
@@ -93,18 +91,32 @@ def test_deliveries_committed_while_a_drain_holds_its_lease_wake_nothing_and_are
     deadline = time.monotonic() + 10
     while not shared_redis().exists(shared_key(DRAIN_LEASE)) and time.monotonic() < deadline:
         time.sleep(0.01)
+    return thread, results
+
+
+def success_received(source, *, delivery_id: str, deployment_id: int) -> Delivery:
+    """Store a successful deployment's delivery as the webhook does (committed, then waking processing)."""
+    payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=deployment_id)
+    delivery, created = delivery_receive(
+        source=source,
+        delivery_id=delivery_id,
+        event="deployment_status",
+        headers={"X-GitHub-Event": "deployment_status"},
+        content_type="application/json",
+        body=json.dumps(payload).encode(),
+    )
+    assert created
+    return delivery
+
+
+@pytest.mark.django_db(transaction=True)
+@needs_redis
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a drain and a writer at once need PostgreSQL")
+def test_deliveries_committed_while_a_drain_holds_its_lease_wake_nothing_and_are_processed(github_source, published):
+    thread, results = drain_started()
     stored = []
     for number in range(8):  # over about the drain's linger time, the last ones as it lets go
-        payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=number + 1)
-        delivery, created = delivery_receive(
-            source=github_source,
-            delivery_id=f"during-the-lease-{number}",
-            event="deployment_status",
-            headers={"X-GitHub-Event": "deployment_status"},
-            content_type="application/json",
-            body=json.dumps(payload).encode(),
-        )
-        assert created
+        delivery = success_received(github_source, delivery_id=f"during-the-lease-{number}", deployment_id=number + 1)
         stored.append(delivery.pk)
         time.sleep(0.1)
     thread.join(timeout=30)
@@ -123,34 +135,14 @@ def test_a_drain_letting_its_lease_go_still_processes_a_delivery_committed_befor
 ):
     """The web process commits while it trusts what it saw; the drain is letting its lease go by then."""
     monkeypatch.setattr(delivery_services, "DRAIN_LINGER_SECONDS", 0.0)
-    results = {}
     if seen == "pending flag":
         shared_redis().set(shared_key(DRAIN_PENDING), 1, ex=30)  # a drain queued, as the one below
         assert delivery_processing_wake()
-
-    def drain():
-        try:
-            results["done"] = delivery_drain()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=drain)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not shared_redis().exists(shared_key(DRAIN_LEASE)) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    thread, results = drain_started()
     if seen == "lease":
         assert delivery_processing_wake()  # this process now knows the lease lives
     time.sleep(DRAIN_LEASE_SECONDS / 3)  # the drain found nothing and is letting the lease go
-    payload = deployment_status_payload(state="success", at=timezone.now(), deployment_id=1)
-    delivery, _ = delivery_receive(
-        source=github_source,
-        delivery_id="as-the-lease-ends",
-        event="deployment_status",
-        headers={"X-GitHub-Event": "deployment_status"},
-        content_type="application/json",
-        body=json.dumps(payload).encode(),
-    )
+    delivery = success_received(github_source, delivery_id="as-the-lease-ends", deployment_id=1)
     thread.join(timeout=30)
     assert published == []
     assert not shared_redis().exists(shared_key(DRAIN_PENDING))

@@ -428,27 +428,9 @@ def test_a_delivery_checked_against_an_older_version_of_its_source_is_not_stored
     version = github_source.edge_version
     source_update(source=github_source, rate_limit_per_minute=10)
     with pytest.raises(SourceChanged):
-        delivery_receive(
-            source=github_source,
-            delivery_id="run-1",
-            event="workflow_run",
-            headers={},
-            content_type="application/json",
-            body=b"{}",
-            received_at=NOW,
-            edge_version=version,
-        )
+        receive_copy(github_source, edge_version=version)
     assert not Delivery.objects.exists()
-    delivery, created = delivery_receive(
-        source=github_source,
-        delivery_id="run-1",
-        event="workflow_run",
-        headers={},
-        content_type="application/json",
-        body=b"{}",
-        received_at=NOW,
-        edge_version=github_source.edge_version,
-    )
+    delivery, created = receive_copy(github_source, edge_version=github_source.edge_version)
     assert created and Delivery.objects.get().pk == delivery.pk
 
 
@@ -485,7 +467,7 @@ def _conninfo(database) -> str:
     return " ".join(f"{key}={params[key]}" for key in ("host", "port", "user", "dbname") if params.get(key))
 
 
-def receive_copy(source, delivery_id="run-7"):
+def receive_copy(source, delivery_id="run-7", edge_version=None):
     return delivery_receive(
         source=source,
         delivery_id=delivery_id,
@@ -494,6 +476,7 @@ def receive_copy(source, delivery_id="run-7"):
         content_type="application/json",
         body=b"{}",
         received_at=NOW,
+        edge_version=edge_version,
     )
 
 
