@@ -12,6 +12,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.commands.core import Script
 
 
 def shared_redis() -> redis.Redis | None:
@@ -36,3 +37,9 @@ def _client(location: str) -> redis.Redis:
     around each command, for threads) is all it needs.
     """
     return redis.Redis.from_url(location, single_connection_client=True)
+
+
+@functools.cache
+def shared_script(client: redis.Redis, text: str) -> Script:
+    """Return a Lua script registered once per client: each call sends its SHA, not its text."""
+    return client.register_script(text)

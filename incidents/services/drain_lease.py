@@ -18,15 +18,13 @@ A drain killed while it holds the lease leaves deliveries committed in its
 last second to the sweeper, as a lost task does.
 """
 
-import functools
 import logging
 import secrets
 import time
 
 import redis
-from redis.commands.core import Script
 
-from config.shared_redis import shared_key, shared_redis
+from config.shared_redis import shared_key, shared_redis, shared_script
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +86,7 @@ def drain_wake_needed(*, pending_flag: str, pending_seconds: int) -> str:
         return PUBLISH
     asked = time.monotonic()
     keys = [shared_key(DRAIN_LEASE), shared_key(pending_flag)]
-    answer = _script(client, WAKE_SCRIPT)(keys=keys, args=[pending_seconds])
+    answer = shared_script(client, WAKE_SCRIPT)(keys=keys, args=[pending_seconds])
     # Redis answered after ``asked``: a lease lives at least until then plus what it had left; the drain
     # pending takes its lease after then, for DRAIN_LEASE_SECONDS.
     if answer > 0:
@@ -138,7 +136,7 @@ class DrainLease:
         """
         while True:
             try:
-                left = _script(self.client, HELD_SCRIPT)(keys=[self.key], args=[self.token])
+                left = shared_script(self.client, HELD_SCRIPT)(keys=[self.key], args=[self.token])
             except Exception:  # cannot tell: look once more, as if it were gone
                 logger.warning("Could not read the drain lease.", exc_info=True)
                 return True
@@ -147,9 +145,3 @@ class DrainLease:
             if left <= 0:
                 return True
             time.sleep(left / 1000 + 0.005)
-
-
-@functools.cache
-def _script(client: redis.Redis, text: str) -> Script:
-    """Return a script registered once per client (its SHA is sent, not its text)."""
-    return client.register_script(text)

@@ -1,6 +1,5 @@
 """Per-source request counting at the webhook edge: one-minute windows, never over the limit across web workers."""
 
-import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -8,9 +7,8 @@ from datetime import datetime
 
 import redis
 from django.db import connection
-from redis.commands.core import Script
 
-from config.shared_redis import shared_key, shared_redis
+from config.shared_redis import shared_key, shared_redis, shared_script
 from incidents.models import Source, SourceRateWindow
 
 logger = logging.getLogger(__name__)
@@ -91,7 +89,7 @@ def _admit_from_cache(*, client: redis.Redis, source: Source, minute: int, limit
     chunk = max(1, min(limit // CHUNKS_PER_LIMIT, MAX_CHUNK))
     # The public id is unique for ever, so counters never mix sources (even across databases).
     key = shared_key(f"webhook-rate:{source.public_id}:{minute}")
-    taken = _increment(client)(keys=[key], args=[WINDOW_SECONDS * 2, chunk])
+    taken = shared_script(client, INCREMENT_SCRIPT)(keys=[key], args=[WINDOW_SECONDS * 2, chunk])
     granted = min(chunk, limit - (taken - chunk))
     if granted <= 0:
         grant.spent = True
@@ -103,12 +101,6 @@ def _admit_from_cache(*, client: redis.Redis, source: Source, minute: int, limit
 def rate_grants_forget() -> None:
     """Forget the requests this process holds (tests, which start each as a fresh web process)."""
     _grants.clear()
-
-
-@functools.cache
-def _increment(client: redis.Redis) -> Script:
-    """Return the counting script, registered once per client (its SHA is sent, not its text)."""
-    return client.register_script(INCREMENT_SCRIPT)
 
 
 def _count_in_database(*, source: Source, minute: int) -> int:
