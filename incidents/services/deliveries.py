@@ -194,15 +194,17 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
     done = 0
     retry_in: float | None = None
     idle_since: float | None = None
+    last_look = False  # the lease is gone: this look is the one that covers it
     while True:
-        if lease is not None:
+        if lease is not None and not last_look:
             # Before each look, the first one too: a web process that saw the pending flag trusts this lease.
             lease.renew()
         claimed, soonest = _drain_batch(size)
         done += claimed
         retry_in = _sooner(retry_in, soonest)
-        if claimed < size and lease is None:
+        if claimed < size and (lease is None or (last_look and not claimed)):
             break
+        last_look = False
         if time.monotonic() >= deadline:
             # The next drain takes the lease over: deliveries that trusted this one's are seen.
             delivery_drain_queue()
@@ -218,12 +220,7 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
         elif time.monotonic() - idle_since >= DRAIN_LINGER_SECONDS:
             if not lease.let_go():
                 break  # another drain holds the lease now, and looks last
-            claimed, soonest = _drain_batch(size)  # what was committed while the lease lived
-            done += claimed
-            retry_in = _sooner(retry_in, soonest)
-            if not claimed:
-                break
-            idle_since = None
+            last_look = True  # for what was committed while the lease lived
             continue
         time.sleep(DRAIN_POLL_SECONDS)
     if retry_in is not None:
