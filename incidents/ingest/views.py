@@ -111,10 +111,9 @@ def receive(request, public_id: str):
             )
         except SourceChanged:
             # Changed since this process read it: check the delivery against the source as it is now.
-            webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
+            webhook_source = _verified_again(sender, public_id=public_id, headers=headers, body=body, now=now)
             if webhook_source is None:
                 return json_error(404, UNKNOWN_SOURCE)
-            sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
             delivery, created = delivery_receive(
                 source=webhook_source.source(), edge_version=webhook_source.edge_version, **received
             )
@@ -139,9 +138,14 @@ def _verified(sender, webhook_source: WebhookSource, *, public_id: str, headers,
     except SignatureError:
         if not webhook_source.from_memory:
             raise
-        webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
-        if webhook_source is None:
-            return None
+        return _verified_again(sender, public_id=public_id, headers=headers, body=body, now=now)
+    return webhook_source
+
+
+def _verified_again(sender, *, public_id: str, headers, body: bytes, now):
+    """Read the source from the database and check the signature against it; return it, or None when it is gone."""
+    webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
+    if webhook_source is not None:
         sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
     return webhook_source
 
