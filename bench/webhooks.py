@@ -318,34 +318,30 @@ def client_loop(args) -> tuple[int, int, list[float]]:
     return ok, other, latencies
 
 
+def process_cpu(pid: str) -> tuple[str, float]:
+    """Return a process's name and the CPU seconds (user + system) it used so far; ("", 0.0) when it has ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            head, tail = stat.read().rsplit(")", 1)
+    except OSError:
+        return "", 0.0
+    fields = tail.split()
+    return head.split("(", 1)[1], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_seconds(server: subprocess.Popen) -> float:
-    """Return the CPU time (user + system) used so far by a gunicorn server's worker processes."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    """Return the CPU time used so far by a gunicorn server's worker processes."""
     with open(f"/proc/{server.pid}/task/{server.pid}/children") as children:
-        for pid in children.read().split():
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        return sum(process_cpu(pid)[1] for pid in children.read().split())
 
 
 def services_cpu_seconds() -> dict[str, float]:
     """Return the CPU time used so far by every PostgreSQL and Redis server process on this machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
     totals = {"postgres": 0.0, "redis-server": 0.0}
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                head, tail = stat.read().rsplit(")", 1)
-        except OSError:  # ended since the listing
-            continue
-        name = head.split("(", 1)[1]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        name, seconds = process_cpu(pid)
         if name in totals:
-            fields = tail.split()
-            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+            totals[name] += seconds
     return totals
 
 
