@@ -1,17 +1,13 @@
-"""Database helpers for what runs on every webhook delivery.
-
-A server-binding cursor, an insert that yields to a duplicate, and a first
-statement that doubles as the connection's health check.
-"""
+"""Database helpers for statements that run very often: a server-binding cursor, an insert yielding to a duplicate."""
 
 import functools
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model
@@ -135,33 +131,3 @@ def insert_unless_conflict(
     stored[model._meta.pk.attname] = row[0]
     # Values in field order: the cheap way to build an instance, as a query's rows are.
     return model.from_db(database.alias, None, [stored[field.attname] for field in model._meta.concrete_fields])
-
-
-def run_checked_by_use(function: Callable[[], T]) -> T:
-    """Run ``function`` with its first statement as the connection's health check; run it again if that found it dead.
-
-    With ``CONN_HEALTH_CHECKS``, Django sends a query on a persistent
-    connection before its first use in each request: a round trip on every
-    webhook delivery. Here the function's first statement goes out at once;
-    if it fails and the connection turns out unusable, the connection is
-    closed and the function runs once more, on a new one. So ``function`` must
-    be safe to run twice (an insert that yields to a duplicate is). Inside a
-    transaction, or where Django would not check, it just runs.
-    """
-    database = connections[DEFAULT_DB_ALIAS]
-    if (
-        database.in_atomic_block
-        or database.connection is None
-        or not database.health_check_enabled
-        or database.health_check_done
-    ):
-        return function()
-    database.health_check_done = True
-    try:
-        return function()
-    except DatabaseError:
-        if database.is_usable():
-            raise
-        logger.warning("The database connection was unusable; running again on a new one.", exc_info=True)
-        database.close()
-        return function()

@@ -6,8 +6,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from incidents.ingest.edge import rate_windows_prune
 from incidents.services.deliveries import delivery_drain, delivery_drain_queue, delivery_process_each, delivery_sweep
-from incidents.services.ratelimit import rate_windows_prune
 
 logger = logging.getLogger(__name__)
 

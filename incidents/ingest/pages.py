@@ -23,6 +23,7 @@ from incidents.ingest.forms import (
     severity_items,
 )
 from incidents.ingest.payload_preview import payload_preview
+from incidents.ingest.views import source_send_test_delivery
 from incidents.models import Delivery, Source
 from incidents.models.sources import default_environment_severity
 from incidents.selectors.sources import (
@@ -41,7 +42,6 @@ from incidents.services.sources import (
     SourceRuleError,
     source_create,
     source_rotate_secret,
-    source_send_test_delivery,
     source_update,
 )
 from teams.models import Team

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from incidents.ingest.views import source_send_test_delivery
 from incidents.models import RegisteredModel, Source, SourceKind
 from incidents.models.sources import ModelPatternField
 from incidents.selectors.sources import source_visible_to
@@ -24,7 +25,6 @@ from incidents.services.sources import (
     SourceRuleError,
     source_create,
     source_rotate_secret,
-    source_send_test_delivery,
     source_update,
 )
 from teams.models import Team

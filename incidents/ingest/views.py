@@ -7,24 +7,35 @@ and delivery id, and commit the raw delivery. Everything else happens in a
 task queued after the commit. Every refusal is JSON with a ``message``.
 """
 
+import json
 import logging
 import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError
 from django.http import JsonResponse, UnreadablePostError
+from django.test import RequestFactory
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from config.api import json_error
-from config.database import run_checked_by_use
 from incidents.ingest.adapters import sender_for
-from incidents.ingest.errors import IngestError, SignatureError
-from incidents.selectors.sources import WebhookSource, webhook_source_get
-from incidents.services.deliveries import SourceChanged, delivery_receive
-from incidents.services.ratelimit import source_rate_limit_hit
+from incidents.ingest.edge import (
+    SourceChanged,
+    delivery_store,
+    source_rate_limit_hit,
+    webhook_source_get,
+    webhook_source_verify,
+)
+from incidents.ingest.errors import IngestError
+from incidents.models import Delivery, Source
+from incidents.selectors.sources import source_valid_secrets
+from incidents.services.sources import NO_SAMPLE, NO_VALID_SECRET, SOURCE_INACTIVE, SourceRuleError
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +96,9 @@ def receive(request, public_id: str):
         return json_error(503, SENDER_UNAVAILABLE.format(kind=source.kind))
     headers = request.headers
     try:
-        webhook_source = _verified(sender, webhook_source, public_id=public_id, headers=headers, body=body, now=now)
+        webhook_source = webhook_source_verify(
+            sender=sender, webhook_source=webhook_source, public_id=public_id, headers=headers, body=body, now=now
+        )
         if webhook_source is None:
             return json_error(404, UNKNOWN_SOURCE)
         payload = sender.parse(headers, body)
@@ -96,58 +109,31 @@ def receive(request, public_id: str):
     except Exception as error:  # hostile input must never become a 500
         logger.warning("Unreadable %s delivery for source %s.", source.kind, source.pk, exc_info=True)
         return json_error(400, UNREADABLE.format(kind=source.kind, error=error.__class__.__name__))
-    received = {
-        "delivery_id": str(delivery_id or ""),
-        "event": str(event or ""),
-        "headers": {name: headers[name] for name in sender.kept_headers if name in headers},
-        "content_type": request.content_type or "",
-        "body": body,
-        "received_at": now,
-    }
     try:
-        try:
-            delivery, created = run_checked_by_use(
-                lambda: delivery_receive(source=source, edge_version=webhook_source.edge_version, **received)
-            )
-        except SourceChanged:
-            # Changed since this process read it: check the delivery against the source as it is now.
-            webhook_source = _verified_again(sender, public_id=public_id, headers=headers, body=body, now=now)
-            if webhook_source is None:
-                return json_error(404, UNKNOWN_SOURCE)
-            delivery, created = delivery_receive(
-                source=webhook_source.source(), edge_version=webhook_source.edge_version, **received
-            )
+        stored = delivery_store(
+            sender=sender,
+            webhook_source=webhook_source,
+            source=source,
+            public_id=public_id,
+            headers=headers,
+            body=body,
+            now=now,
+            delivery_id=str(delivery_id or ""),
+            event=str(event or ""),
+            kept_headers={name: headers[name] for name in sender.kept_headers if name in headers},
+            content_type=request.content_type or "",
+        )
     except IngestError as error:
         return json_error(error.status, error.message)
     except (DatabaseError, SourceChanged):
         logger.exception("Could not store a delivery of source %s.", source.pk)
         return json_error(503, STORAGE_UNAVAILABLE)
+    if stored is None:
+        return json_error(404, UNKNOWN_SOURCE)
+    delivery, created = stored
     if created:
         return JsonResponse({"message": ACCEPTED, "delivery": delivery.pk, "status": "accepted"}, status=202)
     return JsonResponse({"message": DUPLICATE, "delivery": delivery.pk, "status": "duplicate"}, status=200)
-
-
-def _verified(sender, webhook_source: WebhookSource, *, public_id: str, headers, body: bytes, now):
-    """Check the signature against the source's secrets; return the source as checked, or None when it is gone.
-
-    Raise SignatureError when no valid secret verifies it. A source kept in
-    memory is read again before refusing, so a secret issued since works at once.
-    """
-    try:
-        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
-    except SignatureError:
-        if not webhook_source.from_memory:
-            raise
-        return _verified_again(sender, public_id=public_id, headers=headers, body=body, now=now)
-    return webhook_source
-
-
-def _verified_again(sender, *, public_id: str, headers, body: bytes, now):
-    """Read the source from the database and check the signature against it; return it, or None when it is gone."""
-    webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
-    if webhook_source is not None:
-        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
-    return webhook_source
 
 
 def _content_length(request) -> int | None:
@@ -156,3 +142,68 @@ def _content_length(request) -> int | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+@dataclass(frozen=True)
+class TestDeliveryResult:
+    """What the webhook answered to a test delivery, and the delivery it stored (if any)."""
+
+    status_code: int
+    answer: dict
+    delivery: Delivery | None
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def message(self) -> str:
+        return str(self.answer.get("message") or self.answer.get("status") or "")
+
+
+def source_send_test_delivery(*, source: Source, now: datetime | None = None) -> TestDeliveryResult:
+    """Send the sender's sample delivery, signed with the newest secret, through the receive view above.
+
+    The sample takes exactly the path a real sender's call takes (signature check, storage,
+    processing queued after commit), so it appears in the delivery log. Must not run inside a
+    transaction: the receive view commits the delivery itself. Raise SourceRuleError when the
+    source is inactive, has no valid secret, or its sender has no sample.
+    """
+    now = now or timezone.now()
+    if not source.is_active:
+        raise SourceRuleError(SOURCE_INACTIVE)
+    valid = source_valid_secrets(source=source, now=now)
+    if not valid:
+        raise SourceRuleError(NO_VALID_SECRET)
+    try:
+        headers, body = sender_for(source.kind).sample(valid[0], now)
+    except NotImplementedError as error:
+        raise SourceRuleError(NO_SAMPLE.format(kind=source.get_kind_display())) from error
+    headers = dict(headers)
+    content_type = ""
+    for name in list(headers):
+        if name.lower() == "content-type":
+            content_type = headers.pop(name)
+    site = urlsplit(settings.SITE_URL)
+    request = RequestFactory().generic(
+        "POST",
+        source.webhook_path,
+        data=body,
+        content_type=content_type,
+        headers=headers,
+        secure=site.scheme == "https",
+        HTTP_HOST=site.netloc or "localhost",
+        REMOTE_ADDR="127.0.0.1",
+    )
+    response = receive(request, public_id=source.public_id)
+    try:
+        answer = json.loads(response.content or b"{}")
+    except ValueError:
+        answer = {"message": response.content.decode(errors="replace")[:500]}
+    if not isinstance(answer, dict):
+        answer = {"message": str(answer)}
+    delivery = None
+    delivery_pk = answer.get("delivery")
+    if isinstance(delivery_pk, int):
+        delivery = Delivery.objects.filter(source=source, pk=delivery_pk).first()
+    return TestDeliveryResult(status_code=response.status_code, answer=answer, delivery=delivery)

@@ -97,6 +97,14 @@ class SourceSecret(models.Model):
     def __str__(self) -> str:
         return f"secret of {self.source} created {self.created_at:%Y-%m-%d}"
 
+    @staticmethod
+    def verifies_at(expires_at, now) -> bool:
+        """Return whether a secret that expires at ``expires_at`` verifies deliveries at ``now`` (None: never expires).
+
+        The one rule of which secrets are valid: every reader of secrets applies it.
+        """
+        return expires_at is None or expires_at > now
+
 
 class Delivery(models.Model):
     """One HTTP call a source made, stored raw before Kintsugi answers."""

@@ -1,134 +1,21 @@
 """Reads of sources and their deliveries."""
 
-import functools
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from config.database import server_binding_cursor
 from incidents.ingest.adapters import sender_for
 from incidents.models import Delivery, Incident, RegisteredModel, Source, SourceSecret
 from teams.selectors import user_is_team_member, user_team_ids
 
 
 def source_valid_secrets(*, source: Source, now: datetime | None = None) -> list[str]:
-    """Return the source's secrets that verify deliveries now, newest first."""
+    """Return the source's secrets that verify deliveries now (``SourceSecret.verifies_at``), newest first."""
     now = now or timezone.now()
-    return list(
-        source.secrets.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("-created_at", "-id")
-        .values_list("value", flat=True)
-    )
-
-
-def source_for_webhook(*, public_id: str) -> Source | None:
-    """Return the active source behind a webhook URL, or None."""
-    return Source.objects.select_related("team").filter(public_id=public_id, is_active=True).first()
-
-
-# What the webhook edge reads of a source, in the order of the query's first columns.
-WEBHOOK_SOURCE_FIELDS = ("id", "team_id", "kind", "public_id", "rate_limit_per_minute", "edge_version")
-# How long a web process trusts a source it read without reading it again. Any
-# change to a source counts in its edge version, which the insert of a delivery
-# checks, so this only bounds how long a changed rate limit takes to apply when
-# every request of the source is refused before reaching that insert.
-WEBHOOK_SOURCE_KEPT_SECONDS = 60.0
-WEBHOOK_SOURCES_KEPT = 1024
-
-
-@dataclass(frozen=True)
-class WebhookSource:
-    """What the webhook edge needs of an active source, as read at one moment, and kept in memory after."""
-
-    row: tuple
-    # (value, expires_at) of the secrets valid when read, newest first.
-    secrets: tuple[tuple[str, datetime | None], ...]
-    read_at: float
-    from_memory: bool = False
-
-    @property
-    def edge_version(self) -> int:
-        return self.row[WEBHOOK_SOURCE_FIELDS.index("edge_version")]
-
-    def source(self) -> Source:
-        """Return a Source of its own for this request, with the fields the edge reads (others load on access)."""
-        return Source.from_db(DEFAULT_DB_ALIAS, WEBHOOK_SOURCE_FIELDS, self.row)
-
-    def secrets_valid(self, *, now: datetime) -> list[str]:
-        """Return the secrets that verify deliveries at ``now``, newest first (``source_valid_secrets``'s rule)."""
-        return [value for value, expires_at in self.secrets if expires_at is None or expires_at > now]
-
-
-_webhook_sources: OrderedDict[str, WebhookSource] = OrderedDict()
-
-
-@functools.cache
-def _webhook_sql(vendor: str) -> str:
-    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
-    columns = ", ".join(f"source.{quote(name)}" for name in WEBHOOK_SOURCE_FIELDS)
-    return (
-        f"SELECT {columns}, secret.value, secret.expires_at "  # noqa: S608 - table and column names from the models
-        f"FROM {quote(Source._meta.db_table)} source LEFT OUTER JOIN {quote(SourceSecret._meta.db_table)} secret "
-        "ON secret.source_id = source.id AND (secret.expires_at IS NULL OR secret.expires_at > %s) "
-        "WHERE source.public_id = %s AND source.is_active "
-        "ORDER BY secret.created_at DESC, secret.id DESC"
-    )
-
-
-def webhook_source_get(*, public_id: str, now: datetime | None = None, fresh: bool = False) -> WebhookSource | None:
-    """Return what the webhook edge needs of the active source behind a webhook URL, or None when there is none.
-
-    A source read in the last ``WEBHOOK_SOURCE_KEPT_SECONDS`` is returned
-    from this process's memory (``from_memory`` is then true) unless ``fresh``;
-    otherwise one plain query reads it with its secrets valid at ``now``, with
-    the same rotation rule as ``source_valid_secrets``. A source kept in memory
-    may have changed since: its secrets are filtered by ``now`` when used, and
-    the insert of a delivery checks its ``edge_version``
-    (``delivery_receive``), so a revoked secret or a deactivated source is
-    refused as soon as it changed.
-    """
-    now = now or timezone.now()
-    clock = time.monotonic()
-    kept = None if fresh else _webhook_sources.get(public_id)
-    if kept is not None and clock - kept.read_at < WEBHOOK_SOURCE_KEPT_SECONDS:
-        return kept
-    database = connections[DEFAULT_DB_ALIAS]
-    # A plain cursor: building models through .raw() cost more than the query's round trip.
-    with server_binding_cursor(database) as cursor:
-        cursor.execute(_webhook_sql(database.vendor), [database.ops.adapt_datetimefield_value(now), public_id])
-        rows = cursor.fetchall()
-    if not rows:
-        _webhook_sources.pop(public_id, None)
-        return None
-    width = len(WEBHOOK_SOURCE_FIELDS)
-    expires_at = SourceSecret._meta.get_field("expires_at").cached_col
-    secrets = tuple(
-        (row[width], _converted(expires_at, row[width + 1], database)) for row in rows if row[width] is not None
-    )
-    found = WebhookSource(row=tuple(rows[0][:width]), secrets=secrets, read_at=clock)
-    _webhook_sources[public_id] = replace(found, from_memory=True)
-    _webhook_sources.move_to_end(public_id)
-    while len(_webhook_sources) > WEBHOOK_SOURCES_KEPT:
-        _webhook_sources.popitem(last=False)
-    return found
-
-
-def _converted(column, value, database):
-    """Return a column's value as a query of the ORM would (SQLite gives a datetime as text, for one)."""
-    for converter in database.ops.get_db_converters(column) + column.get_db_converters(database):
-        value = converter(value, column, database)
-    return value
-
-
-def webhook_sources_forget() -> None:
-    """Forget every source this process keeps in memory (tests that change sources behind the services' back)."""
-    _webhook_sources.clear()
+    secrets = source.secrets.order_by("-created_at", "-id").values_list("value", "expires_at")
+    return [value for value, expires_at in secrets if SourceSecret.verifies_at(expires_at, now)]
 
 
 def source_visible_to(*, user) -> QuerySet[Source]:

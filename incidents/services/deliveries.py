@@ -6,21 +6,16 @@ drain once committed: a task that processes every delivery due, in batches
 same drain, so every way to processing is the same.
 """
 
-import functools
-import hashlib
 import logging
 import time
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from config.database import insert_unless_conflict
 from config.shared_redis import shared_key, shared_redis
-from incidents.models import Delivery, Source
-from incidents.services.deployments import clip
+from incidents.models import Delivery
 from incidents.services.drain_lease import PUBLISH, DrainLease, drain_wake_needed
 from incidents.services.processing import (
     WAITING,
@@ -37,80 +32,6 @@ DRAIN_PENDING_SECONDS = 30
 # A drain holding the lease looks again this often while nothing comes, for this long, before it lets the lease go.
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_LINGER_SECONDS = 0.5
-
-
-class SourceChanged(Exception):
-    """The source is no longer as the delivery was checked against: it changed, was deactivated or deleted."""
-
-
-def delivery_receive(
-    *,
-    source: Source,
-    delivery_id: str,
-    event: str,
-    headers: dict[str, str],
-    content_type: str,
-    body: bytes,
-    received_at: datetime | None = None,
-    edge_version: int | None = None,
-) -> tuple[Delivery, bool]:
-    """Store a delivery and queue its processing once committed; return it and whether it is new.
-
-    Outside a transaction (as the webhook view calls it) the delivery is
-    committed when this returns; inside one, it is stored in a savepoint and
-    queued when that transaction commits. A delivery id the source already sent
-    returns the stored delivery and queues nothing, also under concurrent
-    copies: the unique constraint decides, in the insert itself.
-
-    With ``edge_version`` (the version of the source that the delivery's
-    signature was checked against), store it only while the source is active
-    and still at that version, in the same statement; raise SourceChanged
-    otherwise, and store nothing.
-    """
-    received_at = received_at or timezone.now()
-    delivery_id = clip(delivery_id, 200) or "sha256:" + hashlib.sha256(body).hexdigest()
-    row = {
-        "source_id": source.pk,
-        "delivery_id": delivery_id,
-        "event": clip(event, 120),
-        "headers": {clip(name, 200): clip(value, 2000) for name, value in headers.items()},
-        "content_type": clip(content_type, 200),
-        "body": body,
-        "received_at": received_at,
-        "next_attempt_at": received_at,
-    }
-    connection = transaction.get_connection()
-    # Inside a transaction the insert runs in a savepoint, so an error only
-    # rolls that back; outside one the single INSERT commits (or fails) alone.
-    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
-    only_if = None if edge_version is None else (_source_unchanged_sql(), [source.pk, edge_version])
-    with guard:
-        delivery = insert_unless_conflict(Delivery, row, conflict=("source", "delivery_id"), only_if=only_if)
-    if delivery is None:
-        stored = Delivery.objects.filter(source=source, delivery_id=delivery_id)
-        if edge_version is not None:
-            # Answer "duplicate" only to a delivery checked against the source as it is.
-            stored = stored.filter(source__edge_version=edge_version, source__is_active=True)
-        existing = stored.only("id", "status").first()
-        if existing is None and edge_version is not None:
-            raise SourceChanged(f"Source {source.pk} is no longer at edge version {edge_version}.")
-        if existing is None:  # the stored copy was deleted in between: the sender retries
-            raise IntegrityError(f"Delivery {delivery_id!r} of source {source.pk} conflicted, then vanished.")
-        return existing, False
-    Delivery.source.field.set_cached_value(delivery, source)
-    # Runs at once when no transaction is open (the delivery is committed already).
-    transaction.on_commit(delivery_processing_wake)
-    return delivery, True
-
-
-@functools.cache
-def _source_unchanged_sql() -> str:
-    quote = connection.ops.quote_name
-    opts = Source._meta
-    return (
-        f"EXISTS (SELECT 1 FROM {quote(opts.db_table)} WHERE {quote(opts.pk.column)} = %s "  # noqa: S608 - names from the model
-        f"AND {quote(opts.get_field('edge_version').column)} = %s AND {quote(opts.get_field('is_active').column)})"
-    )
 
 
 def delivery_processing_wake() -> bool:

@@ -1,24 +1,16 @@
 """Writes to sources and their secrets."""
 
 import base64
-import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.test import RequestFactory
-from django.urls import resolve
 from django.utils import timezone
 
-from incidents.ingest.adapters import sender_for
 from incidents.ingest.discovery import validate_pattern
-from incidents.models import Delivery, Severity, Source, SourceKind, SourceSecret
-from incidents.selectors.sources import source_valid_secrets
+from incidents.models import Severity, Source, SourceKind, SourceSecret
 
 # Kinds whose secret is a Standard Webhooks signing key ("whsec_" + base64 of random bytes).
 STANDARD_WEBHOOKS_KINDS = {SourceKind.GENERIC, SourceKind.GITLAB}
@@ -188,69 +180,3 @@ def _source_edge_changed(*, source: Source) -> None:
 
 class SourceRuleError(Exception):
     """An operation on a source its current state does not allow; the message says why."""
-
-
-@dataclass(frozen=True)
-class TestDeliveryResult:
-    """What the webhook answered to a test delivery, and the delivery it stored (if any)."""
-
-    status_code: int
-    answer: dict
-    delivery: Delivery | None
-
-    @property
-    def accepted(self) -> bool:
-        return 200 <= self.status_code < 300
-
-    @property
-    def message(self) -> str:
-        return str(self.answer.get("message") or self.answer.get("status") or "")
-
-
-def source_send_test_delivery(*, source: Source, now: datetime | None = None) -> TestDeliveryResult:
-    """Send the sender's sample delivery, signed with the newest secret, through the source's webhook view.
-
-    The sample takes exactly the path a real sender's call takes (signature check, storage,
-    processing queued after commit), so it appears in the delivery log. Must not run inside a
-    transaction: the receive view commits the delivery itself. Raise SourceRuleError when the
-    source is inactive, has no valid secret, or its sender has no sample.
-    """
-    now = now or timezone.now()
-    if not source.is_active:
-        raise SourceRuleError(SOURCE_INACTIVE)
-    valid = source_valid_secrets(source=source, now=now)
-    if not valid:
-        raise SourceRuleError(NO_VALID_SECRET)
-    try:
-        headers, body = sender_for(source.kind).sample(valid[0], now)
-    except NotImplementedError as error:
-        raise SourceRuleError(NO_SAMPLE.format(kind=source.get_kind_display())) from error
-    headers = dict(headers)
-    content_type = ""
-    for name in list(headers):
-        if name.lower() == "content-type":
-            content_type = headers.pop(name)
-    site = urlsplit(settings.SITE_URL)
-    request = RequestFactory().generic(
-        "POST",
-        source.webhook_path,
-        data=body,
-        content_type=content_type,
-        headers=headers,
-        secure=site.scheme == "https",
-        HTTP_HOST=site.netloc or "localhost",
-        REMOTE_ADDR="127.0.0.1",
-    )
-    match = resolve(source.webhook_path)
-    response = match.func(request, *match.args, **match.kwargs)
-    try:
-        answer = json.loads(response.content or b"{}")
-    except ValueError:
-        answer = {"message": response.content.decode(errors="replace")[:500]}
-    if not isinstance(answer, dict):
-        answer = {"message": str(answer)}
-    delivery = None
-    delivery_pk = answer.get("delivery")
-    if isinstance(delivery_pk, int):
-        delivery = Delivery.objects.filter(source=source, pk=delivery_pk).first()
-    return TestDeliveryResult(status_code=response.status_code, answer=answer, delivery=delivery)

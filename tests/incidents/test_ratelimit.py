@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import DatabaseError
 
+from incidents.ingest import edge as ratelimit
+from incidents.ingest.edge import rate_windows_prune, source_rate_limit_hit
 from incidents.models import SourceRateWindow
-from incidents.services import ratelimit
-from incidents.services.ratelimit import rate_windows_prune, source_rate_limit_hit
 from tests.factories import SourceFactory
 
 pytestmark = pytest.mark.django_db

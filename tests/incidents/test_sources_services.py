@@ -6,8 +6,9 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from incidents.ingest.edge import webhook_source_get
 from incidents.models import Source
-from incidents.selectors.sources import source_for_webhook, source_valid_secrets, webhook_source_get
+from incidents.selectors.sources import source_valid_secrets
 from incidents.services.sources import UNKNOWN_KIND, source_create, source_rotate_secret, source_update
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ def test_create_source_issues_a_secret_and_unguessable_url(team):
     source, secret = source_create(team=team, kind="github", name="fraud-ci")
     assert source_valid_secrets(source=source) == [secret]
     assert len(source.public_id) >= 32
-    assert source_for_webhook(public_id=source.public_id) == source
+    assert webhook_source_get(public_id=source.public_id).source() == source
 
 
 def test_standard_webhook_kinds_get_whsec_keys(team):
@@ -39,7 +40,7 @@ def test_inactive_source_is_not_found(team):
     source, _ = source_create(team=team, kind="jenkins", name="nightly")
     source.is_active = False
     source.save()
-    assert source_for_webhook(public_id=source.public_id) is None
+    assert webhook_source_get(public_id=source.public_id) is None
 
 
 def test_update_changes_only_the_options_given(team):
@@ -126,7 +127,7 @@ def test_webhook_lookup_keeps_the_source_in_memory_and_reads_it_again_when_asked
 
 
 def test_webhook_lookup_reads_again_after_the_kept_time_and_keeps_a_bounded_number(team, monkeypatch):
-    import incidents.selectors.sources as selectors
+    import incidents.ingest.edge as selectors
 
     first, _ = source_create(team=team, kind="github", name="one")
     second, _ = source_create(team=team, kind="github", name="two")

@@ -9,10 +9,11 @@ from django.db import connection
 from django.utils import timezone
 
 from config.shared_redis import shared_key, shared_redis
+from incidents.ingest.edge import delivery_receive
 from incidents.models import Delivery
 from incidents.services import deliveries as delivery_services
 from incidents.services import drain_lease
-from incidents.services.deliveries import DRAIN_PENDING, delivery_drain, delivery_processing_wake, delivery_receive
+from incidents.services.deliveries import DRAIN_PENDING, delivery_drain, delivery_processing_wake
 from incidents.services.drain_lease import DRAIN_LEASE, DRAIN_LEASE_SECONDS, DrainLease
 from tests.incidents.ingest.github import deployment_status_payload
 
