@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "teams",
     "incidents",
     "postmortems",
+    "experiments",
 ]
 
 MIDDLEWARE = [
@@ -278,6 +279,10 @@ SPECTACULAR_SETTINGS = {
         "FactorCategoryEnum": "postmortems.models.postmortems.FactorCategory",
         "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
         "SearchKindEnum": "postmortems.models.search.SearchKind",
+        "ExperimentKindEnum": "experiments.models.ExperimentKind",
+        "ExperimentOutcomeEnum": "experiments.models.ExperimentOutcome",
+        "GameDayStateEnum": "experiments.models.GameDayState",
+        "InjectionKindEnum": "experiments.models.InjectionKind",
     },
 }
 

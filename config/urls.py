@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("incidents.api.urls")),
     path("", include("incidents.ingest.api_urls")),
     path("", include("postmortems.api.urls")),
+    path("", include("experiments.api.urls")),
 ]
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
     path("hooks/", include("incidents.ingest.urls")),
     path("", include("incidents.urls")),
     path("", include("postmortems.urls")),
+    path("", include("experiments.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -4,7 +4,7 @@ Raise BUILTIN_REVISION after changing them: the next use brings stored copies up
 to date. Post-mortems already written keep the sections they started with.
 """
 
-BUILTIN_REVISION = 1
+BUILTIN_REVISION = 2
 DEFAULT_BUILTIN_KEY = "standard"
 
 _FACTORS_HELP = (
@@ -318,12 +318,14 @@ BUILTIN_TEMPLATES = [
                 "A falsifiable statement: \u201cwhen the feature store is unavailable, scoring falls back to "
                 "defaults within 30 seconds\u201d.",
                 required=True,
+                prefill="hypothesis",
             ),
             _section(
                 "injected_failure",
                 "Injected failure",
                 "Which failure was injected, where, for how long, with which safeguards?",
                 required=True,
+                prefill="injection",
             ),
             _section(
                 "expected_vs_observed",
@@ -331,6 +333,7 @@ BUILTIN_TEMPLATES = [
                 "What happened, compared with what you expected?",
                 "Include the signals you watched and whether they told the story in time.",
                 required=True,
+                prefill="observations",
             ),
             _section(
                 "surprises",

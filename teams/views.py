@@ -3,9 +3,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from experiments.selectors import game_days_of_team
 from teams.forms import MembershipAddForm, TeamSettingsForm
 from teams.models import Membership, Team
-from teams.selectors import team_list, team_members, user_is_team_lead, user_team_ids
+from teams.selectors import team_list, team_members, user_is_team_lead, user_is_team_member, user_team_ids
 from teams.services import TeamRuleError, membership_add, membership_remove, membership_set_role, team_update
 
 
@@ -17,7 +18,11 @@ def team_index(request):
 def team_detail(request, slug):
     team = get_object_or_404(Team, slug=slug)
     can_manage = user_is_team_lead(user=request.user, team=team)
+    upcoming_game_days, past_game_days = game_days_of_team(user=request.user, team=team)
     context = {
+        "upcoming_game_days": upcoming_game_days,
+        "past_game_days": past_game_days[:10],
+        "is_member": user_is_team_member(user=request.user, team=team),
         "team": team,
         "memberships": team_members(team=team),
         "can_manage": can_manage,

@@ -52,6 +52,16 @@ class Tag(models.Model):
         return self.name
 
 
+class IncidentQuerySet(models.QuerySet):
+    def drills(self) -> "IncidentQuerySet":
+        """Return the drills: incidents a game day opened on purpose."""
+        return self.filter(kind=IncidentKind.GAME_DAY)
+
+    def excluding_drills(self) -> "IncidentQuerySet":
+        """Return the real incidents only, as DORA and MTTx figures count them."""
+        return self.exclude(kind=IncidentKind.GAME_DAY)
+
+
 class Incident(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="incidents")
     title = models.CharField(max_length=300)
@@ -94,6 +104,8 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = IncidentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-detected_at", "-id"]
         constraints = [
@@ -129,6 +141,11 @@ class Incident(models.Model):
     @property
     def reference(self) -> str:
         return f"INC-{self.pk}"
+
+    @property
+    def is_drill(self) -> bool:
+        """Whether a game day opened this incident on purpose: left out of DORA and MTTx figures."""
+        return self.kind == IncidentKind.GAME_DAY
 
 
 class IncidentDeployment(models.Model):

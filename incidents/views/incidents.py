@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from experiments.selectors import game_day_of_drill, incident_rollouts
 from incidents.filters import IncidentFilterSet
 from incidents.forms import (
     NO_TEAM,
@@ -138,6 +139,8 @@ def _detail_context(request, incident, **forms) -> dict:
         ],
         "postmortem_start_url": _postmortem_start_url(incident),
         "is_over": status in ("resolved", "closed"),
+        "rollouts": incident_rollouts(incident=incident, user=request.user),
+        "game_day": game_day_of_drill(incident=incident, user=request.user),
     }
     if can_change:
         context.update(

@@ -3,6 +3,7 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from experiments.selectors import experiments_of_model
 from incidents.pagination import CappedPaginator
 from incidents.selectors.registry import model_aliases, model_get, model_latest_deployments, model_lineage, model_list
 
@@ -45,4 +46,7 @@ def model_lineage_page(request, pk):
     if model is None:
         raise Http404("No such model.")
     lineage = model_lineage(user=request.user, model=model, page_number=request.GET.get("page"))
-    return render(request, "incidents/model_lineage.html", {"lineage": lineage, "model": model})
+    experiments = experiments_of_model(user=request.user, model=model)
+    return render(
+        request, "incidents/model_lineage.html", {"lineage": lineage, "model": model, "experiments": experiments}
+    )

@@ -24,6 +24,9 @@ class SectionPrefill(models.TextChoices):
     MODEL_VERSIONS = "model_versions", "Linked model versions"
     CHANGE = "change", "Linked deployments and model versions"
     TIMELINE = "timeline", "Incident timeline"
+    HYPOTHESIS = "hypothesis", "Game day hypothesis"
+    INJECTION = "injection", "Game day injection, target and safeguards"
+    OBSERVATIONS = "observations", "Game day outcome and observations"
 
 
 class Template(models.Model):

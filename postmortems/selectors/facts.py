@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from experiments.selectors import experiment_facts, experiment_facts_markdown, game_day_facts
 from incidents.models import AliasMove, Incident, IncidentDeployment, IncidentModelVersion, TimelineEntry
 from postmortems.models import SectionPrefill
 
@@ -92,6 +93,8 @@ def incident_facts(*, incident: Incident) -> dict:
         "durations": incident_durations(incident=incident),
         "deployments": deployments,
         "model_versions": model_versions,
+        "experiment": experiment_facts(incident=incident),
+        "game_day": game_day_facts(incident=incident),
     }
 
 
@@ -141,10 +144,40 @@ def _durations_markdown(facts: dict) -> str:
     return "\n".join(f"- {row['label']}: {row['text']}" for row in facts["durations"] if row["seconds"] is not None)
 
 
+def _game_day_markdown(prefill: str, game_day: dict | None) -> str:
+    if not game_day:
+        return ""
+    if prefill == SectionPrefill.HYPOTHESIS:
+        return game_day["hypothesis"]
+    if prefill == SectionPrefill.INJECTION:
+        lines = [
+            f"- Injected: {game_day['injection_kind']}"
+            + (f": {game_day['injection']}" if game_day["injection"] else "")
+        ]
+        if game_day["target"]:
+            lines.append(f"- Target: {game_day['target']}")
+        if game_day["blast_radius"]:
+            lines.append(f"- Blast radius: {game_day['blast_radius']}")
+        if game_day["abort_conditions"]:
+            lines.append(f"- Abort conditions: {game_day['abort_conditions']}")
+        return "\n".join(lines)
+    if game_day["hypothesis_held"] is None:
+        return game_day["observations"]
+    verdict = "The hypothesis held." if game_day["hypothesis_held"] else "The hypothesis did not hold."
+    return "\n\n".join(part for part in (f"**{verdict}**", game_day["observations"]) if part)
+
+
 def prefill_text(*, prefill: str, incident: Incident, facts: dict) -> str:
-    """Return the Markdown a section starts with for the given kind of pre-fill."""
+    """Return the Markdown a section starts with for the given kind of pre-fill.
+
+    The summary of an incident that happened during an experiment also states
+    the rollout's facts: arms, traffic at the time, how far it got, what stopped it.
+    """
     if prefill == SectionPrefill.SUMMARY:
-        return incident.summary or incident.title
+        rollout = experiment_facts_markdown(facts.get("experiment"))
+        return "\n\n".join(part for part in (incident.summary or incident.title, rollout) if part)
+    if prefill in (SectionPrefill.HYPOTHESIS, SectionPrefill.INJECTION, SectionPrefill.OBSERVATIONS):
+        return _game_day_markdown(prefill, facts.get("game_day"))
     if prefill == SectionPrefill.IMPACT:
         return "\n\n".join(part for part in (incident.impact, _durations_markdown(facts)) if part)
     if prefill == SectionPrefill.DURATIONS:

@@ -1,0 +1,247 @@
+"""Serializers of the experiment and game-day API. They shape data; services make changes."""
+
+from rest_framework import serializers
+
+from experiments.models import (
+    Experiment,
+    ExperimentKind,
+    GameDay,
+    InjectionKind,
+    TrafficStep,
+)
+from experiments.services.experiments import ACTION_FOR_OUTCOME
+from incidents.api.serializers import ModelRefSerializer, TeamField, TeamRefSerializer, UserField, UserRefSerializer
+from incidents.filters import parse_id
+from incidents.models import ModelVersion, RegisteredModel
+
+MODEL_UNKNOWN = "No registered model {value!r} in this team: give a model id or name."
+VERSION_UNKNOWN = "No version {value!r} of this model: give a version id or its version string."
+USE_ACTION = "{field} cannot be changed here: use POST /api/v1/{path}/{{id}}/{action}/."
+
+
+class VersionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.CharField()
+
+
+class TrafficStepSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrafficStep
+        fields = ["id", "percent", "step_index", "at", "note"]
+        read_only_fields = fields
+
+
+class ExperimentSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    model = ModelRefSerializer(read_only=True)
+    candidate_version = VersionRefSerializer(read_only=True)
+    control_version = VersionRefSerializer(read_only=True, allow_null=True)
+    steps = TrafficStepSerializer(many=True, read_only=True)
+    traffic_percent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Experiment
+        fields = [
+            "id",
+            "reference",
+            "web_url",
+            "team",
+            "model",
+            "environment",
+            "kind",
+            "candidate_version",
+            "control_version",
+            "hypothesis",
+            "deciding_metric",
+            "outcome",
+            "outcome_reason",
+            "traffic_percent",
+            "steps",
+            "started_at",
+            "ended_at",
+            "restricted",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_traffic_percent(self, experiment) -> int | None:
+        steps = list(experiment.steps.all())
+        return steps[-1].percent if steps else None
+
+
+def _model_in_team(team, value) -> RegisteredModel:
+    text = str(value).strip()
+    model_id = parse_id(text)
+    models = RegisteredModel.objects.filter(team=team)
+    model = models.filter(pk=model_id).first() if model_id else models.filter(name=text).first()
+    if model is None:
+        raise serializers.ValidationError({"model": [MODEL_UNKNOWN.format(value=text[:200])]})
+    return model
+
+
+def _version_of(model, value, field: str) -> ModelVersion | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    versions = ModelVersion.objects.filter(model=model).select_related("model")
+    version = versions.filter(version=text).first()
+    if version is None and parse_id(text):
+        version = versions.filter(pk=parse_id(text)).first()
+    if version is None:
+        raise serializers.ValidationError({field: [VERSION_UNKNOWN.format(value=text[:64])]})
+    return version
+
+
+class ExperimentCreateSerializer(serializers.Serializer):
+    team = TeamField()
+    model = serializers.CharField(max_length=200, help_text="Model id or name in the team.")
+    environment = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(choices=ExperimentKind.choices, default=ExperimentKind.CANARY)
+    candidate_version = serializers.CharField(max_length=64, help_text="Version string (or id) of the candidate.")
+    control_version = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, allow_null=True, help_text="Version string (or id)."
+    )
+    hypothesis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    deciding_metric = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    traffic_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    restricted = serializers.BooleanField(default=False)
+
+    def validate(self, attrs):
+        model = _model_in_team(attrs["team"], attrs["model"])
+        attrs["model"] = model
+        attrs["candidate_version"] = _version_of(model, attrs["candidate_version"], "candidate_version")
+        attrs["control_version"] = _version_of(model, attrs.get("control_version"), "control_version")
+        return attrs
+
+
+class ExperimentUpdateSerializer(serializers.Serializer):
+    hypothesis = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    deciding_metric = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    kind = serializers.ChoiceField(choices=ExperimentKind.choices, required=False)
+    restricted = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        for name, action in (("outcome", "conclude"), ("steps", "steps")):
+            if name in self.initial_data:
+                raise serializers.ValidationError(
+                    {name: [USE_ACTION.format(field=name, path="experiments", action=action)]}
+                )
+        return attrs
+
+
+class TrafficStepCreateSerializer(serializers.Serializer):
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    at = serializers.DateTimeField(required=False, allow_null=True)
+    step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class ConcludeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=[(value, value) for value in ACTION_FOR_OUTCOME])
+    reason = serializers.CharField(max_length=10_000)
+    at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class GameDaySerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    team = TeamRefSerializer(read_only=True)
+    model = ModelRefSerializer(read_only=True, allow_null=True)
+    facilitator = UserRefSerializer(read_only=True, allow_null=True)
+    participants = UserRefSerializer(many=True, read_only=True)
+    incident = serializers.SerializerMethodField()
+
+    class Meta:
+        model = GameDay
+        fields = [
+            "id",
+            "reference",
+            "web_url",
+            "team",
+            "title",
+            "hypothesis",
+            "model",
+            "environment",
+            "component",
+            "injection_kind",
+            "injection",
+            "blast_radius",
+            "abort_conditions",
+            "scheduled_at",
+            "duration_minutes",
+            "facilitator",
+            "participants",
+            "state",
+            "started_at",
+            "ended_at",
+            "hypothesis_held",
+            "observations",
+            "abort_reason",
+            "incident",
+            "restricted",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_incident(self, game_day) -> int | None:
+        """Return the drill incident's id (readable through /api/v1/incidents/ by whoever may see it)."""
+        return game_day.incident_id
+
+
+class GameDayPlanSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    hypothesis = serializers.CharField(max_length=20_000)
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    environment = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    component = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    injection_kind = serializers.ChoiceField(choices=InjectionKind.choices, required=False)
+    injection = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    blast_radius = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    abort_conditions = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    scheduled_at = serializers.DateTimeField()
+    duration_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    facilitator = UserField(required=False, allow_null=True)
+    participants = serializers.ListField(child=UserField(), required=False, max_length=100)
+    restricted = serializers.BooleanField(required=False)
+
+
+class GameDayCreateSerializer(GameDayPlanSerializer):
+    team = TeamField()
+
+    def validate(self, attrs):
+        if attrs.get("model") not in (None, ""):
+            attrs["model"] = _model_in_team(attrs["team"], attrs["model"])
+        else:
+            attrs["model"] = None
+        return attrs
+
+
+class GameDayUpdateSerializer(GameDayPlanSerializer):
+    def validate(self, attrs):
+        for name, action in (("state", "start|finish|abort"), ("hypothesis_held", "finish"), ("team", "")):
+            if name in self.initial_data:
+                message = (
+                    USE_ACTION.format(field=name, path="game-days", action=action)
+                    if action
+                    else f"{name} cannot be changed."
+                )
+                raise serializers.ValidationError({name: [message]})
+        if "model" in attrs:
+            attrs["model"] = (
+                _model_in_team(self.context["team"], attrs["model"]) if attrs["model"] not in (None, "") else None
+            )
+        return attrs
+
+
+class GameDayFinishSerializer(serializers.Serializer):
+    hypothesis_held = serializers.BooleanField(allow_null=True)
+    observations = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+
+
+class GameDayAbortSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=10_000)

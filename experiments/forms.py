@@ -1,0 +1,102 @@
+"""Forms of the game-day pages. They check shapes; the services check the rules."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from experiments.models import InjectionKind
+from experiments.services.game_days import MAX_DURATION_MINUTES
+from incidents.forms import DateTimeLocalInput
+from incidents.models import RegisteredModel
+
+User = get_user_model()
+
+HELD_CHOICES = [("yes", "It held"), ("no", "It did not hold")]
+
+
+def _person_label(user) -> str:
+    return f"{user.get_full_name()} (@{user.username})" if user.get_full_name() else user.username
+
+
+class GameDayPlanForm(forms.Form):
+    team = forms.ModelChoiceField(queryset=None, empty_label=None)
+    title = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "Stale features in scoring"}))
+    hypothesis = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown. A falsifiable statement: if X fails, the system does Y and we notice within Z.",
+    )
+    injection_kind = forms.ChoiceField(choices=InjectionKind.choices, label="What is injected")
+    injection = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="How",
+        help_text="Markdown. Exactly what you will do, and for how long.",
+    )
+    model = forms.ModelChoiceField(queryset=None, required=False, empty_label="No model")
+    environment = forms.CharField(max_length=100, required=False)
+    component = forms.CharField(max_length=200, required=False, help_text="The part of the system the failure hits.")
+    blast_radius = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    abort_conditions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="When anyone stops it at once."
+    )
+    scheduled_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Starts at", help_text="UTC.")
+    duration_minutes = forms.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES, initial=60, label="Minutes")
+    facilitator = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
+    participants = forms.ModelMultipleChoiceField(
+        queryset=None, required=False, widget=forms.CheckboxSelectMultiple, help_text="Reminded the day before."
+    )
+    restricted = forms.BooleanField(required=False, help_text="Only the team and staff can see a restricted game day.")
+
+    def __init__(self, *args, user, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from teams.models import Team
+
+        teams = Team.objects.order_by("name")
+        if not user.is_staff:
+            teams = teams.filter(memberships__user=user)
+        if team is not None:
+            teams = teams.filter(pk=team.pk)
+        self.fields["team"].queryset = teams
+        self.fields["model"].queryset = RegisteredModel.objects.filter(team__in=teams).select_related("team")
+        self.fields["model"].label_from_instance = lambda model: f"{model.name} ({model.team.name})"
+        people = User.objects.filter(is_active=True, memberships__team__in=teams).distinct().order_by("username")
+        self.fields["facilitator"].queryset = people
+        self.fields["facilitator"].label_from_instance = _person_label
+        self.fields["participants"].queryset = people
+        self.fields["participants"].label_from_instance = _person_label
+
+    @classmethod
+    def initial_from(cls, game_day) -> dict:
+        return {
+            "team": game_day.team_id,
+            "title": game_day.title,
+            "hypothesis": game_day.hypothesis,
+            "injection_kind": game_day.injection_kind,
+            "injection": game_day.injection,
+            "model": game_day.model_id,
+            "environment": game_day.environment,
+            "component": game_day.component,
+            "blast_radius": game_day.blast_radius,
+            "abort_conditions": game_day.abort_conditions,
+            "scheduled_at": game_day.scheduled_at,
+            "duration_minutes": game_day.duration_minutes,
+            "facilitator": game_day.facilitator_id,
+            "participants": [person.pk for person in game_day.participants.all()],
+            "restricted": game_day.restricted,
+        }
+
+
+class GameDayFinishForm(forms.Form):
+    held = forms.ChoiceField(choices=HELD_CHOICES, widget=forms.RadioSelect, label="Did the hypothesis hold?")
+    observations = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="Markdown. What happened, what the signals showed, what surprised you.",
+    )
+
+
+class GameDayAbortForm(forms.Form):
+    reason = forms.CharField(
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Which abort condition was met, or what changed.",
+    )
