@@ -74,11 +74,14 @@ def incident_experiment_links(*, incident: Incident) -> list[ExperimentIncident]
 
 def incident_rollouts(*, incident: Incident, user) -> list[dict]:
     """Return the experiments the incident happened in that the user may see, each with its sentence."""
-    links = [
-        link
-        for link in incident_experiment_links(incident=incident)
-        if experiment_get_visible(user=user, pk=link.experiment_id) is not None
-    ]
+    links = incident_experiment_links(incident=incident)
+    if links:
+        visible = set(
+            experiment_list(user=user)
+            .filter(pk__in=[link.experiment_id for link in links])
+            .values_list("pk", flat=True)
+        )
+        links = [link for link in links if link.experiment_id in visible]
     return [{"link": link, "experiment": link.experiment, "text": experiment_context(link=link)} for link in links]
 
 

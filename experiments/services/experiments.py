@@ -355,7 +355,8 @@ def experiment_attach_incident(
         incident=incident,
         kind=TimelineEntry.Kind.LINK,
         text=f"Happened on the {Arm(arm).label.lower()} arm {experiment_context(link=link)}.",
-        occurred_at=at,
+        # Never before the entry that opened the incident: that one says who declared it.
+        occurred_at=max(at, incident.detected_at),
         source_label=source_label or TIMELINE_LABEL,
         new_value=experiment.reference,
     )
