@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Case, IntegerField, Q, Value, When
 
+from config.widgets import IsoDateInput
 from incidents.models import Incident, IncidentKind, IncidentStatus, RegisteredModel, Severity
 
 SORTS = {
@@ -53,10 +54,10 @@ class IncidentFilterSet(django_filters.FilterSet):
         field_name="environment", lookup_expr="iexact", label="Environment", max_length=100
     )
     detected_after = django_filters.DateTimeFilter(
-        method="filter_detected_after", label="Detected from", widget=forms.DateInput(attrs={"type": "date"})
+        method="filter_detected_after", label="Detected from", widget=IsoDateInput()
     )
     detected_before = django_filters.DateTimeFilter(
-        method="filter_detected_before", label="Detected until", widget=forms.DateInput(attrs={"type": "date"})
+        method="filter_detected_before", label="Detected until", widget=IsoDateInput()
     )
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in SORTS.items()],

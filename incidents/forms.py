@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.widgets import IsoDateTimeInput
 from incidents.models import IncidentKind, LinkRole, RegisteredModel, Severity
 from incidents.services.incidents import (
     MILESTONE_IN_FUTURE,
@@ -15,15 +16,7 @@ from incidents.services.incidents import (
 
 MODEL_NOT_IN_TEAM = "{model} belongs to {team}; choose one of this team's models or none."
 NO_TEAM = "Join a team before declaring an incident: incidents belong to a team."
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_ID = 2**63 - 1
-
-
-class DateTimeLocalInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs={"step": 60, **(attrs or {})}, format=DATETIME_FORMAT)
 
 
 class TagsField(forms.CharField):
@@ -65,12 +58,12 @@ class IncidentDeclareForm(forms.Form):
     )
     started_at = forms.DateTimeField(
         required=False,
-        widget=DateTimeLocalInput(),
+        widget=IsoDateTimeInput(),
         label="Started",
         help_text="When the impact began (UTC). Leave empty if it began when detected.",
     )
     detected_at = forms.DateTimeField(
-        required=False, widget=DateTimeLocalInput(), label="Detected", help_text="UTC. Leave empty for now."
+        required=False, widget=IsoDateTimeInput(), label="Detected", help_text="UTC. Leave empty for now."
     )
     summary = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text="Markdown. What do we know so far?"
@@ -135,11 +128,11 @@ class IncidentEditForm(forms.Form):
 
 
 class MilestonesForm(forms.Form):
-    started_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Started")
-    detected_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Detected")
-    acknowledged_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Acknowledged", required=False)
-    mitigated_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Mitigated", required=False)
-    resolved_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Resolved", required=False)
+    started_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Started")
+    detected_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Detected")
+    acknowledged_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Acknowledged", required=False)
+    mitigated_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Mitigated", required=False)
+    resolved_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Resolved", required=False)
 
     @classmethod
     def initial_from(cls, incident) -> dict:

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.widgets import IsoDateInput
 from postmortems.models import ACTION_KIND_GROUPS, ActionItemKind, ActionItemPriority, ActionItemStatus
 from postmortems.services.actions import BULK_NOTHING_SELECTED
 
@@ -34,7 +35,7 @@ class ActionItemForm(forms.Form):
     priority = forms.ChoiceField(choices=ActionItemPriority.choices, initial=ActionItemPriority.P3)
     due_date = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
         help_text="Left empty, it follows the incident's severity.",
     )
     verification = forms.CharField(

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from config.widgets import IsoDateInput
 from incidents.models import RegisteredModel
 from postmortems.models import FACTOR_CATEGORY_GROUPS, FactorCategory, SearchKind
 from postmortems.selectors.search import MAX_QUERY_LENGTH
@@ -56,8 +57,8 @@ class LearningFilterForm(forms.Form):
         queryset=RegisteredModel.objects.order_by("name"), required=False, empty_label="All models"
     )
     tag = forms.CharField(required=False, max_length=60)
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
+    since = forms.DateField(required=False, widget=IsoDateInput(), label="From")
+    until = forms.DateField(required=False, widget=IsoDateInput(), label="To")
 
     def clean(self):
         cleaned = super().clean()
