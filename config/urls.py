@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from config import views
 from teams.api.views import MeView, TeamViewSet
+from teams.views import SignInView
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet, basename="team")
@@ -22,7 +23,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", include("teams.urls")),
     path("hooks/", include("incidents.ingest.urls")),

@@ -34,6 +34,21 @@ PEOPLE = [
 ]
 
 
+ROLE_WORDS = {"lead": "lead", "member": "member"}
+
+
+def demo_sign_ins() -> list[dict[str, str]]:
+    """Return each demo person's username, name and roles in words, in the order of ``PEOPLE``."""
+    team_names = {slug: name for slug, name, _, _ in TEAMS}
+    sign_ins = []
+    for username, first, last, roles in PEOPLE:
+        words = [f"{ROLE_WORDS[role]} of {team_names[slug]}" for slug, role in roles.items()]
+        if username == DEMO_USERNAME:
+            words.append("staff (admin)")
+        sign_ins.append({"username": username, "name": f"{first} {last}", "roles": ", ".join(words)})
+    return sign_ins
+
+
 def seed() -> dict[str, Team]:
     """Create the demo teams and people when missing; never change what exists."""
     teams = {}

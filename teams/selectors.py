@@ -50,3 +50,10 @@ def user_display_name(user, *, nobody: str = "") -> str:
     if user is None:
         return nobody
     return user.get_full_name() or user.username
+
+
+def demo_is_seeded() -> bool:
+    """Return whether the demo organisation's people exist (``manage.py seed_demo`` ran)."""
+    from teams.demo import DEMO_USERNAME
+
+    return User.objects.filter(username=DEMO_USERNAME).exists()
