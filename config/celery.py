@@ -1,9 +1,10 @@
 """The Celery application: configured from Django settings (``CELERY_*``)."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -25,3 +26,15 @@ def reuse_database_connections(sender=None, **kwargs) -> None:
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
     close_old_connections()
+
+
+@worker_ready.connect
+def announce_worker_ready(sender=None, **kwargs) -> None:
+    """Create ``KINTSUGI_WORKER_READY_FILE`` when set: ``make run`` prints its banner once the worker is up.
+
+    Its embedded broker cannot answer a broadcast ping, so a file is the one signal every broker allows.
+    """
+    path = os.environ.get("KINTSUGI_WORKER_READY_FILE")
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).touch()
