@@ -477,8 +477,8 @@ def measure_processing(count: int, batch_size: int | None = None) -> dict:
     from django.conf import settings
     from django.db import connection
 
+    from incidents.ingest.batch import delivery_batch_process
     from incidents.models import Delivery, Deployment
-    from incidents.services.processing import delivery_batch_process
 
     ids = waiting_only(count)
     before = Deployment.objects.count()
@@ -508,8 +508,8 @@ def measure_worker(count: int, env: dict[str, str], redis_url: str, concurrency:
     from django.db import connection
     from django.db.models import Max, Min
 
+    from incidents.ingest.drain import delivery_processing_wake
     from incidents.models import Delivery
-    from incidents.services.deliveries import delivery_processing_wake
 
     flush_redis(redis_url)  # drop the tasks the receive runs queued: only these are measured
     ids = waiting_only(count)

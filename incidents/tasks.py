@@ -1,4 +1,8 @@
-"""Celery tasks of incidents. Each takes ids (or nothing), is safe to run twice, and calls services."""
+"""Celery tasks of incidents. Each takes ids (or nothing), is safe to run twice, and calls services.
+
+The drain task lives with the drain (``incidents.ingest.drain``); importing
+that module here registers it with the workers, which import this one.
+"""
 
 import logging
 from datetime import timedelta
@@ -6,28 +10,12 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from incidents.ingest.drain import delivery_drain_task, delivery_sweep
 from incidents.ingest.edge import rate_windows_prune
-from incidents.services.deliveries import delivery_drain, delivery_drain_queue, delivery_process_each, delivery_sweep
 
 logger = logging.getLogger(__name__)
 
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def delivery_drain_task() -> int:
-    """Process the deliveries due, in batches; a worker lost half-way leaves them due for the redelivered task."""
-    return delivery_drain()
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def delivery_process_task(delivery_id: int) -> None:
-    """Process one delivery now; when its attempt fails, queue a drain for when the retry is due.
-
-    Deliveries are drained in batches; this task serves callers that name one
-    (and tasks queued by name before batches existed).
-    """
-    retry_in = delivery_process_each(ids=[delivery_id])
-    if retry_in is not None:
-        delivery_drain_queue(countdown=retry_in)
+__all__ = ["delivery_drain_task", "start_delivery_sweep"]
 
 
 @shared_task(ignore_result=True)

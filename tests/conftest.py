@@ -2,8 +2,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from incidents.ingest.drain import drain_lease_forget
 from incidents.ingest.edge import rate_grants_forget, webhook_sources_forget
-from incidents.services.drain_lease import drain_lease_forget
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, UserFactory
 

@@ -39,10 +39,10 @@ from django.utils import timezone
 
 from config.database import insert_unless_conflict, server_binding_cursor
 from config.shared_redis import shared_key, shared_redis, shared_script
+from incidents.ingest.drain import delivery_processing_wake
 from incidents.ingest.errors import SignatureError
 from incidents.ingest.senders import Sender
 from incidents.models import Delivery, Source, SourceRateWindow, SourceSecret
-from incidents.services.deliveries import delivery_processing_wake
 from incidents.services.deployments import clip
 
 logger = logging.getLogger(__name__)

@@ -8,10 +8,10 @@ from celery.contrib.testing.worker import start_worker
 
 from config.celery import app as celery_app
 from incidents.ingest import pages
+from incidents.ingest.batch import delivery_process
 from incidents.ingest.views import source_send_test_delivery
 from incidents.models import Delivery, Deployment, Incident, SourceKind
 from incidents.services import sources as source_services
-from incidents.services.processing import delivery_process
 from incidents.services.sources import source_create, source_rotate_secret
 
 WAITING = {Delivery.Status.RECEIVED, Delivery.Status.REPLAYED}

@@ -7,7 +7,7 @@ from celery.signals import task_postrun
 from django.db import connections
 
 from config.celery import app as celery_app
-from incidents.services.deliveries import delivery_drain_flag_clear
+from incidents.ingest.drain import delivery_drain_flag_clear
 from tests.factories import SourceFactory
 
 

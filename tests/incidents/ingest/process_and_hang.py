@@ -17,8 +17,8 @@ import django
 
 django.setup()
 
+from incidents.ingest.batch import delivery_process  # noqa: E402
 from incidents.services import deployments  # noqa: E402
-from incidents.services.processing import delivery_process  # noqa: E402
 
 
 def hang(**kwargs):

@@ -10,6 +10,10 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
 from config.shared_redis import shared_redis
+from incidents.ingest import batch as processing
+from incidents.ingest import drain as delivery_services
+from incidents.ingest.batch import delivery_batch_process, delivery_process
+from incidents.ingest.drain import delivery_drain, delivery_drain_flag_clear, delivery_processing_wake
 from incidents.models import (
     Delivery,
     Deployment,
@@ -18,10 +22,6 @@ from incidents.models import (
     ModelVersion,
     TimelineEntry,
 )
-from incidents.services import deliveries as delivery_services
-from incidents.services import processing
-from incidents.services.deliveries import delivery_drain, delivery_drain_flag_clear, delivery_processing_wake
-from incidents.services.processing import delivery_batch_process, delivery_process
 from tests.factories import DeliveryFactory, SourceFactory, TeamFactory
 from tests.incidents.ingest.github import deployment_status_payload
 

@@ -9,12 +9,18 @@ from django.db import connection
 from django.utils import timezone
 
 from config.shared_redis import shared_key, shared_redis
+from incidents.ingest import drain as delivery_services
+from incidents.ingest import drain as drain_lease
+from incidents.ingest.drain import (
+    DRAIN_LEASE,
+    DRAIN_LEASE_SECONDS,
+    DRAIN_PENDING,
+    DrainLease,
+    delivery_drain,
+    delivery_processing_wake,
+)
 from incidents.ingest.edge import delivery_receive
 from incidents.models import Delivery
-from incidents.services import deliveries as delivery_services
-from incidents.services import drain_lease
-from incidents.services.deliveries import DRAIN_PENDING, delivery_drain, delivery_processing_wake
-from incidents.services.drain_lease import DRAIN_LEASE, DRAIN_LEASE_SECONDS, DrainLease
 from tests.incidents.ingest.github import deployment_status_payload
 
 needs_redis = pytest.mark.skipif(

@@ -4,12 +4,13 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+import incidents.tasks  # noqa: F401 - registers the periodic tasks, as a worker importing it does
 from config.celery import app as celery_app
 from incidents.ingest.adapters import sender_for
+from incidents.ingest.batch import delivery_process
+from incidents.ingest.drain import delivery_drain_task
 from incidents.models import Delivery, Deployment, Incident, ModelVersion, SourceKind
-from incidents.services.processing import delivery_process
 from incidents.services.sources import source_create
-from incidents.tasks import delivery_process_task
 from tests.incidents.ingest.github import post
 
 pytestmark = pytest.mark.django_db
@@ -53,16 +54,16 @@ def test_mlflow_sample_fills_the_registry(client, team):
 
 
 def test_the_processing_task_is_safe_to_run_twice(client, team):
-    _, delivery_id = send_sample(client, team, SourceKind.GITHUB)
+    send_sample(client, team, SourceKind.GITHUB)
     for _ in range(2):
-        delivery_process_task.apply(args=[delivery_id]).get()
+        delivery_drain_task.apply().get()
     assert Delivery.objects.get().status == Delivery.Status.PROCESSED
     assert Deployment.objects.count() == 1
     assert Incident.objects.count() == 1
 
 
-def test_task_for_a_missing_delivery_does_nothing():
-    assert delivery_process_task.apply(args=[424242]).successful()
+def test_task_with_no_delivery_due_does_nothing():
+    assert delivery_drain_task.apply().successful()
 
 
 def test_the_sweeper_runs_every_minute():

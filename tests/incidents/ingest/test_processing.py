@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from incidents.ingest.batch import delivery_process, delivery_record_failure
+from incidents.ingest.drain import delivery_sweep
 from incidents.models import AliasMove, Delivery, Deployment, Incident, IncidentStatus, ModelAlias
-from incidents.services.deliveries import delivery_record_failure, delivery_replay, delivery_sweep
-from incidents.services.processing import delivery_process
+from incidents.services.deliveries import delivery_replay
 from tests.factories import DeliveryFactory, RegisteredModelFactory, SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, mlflow_delivery, post
 
@@ -135,7 +136,7 @@ def test_skipped_runs_are_ignored_with_the_reason(client, github_source):
 
 @pytest.mark.parametrize(("attempts", "expected"), [(1, 10.0), (2, 20.0), (3, 40.0), (8, 600.0)])
 def test_retry_backoff_doubles_up_to_a_cap(attempts, expected):
-    from incidents.services.processing import delivery_retry_delay
+    from incidents.ingest.batch import delivery_retry_delay
 
     assert delivery_retry_delay(attempts=attempts) == expected
 
@@ -154,9 +155,7 @@ def test_failures_are_counted_then_final(github_source, settings):
 
 def test_sweeper_queues_overdue_waiting_deliveries_once(github_source, monkeypatch, settings):
     queued = []
-    monkeypatch.setattr(
-        "incidents.services.deliveries.delivery_drain_queue", lambda **options: queued.append(options) or True
-    )
+    monkeypatch.setattr("incidents.ingest.drain.delivery_drain_queue", lambda **options: queued.append(options) or True)
     with time_machine.travel(T0, tick=False) as traveller:
         overdue = DeliveryFactory(source=github_source, received_at=T0)
         DeliveryFactory(source=github_source, received_at=T0, status=Delivery.Status.PROCESSED)

@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 
 from config.database import insert_unless_conflict
 from incidents.ingest import views
+from incidents.ingest.batch import delivery_process
 from incidents.ingest.edge import SourceChanged, delivery_receive
 from incidents.ingest.errors import EMPTY_BODY, MALFORMED_JSON
 from incidents.models import Delivery, Deployment, Incident
-from incidents.services.processing import delivery_process
 from incidents.services.sources import source_rotate_secret, source_update
 from tests.factories import SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post, sign

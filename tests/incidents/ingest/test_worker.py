@@ -13,9 +13,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from incidents.ingest.batch import delivery_process
+from incidents.ingest.drain import delivery_sweep
 from incidents.models import Delivery, Deployment, Incident, IncidentStatus, TimelineEntry
-from incidents.services.deliveries import delivery_sweep
-from incidents.services.processing import delivery_process
 from tests.incidents.ingest.conftest import broker_unreachable
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post
 
@@ -68,7 +68,7 @@ def test_failing_processing_is_retried_then_failed_then_replayed_after_a_fix(
         calls.append(kwargs["delivery"].pk)
         raise RuntimeError("model registry unreachable")
 
-    monkeypatch.setattr("incidents.services.processing.deployment_event_apply", broken)
+    monkeypatch.setattr("incidents.ingest.batch.deployment_event_apply", broken)
     delivery_id = send_failure(github_source)
     assert wait_for(lambda: status_of(delivery_id) == Delivery.Status.FAILED)
     failed = Delivery.objects.get()

@@ -156,6 +156,52 @@ def delivery_batch_process(
         raise BatchFailed(claimed) from error
 
 
+def delivery_batch_due(*, limit: int) -> tuple[int, float | None]:
+    """Process one batch of due deliveries; return how many were claimed and the seconds to the soonest retry.
+
+    A batch that fails as a whole is processed again one delivery per transaction.
+    """
+    try:
+        result = delivery_batch_process(limit=limit)
+    except BatchFailed as failed:
+        logger.warning("A batch failed as a whole; processing its deliveries one by one.", exc_info=True)
+        return len(failed.delivery_ids), delivery_process_each(ids=failed.delivery_ids)
+    return result.claimed, result.retry_in
+
+
+def delivery_process_each(*, ids: list[int]) -> float | None:
+    """Process the deliveries one per transaction, counting a failed attempt on any that fails as a whole.
+
+    Return the seconds until the soonest retry is due, or None when none waits.
+    """
+    retry_in = None
+    for delivery_id in ids:
+        try:
+            soonest = delivery_batch_process(ids=[delivery_id]).retry_in
+        except Exception as error:  # recorded on the delivery, then retried or final
+            logger.exception("Processing delivery %s failed.", delivery_id)
+            cause = error.__cause__ if isinstance(error, BatchFailed) and error.__cause__ else error
+            soonest = delivery_record_failure(delivery_id=delivery_id, error=f"{cause.__class__.__name__}: {cause}")
+        if soonest is not None:
+            retry_in = soonest if retry_in is None else min(retry_in, soonest)
+    return retry_in
+
+
+@transaction.atomic
+def delivery_record_failure(*, delivery_id: int, error: str) -> float | None:
+    """Count a failed processing attempt; return the seconds to wait before retrying, or None to stop.
+
+    After ``KINTSUGI_DELIVERY_MAX_ATTEMPTS`` attempts the delivery is marked
+    failed with the error, until someone replays it.
+    """
+    delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
+    if delivery is None or delivery.status not in WAITING:
+        return None
+    delay = delivery_failure_count(delivery, error=error, now=timezone.now())
+    delivery.save(update_fields=["attempts", "error", "status", "processed_at", "next_attempt_at"])
+    return delay
+
+
 def delivery_process(*, delivery_id: int) -> Delivery | None:
     """Process one delivery (see ``delivery_batch_process``); return it as written, or None when it is gone."""
     result = delivery_batch_process(ids=[delivery_id])
