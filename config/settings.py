@@ -224,6 +224,11 @@ CELERY_BEAT_SCHEDULE |= {
     "refresh-search-index": {"task": "postmortems.tasks.search_index_refresh", "schedule": 300.0},
 }
 
+# The weekly digest: every hour, the teams whose local weekday and hour it is send theirs.
+CELERY_BEAT_SCHEDULE |= {
+    "start-weekly-digests": {"task": "teams.tasks.start_weekly_digests", "schedule": crontab(minute=0)},
+}
+
 
 def env_weeks_by_severity(name: str, default: dict[str, int]) -> dict[str, int]:
     """Read ``SEV1=4,SEV2=6`` pairs; severities not given keep their default."""

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", include("teams.urls")),
+    path("digest/", include("teams.digest.urls")),
     path("hooks/", include("incidents.ingest.urls")),
     path("", include("incidents.urls")),
     path("", include("postmortems.urls")),

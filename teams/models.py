@@ -67,3 +67,9 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.role})"
+
+
+# The weekly digest's records live in their own module; Django finds models through this one.
+from teams.digest.models import DigestPreference, DigestSend, DigestSendStatus  # noqa: E402
+
+__all__ = ["DigestPreference", "DigestSend", "DigestSendStatus", "Membership", "Team", "Weekday", "validate_timezone"]

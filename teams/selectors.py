@@ -1,3 +1,7 @@
+"""Reads of teams and memberships: lists, roles, and who a person is to the visibility rules."""
+
+from dataclasses import dataclass, field
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, QuerySet
 
@@ -57,3 +61,39 @@ def demo_is_seeded() -> bool:
     from teams.demo import DEMO_USERNAME
 
     return User.objects.filter(username=DEMO_USERNAME).exists()
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What the visibility rules need to know of a person: staff or not, and their teams.
+
+    Reading for many people at once (the weekly digest) asks the database once
+    for all of them and checks each row with the ``*_visible_to_viewer``
+    functions, which state the same rules as the querysets of each app.
+    """
+
+    user_id: int
+    is_staff: bool = False
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+    lead_team_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+def viewers_of(*, users) -> dict[int, Viewer]:
+    """Return the Viewer of each user, by id, reading every membership in one query."""
+    users = list(users)
+    teams: dict[int, set[int]] = {user.pk: set() for user in users}
+    leads: dict[int, set[int]] = {user.pk: set() for user in users}
+    rows = Membership.objects.filter(user_id__in=list(teams)).values_list("user_id", "team_id", "role")
+    for user_id, team_id, role in rows:
+        teams[user_id].add(team_id)
+        if role == Membership.Role.LEAD:
+            leads[user_id].add(team_id)
+    return {
+        user.pk: Viewer(
+            user_id=user.pk,
+            is_staff=user.is_staff,
+            team_ids=frozenset(teams[user.pk]),
+            lead_team_ids=frozenset(leads[user.pk]),
+        )
+        for user in users
+    }

@@ -35,6 +35,11 @@ def incident_visibility_q(*, user, prefix: str = "") -> Q:
     return Q(**{f"{prefix}restricted": False}) | Q(**{f"{prefix}team_id__in": my_teams})
 
 
+def incident_visible_to_viewer(*, viewer, restricted: bool, team_id: int) -> bool:
+    """Return whether the viewer (teams.selectors.Viewer) may see an incident: incident_visibility_q in Python."""
+    return viewer.is_staff or not restricted or team_id in viewer.team_ids
+
+
 def incident_list(*, user) -> QuerySet[Incident]:
     """Return the incidents the user may see, newest detected first, ready for lists."""
     return (

@@ -39,6 +39,11 @@ def action_items_visible_to(*, user) -> QuerySet[ActionItem]:
     return items.filter(Q(incident__restricted=False) | Q(team_id__in=user_team_ids(user=user)) | Q(owner=user))
 
 
+def action_item_visible_to_viewer(*, viewer, restricted: bool, team_id: int, owner_id: int) -> bool:
+    """Return whether the viewer (teams.selectors.Viewer) may see an item: action_items_visible_to in Python."""
+    return viewer.is_staff or not restricted or team_id in viewer.team_ids or owner_id == viewer.user_id
+
+
 def user_can_change_action_item(*, user, item: ActionItem, team_ids: set[int] | None = None) -> bool:
     """Return whether the user may edit the item: its owner, a member of its team, or staff.
 

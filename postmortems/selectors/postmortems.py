@@ -101,6 +101,21 @@ def _visible_q(user) -> Q:
     )
 
 
+def postmortem_visible_to_viewer(
+    *, viewer, published: bool, restricted: bool, team_id: int, reviewer_ids: frozenset[int] = frozenset()
+) -> bool:
+    """Return whether the viewer (teams.selectors.Viewer) may read a post-mortem: ``_visible_q`` in Python.
+
+    ``published`` is whether a version was ever published; ``reviewer_ids`` are its reviewers' user ids.
+    """
+    return (
+        viewer.is_staff
+        or (published and not restricted)
+        or team_id in viewer.team_ids
+        or viewer.user_id in reviewer_ids
+    )
+
+
 # Lists ------------------------------------------------------------------------
 
 
