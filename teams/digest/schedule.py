@@ -123,9 +123,7 @@ class DigestWindow:
         return self.end.astimezone(team_zone(self.timezone_name))
 
 
-def digest_window(
-    *, week: IsoWeek | None, timezone_name: str, weekday: int, hour: int, now: datetime
-) -> DigestWindow:
+def digest_window(*, week: IsoWeek | None, timezone_name: str, weekday: int, hour: int, now: datetime) -> DigestWindow:
     """Return the seven local days before the week's scheduled moment (or before ``now``, if earlier).
 
     With no ``week``, the seven days before ``now``, in the current week of the

@@ -423,8 +423,9 @@ class _Reader:
         self.user_ids = [r.user.pk for r in recipients]
         self.own_team_ids = set().union(*(r.viewer.team_ids for r in recipients))
         self.lead_team_ids = set().union(*(r.viewer.lead_team_ids for r in recipients))
-        self.team_names = dict(Team.objects.filter(pk__in=self.own_team_ids).values_list("id", "name"))
-        self.team_slugs = dict(Team.objects.filter(pk__in=self.own_team_ids).values_list("id", "slug"))
+        self.team_names, self.team_slugs = {}, {}
+        for team_id, name, slug in Team.objects.filter(pk__in=self.own_team_ids).values_list("id", "name", "slug"):
+            self.team_names[team_id], self.team_slugs[team_id] = name, slug
 
     def digests(self) -> dict:
         published = self._published()
@@ -473,7 +474,7 @@ class _Reader:
             )
             .select_related("incident__team", "incident__model")
             .only(
-                "id", "sections", "published_at", "published_version", "title",
+                "id", "sections", "status", "published_at", "published_version", "title",
                 "incident__id", "incident__title", "incident__severity", "incident__restricted",
                 "incident__team__id", "incident__team__name", "incident__model__name",
             )
@@ -482,6 +483,13 @@ class _Reader:
         if not postmortems:
             return []
         versions = self._published_versions(postmortems)
+        current_factors: dict[int, list[str]] = defaultdict(list)
+        for postmortem_id, category in (
+            ContributingFactor.objects.filter(postmortem_id__in=[p.pk for p in postmortems])
+            .order_by("postmortem_id", "position", "id")
+            .values_list("postmortem_id", "category")
+        ):
+            current_factors[postmortem_id].append(category)
         model_versions = self._model_versions(incident_ids=[p.incident_id for p in postmortems])
         restricted_ids = [p.pk for p in postmortems if p.incident.restricted]
         reviewers: dict[int, set[int]] = defaultdict(set)
@@ -496,8 +504,12 @@ class _Reader:
             if version is None:
                 continue
             incident = postmortem.incident
-            categories = tuple(dict.fromkeys(factor.get("category", "") for factor in version.factors or ()))
-            categories = tuple(c for c in categories if c in FactorCategory.values)
+            # A published post-mortem's factors are its rows; a reopened one's, the published version's copy.
+            if postmortem.status == PostmortemStatus.PUBLISHED:
+                found = current_factors.get(postmortem.pk, [])
+            else:
+                found = [factor.get("category", "") for factor in version.factors or ()]
+            categories = tuple(c for c in dict.fromkeys(found) if c in FactorCategory.values)
             model_label = model_versions.get(incident.pk) or (incident.model.name if incident.model_id else "")
             learned.append(
                 LearnedPostmortem(
