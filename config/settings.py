@@ -142,6 +142,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # plotly.js and its stylesheet, from the installed plotly package (config/staticfinders.py).
+    "config.staticfinders.PlotlyFinder",
+]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -249,6 +255,11 @@ ACTION_ITEM_DUE_SOON_DAYS = int(os.environ.get("ACTION_ITEM_DUE_SOON_DAYS", "7")
 ACTION_ITEM_REMINDER_HOUR = int(os.environ.get("ACTION_ITEM_REMINDER_HOUR", "8"))
 # Text search configuration of PostgreSQL (stemming and stop words).
 SEARCH_CONFIG = os.environ.get("SEARCH_CONFIG", "english")
+# Insights: a team's operations budget is its members x the working week x this share (the SRE rule: half),
+# and each operational action item done counts this many hours (items record no effort of their own).
+INSIGHTS_WORKING_HOURS_PER_WEEK = float(os.environ.get("INSIGHTS_WORKING_HOURS_PER_WEEK", "40"))
+INSIGHTS_OPERATIONS_SHARE = float(os.environ.get("INSIGHTS_OPERATIONS_SHARE", "0.5"))
+INSIGHTS_ACTION_ITEM_HOURS = float(os.environ.get("INSIGHTS_ACTION_ITEM_HOURS", "4"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -3,9 +3,10 @@
 from rest_framework.routers import SimpleRouter
 
 from incidents.api.views import IncidentViewSet, RegisteredModelViewSet
+from incidents.insights.urls import api_patterns as insights_api_patterns
 
 router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("models", RegisteredModelViewSet, basename="model")
 
-urlpatterns = [*router.urls]
+urlpatterns = [*router.urls, *insights_api_patterns]

@@ -31,6 +31,8 @@ class Deployment(models.Model):
     failing_step = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the deployed commit was made, where the sender says: the start of the lead time for changes.
+    committed_at = models.DateTimeField(null=True, blank=True)
     # Time of the newest event applied: an older event arriving later never overrides it.
     last_event_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)

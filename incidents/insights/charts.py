@@ -1,0 +1,699 @@
+"""What each insights chart shows: its table (the page's table view and CSV) and its plotly figure.
+
+A chart is built from one series' data, never from the database: the page, the
+CSV download and the API then cannot disagree. Figures are plain plotly JSON
+(data and layout) that ``static/js/insights.js`` hands to ``Plotly.newPlot``.
+Every trace is told apart by more than colour: bar patterns, line dashes,
+marker symbols, and labels on the bars.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from incidents.insights import selectors
+from incidents.models import Severity
+
+# Colour-blind-safe (Okabe-Ito) colours; patterns and dashes carry the same distinction without colour.
+COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+PATTERNS = ["", "/", "x", ".", "\\", "+", "|", "-"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "hexagon"]
+BAND_COLOURS = {"elite": "#E8F5E9", "high": "#F1F8E9", "medium": "#FFF8E1", "low": "#FBE9E7"}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[list]
+
+    def as_dicts(self) -> list[dict]:
+        return [dict(zip([column.key for column in self.columns], row, strict=True)) for row in self.rows]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the insights page: where its data comes from, its table, its figure and its empty state."""
+
+    key: str
+    series: str
+    title: str
+    description: str
+    empty: str
+    table: Callable[[dict], Table]
+    figure: Callable[[dict], dict]
+    has_data: Callable[[dict], bool]
+    figures: list = field(default_factory=list)
+
+
+def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
+    layout = {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": -0.25},
+        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "height": 360,
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = layout[key] | value
+        else:
+            layout[key] = value
+    return layout
+
+
+def _bar(name: str, x: list, y: list, index: int, **extra) -> dict:
+    return {
+        "type": "bar",
+        "name": name,
+        "x": x,
+        "y": y,
+        "marker": {"color": COLOURS[index % len(COLOURS)], "pattern": {"shape": PATTERNS[index % len(PATTERNS)]}},
+        **extra,
+    }
+
+
+def _line(name: str, x: list, y: list, index: int, **extra) -> dict:
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": name,
+        "x": x,
+        "y": y,
+        "connectgaps": False,
+        "line": {"color": COLOURS[index % len(COLOURS)], "dash": DASHES[index % len(DASHES)], "width": 2},
+        "marker": {"symbol": SYMBOLS[index % len(SYMBOLS)], "size": 7},
+        **extra,
+    }
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else round(value * scale, 2)
+
+
+# ---------------------------------------------------------------- DORA
+
+
+def _dora_groups(data: dict) -> list[tuple[str, dict]]:
+    return [(f"{row['name']} (team)", row) for row in data["teams"]] + [
+        (f"{row['name']} (model)", row) for row in data["models"]
+    ]
+
+
+def dora_table(data: dict) -> Table:
+    columns = [
+        Column("kind", "Team or model"),
+        Column("name", "Name"),
+        Column("deployments", "Deployments"),
+        Column("deploys_per_week", "Deployments per week"),
+        Column("change_failures", "Change failures"),
+        Column("change_failure_rate", "Change failure rate"),
+        Column("restore_median_hours", "Time to restore, median (h)"),
+        Column("restore_p90_hours", "Time to restore, p90 (h)"),
+        Column("lead_time_median_hours", "Lead time, median (h)"),
+        Column("lead_time_p90_hours", "Lead time, p90 (h)"),
+        Column("band", "DORA band (weakest key)"),
+    ]
+    rows = [
+        [
+            kind,
+            row["name"],
+            row["deployments"],
+            row["deploys_per_week"],
+            row["change_failures"],
+            row["change_failure_rate"],
+            row["restore_median_hours"],
+            row["restore_p90_hours"],
+            row["lead_time_median_hours"],
+            row["lead_time_p90_hours"],
+            row["bands"]["overall"] or "",
+        ]
+        for kind, group in (("team", data["teams"]), ("model", data["models"]))
+        for row in group
+    ]
+    return Table(columns, rows)
+
+
+def _band_shapes(cuts: tuple, axis: str, *, more_is_better: bool, top: float) -> tuple[list, list]:
+    """Return shaded regions and their labels for the DORA bands along ``axis`` ("x")."""
+    edges = [cut for _, cut in cuts]
+    names = [band for band, _ in cuts] + ["low"]
+    if more_is_better:
+        # elite from the first cut up, low below the last.
+        bounds = [(edges[0], max(top, edges[0] * 1.5))] + [(edges[i + 1], edges[i]) for i in range(len(edges) - 1)]
+        bounds.append((0, edges[-1]))
+    else:
+        bounds = [(0, edges[0])] + [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+        bounds.append((edges[-1], max(top, edges[-1] * 1.5)))
+    shapes, annotations = [], []
+    for name, (low, high) in zip(names, bounds, strict=True):
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": axis,
+                "yref": "paper",
+                "x0": low,
+                "x1": high,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": BAND_COLOURS[name],
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "xref": axis,
+                "yref": "paper",
+                "x": (low + high) / 2,
+                "y": 1,
+                "yanchor": "bottom",
+                "text": name,
+                "showarrow": False,
+                "font": {"size": 11, "color": "#444"},
+            }
+        )
+    return shapes, annotations
+
+
+def _dora_bars(data: dict, key: str, title: str, x_title: str, cuts: tuple, *, more_is_better: bool, scale=1.0):
+    groups = _dora_groups(data)
+    names = [name for name, _ in groups]
+    values = [_scaled(row[key], scale) for _, row in groups]
+    bands = [row["bands"] for _, row in groups]
+    band_key = {
+        "deploys_per_week": "deploy_frequency",
+        "change_failure_rate": "change_failure_rate",
+        "restore_median_hours": "time_to_restore",
+        "lead_time_median_hours": "lead_time",
+    }[key]
+    labels = [
+        "" if value is None else f"{value:.2f} · {band[band_key]}" for value, band in zip(values, bands, strict=True)
+    ]
+    traces = [
+        _bar(
+            "This period",
+            values,
+            names,
+            0,
+            orientation="h",
+            text=labels,
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+        )
+    ]
+    previous = data.get("previous")
+    if previous is not None:
+        before = dict(_dora_groups(previous))
+        traces.append(
+            _bar(
+                "Previous period",
+                [_scaled(before.get(name, {}).get(key), scale) for name in names],
+                names,
+                1,
+                orientation="h",
+                hovertemplate="%{y} (previous): %{x:.2f}<extra></extra>",
+            )
+        )
+    top = max([value for value in values if value is not None] or [0])
+    shapes, annotations = _band_shapes(
+        tuple((band, cut * scale) for band, cut in cuts), "x", more_is_better=more_is_better, top=top * 1.1
+    )
+    layout = _layout(
+        title,
+        x_title,
+        "",
+        shapes=shapes,
+        annotations=annotations,
+        barmode="group",
+        height=max(260, 60 + 34 * len(names) * len(traces)),
+        yaxis={"autorange": "reversed", "rangemode": "normal"},
+    )
+    return {"data": traces, "layout": layout}
+
+
+def dora_frequency_figure(data: dict) -> dict:
+    return _dora_bars(
+        data,
+        "deploys_per_week",
+        f"Deployment frequency ({data['environment']})",
+        "Deployments per week",
+        selectors.DEPLOY_FREQUENCY_BANDS,
+        more_is_better=True,
+    )
+
+
+def dora_failure_figure(data: dict) -> dict:
+    return _dora_bars(
+        data,
+        "change_failure_rate",
+        f"Change failure rate ({data['environment']})",
+        "Change failure rate (%)",
+        selectors.CHANGE_FAILURE_RATE_BANDS,
+        more_is_better=False,
+        scale=100.0,
+    )
+
+
+def dora_restore_figure(data: dict) -> dict:
+    return _dora_bars(
+        data,
+        "restore_median_hours",
+        "Time to restore, median",
+        "Hours from impact to mitigation",
+        selectors.RESTORE_HOURS_BANDS,
+        more_is_better=False,
+    )
+
+
+def dora_lead_time_figure(data: dict) -> dict:
+    return _dora_bars(
+        data,
+        "lead_time_median_hours",
+        "Lead time for changes, median",
+        "Hours from commit to deployment",
+        selectors.LEAD_TIME_HOURS_BANDS,
+        more_is_better=False,
+    )
+
+
+def dora_weeks_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("week", "Week starting"),
+            Column("deployments", "Deployments"),
+            Column("change_failures", "Change failures"),
+            Column("change_failure_rate", "Change failure rate"),
+        ],
+        [[w["week"], w["deployments"], w["change_failures"], w["change_failure_rate"]] for w in data["weeks"]],
+    )
+
+
+def dora_weeks_figure(data: dict, *, title: str | None = None, height: int = 340) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    rates = [_scaled(w["change_failure_rate"], 100.0) for w in data["weeks"]]
+    traces = [
+        _bar("Deployments", weeks, [w["deployments"] for w in data["weeks"]], 0, texttemplate="%{y}"),
+        _bar("Change failures", weeks, [w["change_failures"] for w in data["weeks"]], 1, texttemplate="%{y}"),
+        _line("Change failure rate (%)", weeks, rates, 2, yaxis="y2"),
+    ]
+    layout = _layout(
+        title or f"Deployments and change failures per week ({data['environment']})",
+        "Week starting (Monday)",
+        "Deployments",
+        barmode="group",
+        height=height,
+        yaxis2={
+            "title": {"text": "Change failure rate (%)"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+    )
+    return {"data": traces, "layout": layout}
+
+
+# ---------------------------------------------------------------- incidents and MTTx
+
+SEVERITIES = [severity.value for severity in Severity]
+MILESTONE_LABELS = {
+    "detect": "Time to detect",
+    "acknowledge": "Time to acknowledge",
+    "mitigate": "Time to mitigate",
+    "resolve": "Time to resolve",
+}
+
+
+def incidents_table(data: dict) -> Table:
+    columns = [Column("week", "Week starting"), *(Column(s.lower(), s) for s in SEVERITIES), Column("total", "Total")]
+    return Table(columns, [[w["week"], *(w[s.lower()] for s in SEVERITIES), w["total"]] for w in data["weeks"]])
+
+
+def incidents_figure(data: dict) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    traces = [
+        _bar(severity, weeks, [w[severity.lower()] or None for w in data["weeks"]], index, texttemplate="%{y}")
+        for index, severity in enumerate(SEVERITIES)
+    ]
+    previous = data.get("previous")
+    if previous is not None:
+        traces.append(
+            _line(
+                "All severities, previous period (same week of the period)",
+                weeks,
+                [w["total"] for w in previous["weeks"]][: len(weeks)],
+                7,
+            )
+        )
+    return {
+        "data": traces,
+        "layout": _layout("Incidents per week by severity", "Week detected (Monday)", "Incidents", barmode="stack"),
+    }
+
+
+def mttx_table(data: dict) -> Table:
+    columns = [Column("week", "Week starting")]
+    for name, label in MILESTONE_LABELS.items():
+        columns += [Column(f"{name}_median", f"{label}, median (h)"), Column(f"{name}_p90", f"{label}, p90 (h)")]
+    rows = [[w["week"], *(w[c.key] for c in columns[1:])] for w in data["weeks"]]
+    return Table(columns, rows)
+
+
+def mttx_figure(data: dict) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    traces = []
+    for index, (name, label) in enumerate(MILESTONE_LABELS.items()):
+        traces.append(_line(f"{label}, median", weeks, [w[f"{name}_median"] for w in data["weeks"]], index))
+        p90 = _line(f"{label}, p90", weeks, [w[f"{name}_p90"] for w in data["weeks"]], index)
+        p90["line"] = p90["line"] | {"dash": "dot", "width": 1}
+        p90["marker"] = {"symbol": f"{SYMBOLS[index]}-open", "size": 7}
+        traces.append(p90)
+    layout = _layout(
+        "Time to detect, acknowledge, mitigate and resolve",
+        "Week detected (Monday)",
+        "Hours (log scale)",
+        yaxis={"type": "log", "rangemode": "normal"},
+        height=420,
+    )
+    return {"data": traces, "layout": layout}
+
+
+# ---------------------------------------------------------------- versions
+
+
+def versions_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("label", "Model version"),
+            Column("deployments", "Deployments"),
+            Column("failed_deployments", "Failed deployments"),
+            Column("incidents", "Incidents"),
+            Column("rolled_back", "Rolled back"),
+        ],
+        [
+            [v["label"], v["deployments"], v["failed_deployments"], v["incidents"], "yes" if v["rolled_back"] else "no"]
+            for v in data["versions"]
+        ],
+    )
+
+
+def versions_figure(data: dict) -> dict:
+    labels = [v["label"] + (" ↩" if v["rolled_back"] else "") for v in data["versions"]]
+    traces = [
+        _bar("Incidents", labels, [v["incidents"] for v in data["versions"]], 1, texttemplate="%{y}"),
+        _bar("Failed deployments", labels, [v["failed_deployments"] for v in data["versions"]], 4, texttemplate="%{y}"),
+    ]
+    annotations = [
+        {"x": label, "y": 0, "yanchor": "top", "text": "rolled back", "showarrow": False, "font": {"size": 10}}
+        for label, version in zip(labels, data["versions"], strict=True)
+        if version["rolled_back"]
+    ]
+    layout = _layout(
+        "Incidents and failed deployments per model version (↩ rolled back)",
+        "Model version, in version order",
+        "Count",
+        barmode="group",
+        annotations=annotations,
+        xaxis={"tickangle": -45},
+        height=400,
+    )
+    return {"data": traces, "layout": layout}
+
+
+# ---------------------------------------------------------------- contributing factors
+
+
+def factors_table(data: dict) -> Table:
+    columns = [Column("week", "Week starting")] + [Column(c["key"], c["label"]) for c in data["categories"]]
+    return Table(columns, [[w["week"], *(w[c["key"]] for c in data["categories"])] for w in data["weeks"]])
+
+
+def factors_figure(data: dict) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    traces = [
+        _bar(c["label"], weeks, [w[c["key"]] or None for w in data["weeks"]], index, texttemplate="%{y}")
+        for index, c in enumerate(data["categories"])
+    ]
+    layout = _layout(
+        "Contributing factors by category", "Week the incident was detected (Monday)", "Factors", barmode="stack"
+    )
+    return {"data": traces, "layout": layout}
+
+
+# ---------------------------------------------------------------- follow-through
+
+
+def follow_through_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("week", "Week starting"),
+            Column("opened", "Action items opened"),
+            Column("done", "Action items done"),
+            Column("done_on_time", "Done on time"),
+        ],
+        [[w["week"], w["opened"], w["done"], w["done_on_time"]] for w in data["weeks"]],
+    )
+
+
+def follow_through_figure(data: dict) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    traces = [
+        _bar("Opened", weeks, [w["opened"] for w in data["weeks"]], 0, texttemplate="%{y}"),
+        _bar("Done", weeks, [w["done"] for w in data["weeks"]], 2, texttemplate="%{y}"),
+        _line("Done on time", weeks, [w["done_on_time"] for w in data["weeks"]], 3),
+    ]
+    return {
+        "data": traces,
+        "layout": _layout("Action items opened and done per week", "Week (Monday)", "Action items", barmode="group"),
+    }
+
+
+# ---------------------------------------------------------------- operational load
+
+
+def operational_load_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("team", "Team"),
+            Column("week", "Week starting"),
+            Column("incident_hours", "Incident hours"),
+            Column("action_hours", "Action item hours"),
+            Column("hours", "Operational hours"),
+            Column("budget_hours", "Budget (h)"),
+            Column("budget_share", "Share of budget"),
+            Column("over_budget", "Over budget"),
+        ],
+        [
+            [
+                team["name"],
+                w["week"],
+                w["incident_hours"],
+                w["action_hours"],
+                w["hours"],
+                w["budget_hours"],
+                w["budget_share"],
+                "yes" if w["over_budget"] else "no",
+            ]
+            for team in data["teams"]
+            for w in team["weeks"]
+        ],
+    )
+
+
+def operational_load_figure(data: dict) -> dict:
+    traces = []
+    for index, team in enumerate(data["teams"]):
+        weeks = [w["week"] for w in team["weeks"]]
+        shares = [None if w["budget_share"] is None else round(w["budget_share"] * 100, 1) for w in team["weeks"]]
+        name = team["name"] + (f" ({team['weeks_over_budget']} weeks over)" if team["weeks_over_budget"] else "")
+        traces.append(
+            _line(
+                name,
+                weeks,
+                shares,
+                index,
+                text=["over" if w["over_budget"] else "" for w in team["weeks"]],
+                mode="lines+markers+text",
+                textposition="top center",
+                customdata=[w["hours"] for w in team["weeks"]],
+                hovertemplate=f"{team['name']}: %{{y}}% of budget (%{{customdata}} h)<extra></extra>",
+            )
+        )
+    share = round(data["operations_share"] * 100)
+    layout = _layout(
+        f"Operational load against the budget ({share}% of each member's week)",
+        "Week (Monday)",
+        "Share of the budget (%)",
+        shapes=[
+            {
+                "type": "line",
+                "xref": "paper",
+                "x0": 0,
+                "x1": 1,
+                "y0": 100,
+                "y1": 100,
+                "line": {"color": "#B00020", "dash": "dash", "width": 2},
+            }
+        ],
+        annotations=[
+            {"xref": "paper", "x": 0, "y": 100, "yanchor": "bottom", "xanchor": "left", "text": "budget"}
+            | {"showarrow": False}
+        ],
+    )
+    return {"data": traces, "layout": layout}
+
+
+# ---------------------------------------------------------------- game days
+
+
+def game_days_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("week", "Week starting"),
+            Column("drills", "Drills run"),
+            Column("findings", "Findings (contributing factors)"),
+            Column("actions", "Action items"),
+            Column("actions_done", "Action items done"),
+        ],
+        [[w["week"], w["drills"], w["findings"], w["actions"], w["actions_done"]] for w in data["weeks"]],
+    )
+
+
+def game_days_figure(data: dict) -> dict:
+    weeks = [w["week"] for w in data["weeks"]]
+    traces = [
+        _bar(label, weeks, [w[key] or None for w in data["weeks"]], index, texttemplate="%{y}")
+        for index, (key, label) in enumerate(
+            [("drills", "Drills run"), ("findings", "Findings"), ("actions", "Action items")]
+        )
+    ]
+    return {
+        "data": traces,
+        "layout": _layout("Game days: drills, findings and actions", "Week (Monday)", "Count", barmode="group"),
+    }
+
+
+def _any_week(*keys: str) -> Callable[[dict], bool]:
+    return lambda data: any(w[key] for w in data["weeks"] for key in keys)
+
+
+CHARTS: list[Chart] = [
+    Chart(
+        key="dora",
+        series="dora",
+        title="DORA: deployment frequency, change failure rate, time to restore, lead time",
+        description=(
+            "Per team and per model, against the DORA performance bands (elite, high, medium, low). "
+            "Change failures are failed deployments and deployments linked as the cause of an incident."
+        ),
+        empty="No deployment or incident in this view: deployments from a connected pipeline fill this chart.",
+        table=dora_table,
+        figure=dora_frequency_figure,
+        has_data=lambda data: bool(data["teams"] or data["models"]),
+        figures=[dora_failure_figure, dora_restore_figure, dora_lead_time_figure],
+    ),
+    Chart(
+        key="dora-weeks",
+        series="dora",
+        title="Deployments and change failures per week",
+        description="Finished deployments per week and the share that failed or caused an incident.",
+        empty="No deployment in this view: deployments from a connected pipeline fill this chart.",
+        table=dora_weeks_table,
+        figure=dora_weeks_figure,
+        has_data=_any_week("deployments"),
+    ),
+    Chart(
+        key="incidents",
+        series="incidents",
+        title="Incidents per week by severity",
+        description="Incidents in the week they were detected; drills are counted under game days.",
+        empty="No incident in this view: incidents opened by pipelines or declared by people fill this chart.",
+        table=incidents_table,
+        figure=incidents_figure,
+        has_data=_any_week("total"),
+    ),
+    Chart(
+        key="mttx",
+        series="incidents",
+        title="Time to detect, acknowledge, mitigate and resolve",
+        description="Median (solid) and 90th percentile (dotted) per week, in hours.",
+        empty="No incident in this view: incident milestones (detected, acknowledged, mitigated, resolved) fill it.",
+        table=mttx_table,
+        figure=mttx_figure,
+        has_data=_any_week("total"),
+    ),
+    Chart(
+        key="versions",
+        series="versions",
+        title="Which versions hurt",
+        description="Incidents and failed deployments per model version, in version order; ↩ marks a rollback.",
+        empty="No model version was deployed or linked to an incident in this view.",
+        table=versions_table,
+        figure=versions_figure,
+        has_data=lambda data: bool(data["versions"]),
+    ),
+    Chart(
+        key="factors",
+        series="factors",
+        title="What keeps going wrong",
+        description="Contributing factors of post-mortems, by category, in the week their incident was detected.",
+        empty="No contributing factor yet: post-mortems of incidents in this view fill this chart.",
+        table=factors_table,
+        figure=factors_figure,
+        has_data=lambda data: bool(data["categories"]),
+    ),
+    Chart(
+        key="follow-through",
+        series="follow-through",
+        title="Follow-through",
+        description="Action items opened and done each week, and how many were done by their due date.",
+        empty="No action item was opened or done in this view.",
+        table=follow_through_table,
+        figure=follow_through_figure,
+        has_data=_any_week("opened", "done"),
+    ),
+    Chart(
+        key="operational-load",
+        series="operational-load",
+        title="Operational load",
+        description=(
+            "Hours each team spent working incidents (acknowledged to resolved, by owner) and operational "
+            "action items, as a share of its budget; a point above the dashed line is over budget."
+        ),
+        empty="No incident was acknowledged and no operational action item done in this view.",
+        table=operational_load_table,
+        figure=operational_load_figure,
+        has_data=lambda data: any(w["hours"] for team in data["teams"] for w in team["weeks"]),
+    ),
+    Chart(
+        key="game-days",
+        series="game-days",
+        title="Game days",
+        description="Drills run, what they found and the action items they led to. Left out of DORA and MTTx.",
+        empty="No game day in this view: a drill incident (kind: game day) fills this chart.",
+        table=game_days_table,
+        figure=game_days_figure,
+        has_data=_any_week("drills"),
+    ),
+]
+CHARTS_BY_KEY = {chart.key: chart for chart in CHARTS}
+
+SERIES = {
+    "dora": selectors.dora_series,
+    "incidents": selectors.incident_series,
+    "versions": selectors.version_series,
+    "factors": selectors.factor_series,
+    "follow-through": selectors.follow_through_series,
+    "operational-load": selectors.operational_load_series,
+    "game-days": selectors.game_day_series,
+}

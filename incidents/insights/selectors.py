@@ -1,0 +1,608 @@
+"""Reads behind every insights chart: each series is a few grouped queries, computed in the database.
+
+Every function takes the reader and an ``InsightsFilters`` and returns plain
+JSON-ready data (hours as floats, rates as fractions), the same for the page,
+its CSV downloads and the API.
+
+Restricted incidents count only for those who may see them: each query that
+touches incidents (or what hangs off them: links, post-mortems, factors,
+action items) goes through ``incident_visibility_q`` or ``action_items_visible_to``.
+Game days (drill incidents) stay out of DORA and the MTTx figures and are
+counted by ``game_day_series`` alone.
+"""
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db.models import Count, DateTimeField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
+from django.utils import timezone
+
+from incidents.insights.filters import InsightsFilters
+from incidents.insights.sql import HoursBetween, PercentileCont
+from incidents.models import (
+    AliasMove,
+    Deployment,
+    DeploymentStatus,
+    Incident,
+    IncidentDeployment,
+    IncidentKind,
+    IncidentModelVersion,
+    LinkRole,
+    ModelVersion,
+    RegisteredModel,
+    Severity,
+)
+from incidents.selectors.incidents import incident_visibility_q
+
+# Action items that run the system rather than change it: they count as operational load.
+OPERATIONAL_ACTION_KINDS = ("mitigate", "process", "rollback_runbook", "retrain_backfill")
+
+# DORA performance bands, best first: (band, lowest deployments per week) and (band, highest value).
+# Cut points follow the State of DevOps reports, rounded so that each band is strictly better than the next.
+BANDS = ("elite", "high", "medium", "low")
+DEPLOY_FREQUENCY_BANDS = (("elite", 7.0), ("high", 1.0), ("medium", 12 / 52))
+CHANGE_FAILURE_RATE_BANDS = (("elite", 0.05), ("high", 0.10), ("medium", 0.15))
+RESTORE_HOURS_BANDS = (("elite", 1.0), ("high", 24.0), ("medium", 168.0))
+LEAD_TIME_HOURS_BANDS = (("elite", 24.0), ("high", 168.0), ("medium", 720.0))
+
+MILESTONES = {
+    # name: (end, start), as incident_durations measures them
+    "detect": ("detected_at", "started_at"),
+    "acknowledge": ("acknowledged_at", "detected_at"),
+    "mitigate": ("mitigated_at", "started_at"),
+    "resolve": ("resolved_at", "started_at"),
+}
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _week(value: datetime | date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def _weekly(filters: InsightsFilters, rows: dict[date, dict], empty: dict) -> list[dict]:
+    """Return one row per week of the period, oldest first, with ``empty`` where nothing happened."""
+    return [{"week": week.isoformat(), **rows.get(week, empty)} for week in filters.week_starts()]
+
+
+def band_at_least(value: float | None, bands: tuple) -> str | None:
+    """Return the band of a figure where more is better (deployment frequency)."""
+    if value is None:
+        return None
+    return next((band for band, lowest in bands if value >= lowest), "low")
+
+
+def band_at_most(value: float | None, bands: tuple) -> str | None:
+    """Return the band of a figure where less is better (failure rate, hours)."""
+    if value is None:
+        return None
+    return next((band for band, highest in bands if value <= highest), "low")
+
+
+def dora_bands(row: dict) -> dict:
+    """Return the band of each key a row measures, and overall the weakest of them."""
+    bands = {
+        "deploy_frequency": band_at_least(
+            row["deploys_per_week"] if row["deployments"] else None, DEPLOY_FREQUENCY_BANDS
+        ),
+        "change_failure_rate": band_at_most(row["change_failure_rate"], CHANGE_FAILURE_RATE_BANDS),
+        "time_to_restore": band_at_most(row["restore_median_hours"], RESTORE_HOURS_BANDS),
+        "lead_time": band_at_most(row["lead_time_median_hours"], LEAD_TIME_HOURS_BANDS),
+    }
+    measured = [band for band in bands.values() if band is not None]
+    bands["overall"] = max(measured, key=BANDS.index) if measured else None
+    return bands
+
+
+# ---------------------------------------------------------------- base querysets
+
+
+def _visible_incidents(*, user, filters: InsightsFilters, environment: str | None = None) -> QuerySet[Incident]:
+    """Return the incidents the user sees that the view selects, detected in its period (drills included)."""
+    incidents = Incident.objects.filter(
+        incident_visibility_q(user=user), detected_at__gte=filters.since, detected_at__lt=filters.until
+    )
+    if filters.team:
+        incidents = incidents.filter(team=filters.team)
+    if filters.model:
+        incidents = incidents.filter(model=filters.model)
+    environment = filters.environment if environment is None else environment
+    if environment:
+        incidents = incidents.filter(environment=environment)
+    return incidents.order_by()
+
+
+def _dora_deployments(*, user, filters: InsightsFilters) -> QuerySet[Deployment]:
+    """Return the finished deployments to the DORA environment in the period, each marked as a change failure or not.
+
+    A change failure is a failed deployment, or one linked as the cause of an
+    incident the user sees that is not a drill.
+    """
+    caused = IncidentDeployment.objects.filter(
+        incident_visibility_q(user=user, prefix="incident__"), deployment=OuterRef("pk"), role=LinkRole.CAUSE
+    ).exclude(incident__kind=IncidentKind.GAME_DAY)
+    deployments = Deployment.objects.filter(
+        status__in=(DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED),
+        environment=filters.dora_environment,
+        last_event_at__gte=filters.since,
+        last_event_at__lt=filters.until,
+    )
+    if filters.team:
+        deployments = deployments.filter(team=filters.team)
+    if filters.model:
+        deployments = deployments.filter(model_version__model=filters.model)
+    return deployments.alias(caused_incident=Exists(caused)).order_by()
+
+
+CHANGE_FAILURE = Q(status=DeploymentStatus.FAILED) | Q(caused_incident=True)
+LEAD_TIME = HoursBetween(F("last_event_at"), F("committed_at"))
+SUCCEEDED_WITH_COMMIT = Q(status=DeploymentStatus.SUCCEEDED, committed_at__isnull=False)
+RESTORED_AT = Coalesce(F("mitigated_at"), F("resolved_at"))
+
+
+def _deployment_figures() -> dict:
+    return {
+        "deployments": Count("id"),
+        "change_failures": Count("id", filter=CHANGE_FAILURE),
+        "lead_time_count": Count("id", filter=SUCCEEDED_WITH_COMMIT),
+        "lead_time_median": PercentileCont(LEAD_TIME, 0.5, filter=SUCCEEDED_WITH_COMMIT),
+        "lead_time_p90": PercentileCont(LEAD_TIME, 0.9, filter=SUCCEEDED_WITH_COMMIT),
+    }
+
+
+def _restore_figures() -> dict:
+    restore = HoursBetween(RESTORED_AT, F("started_at"))
+    return {
+        "restore_count": Count(RESTORED_AT),
+        "restore_median": PercentileCont(restore, 0.5),
+        "restore_p90": PercentileCont(restore, 0.9),
+    }
+
+
+def _dora_row(filters: InsightsFilters, deployed: dict | None, restored: dict | None) -> dict:
+    deployed = deployed or {}
+    restored = restored or {}
+    deployments = deployed.get("deployments", 0)
+    failures = deployed.get("change_failures", 0)
+    row = {
+        "deployments": deployments,
+        "deploys_per_week": round(deployments / filters.weeks, 2),
+        "change_failures": failures,
+        "change_failure_rate": _rate(failures, deployments),
+        "restore_count": restored.get("restore_count", 0),
+        "restore_median_hours": _hours(restored.get("restore_median")),
+        "restore_p90_hours": _hours(restored.get("restore_p90")),
+        "lead_time_count": deployed.get("lead_time_count", 0),
+        "lead_time_median_hours": _hours(deployed.get("lead_time_median")),
+        "lead_time_p90_hours": _hours(deployed.get("lead_time_p90")),
+    }
+    row["bands"] = dora_bands(row)
+    return row
+
+
+# ---------------------------------------------------------------- series
+
+
+def dora_series(*, user, filters: InsightsFilters) -> dict:
+    """Return DORA's four keys per team and per model over the period, and deployments per week.
+
+    Deployment frequency and change failure rate count finished deployments
+    (succeeded or failed) to the DORA environment; time to restore runs from an
+    incident's start to its mitigation (the next good deployment mitigates a
+    pipeline incident), else its resolution; lead time from the commit to the
+    successful deployment, where the sender told the commit's time.
+    """
+    deployments = _dora_deployments(user=user, filters=filters)
+    incidents = _visible_incidents(user=user, filters=filters, environment=filters.dora_environment).exclude(
+        kind=IncidentKind.GAME_DAY
+    )
+
+    team_deployed = {row.pop("team_id"): row for row in deployments.values("team_id").annotate(**_deployment_figures())}
+    team_restored = {row.pop("team_id"): row for row in incidents.values("team_id").annotate(**_restore_figures())}
+    model_deployed = {
+        row.pop("model_version__model_id"): row
+        for row in deployments.filter(model_version__isnull=False)
+        .values("model_version__model_id")
+        .annotate(**_deployment_figures())
+    }
+    model_restored = {
+        row.pop("model_id"): row
+        for row in incidents.filter(model__isnull=False).values("model_id").annotate(**_restore_figures())
+    }
+
+    from teams.models import Team
+
+    team_ids = set(team_deployed) | set(team_restored)
+    teams = [
+        {"id": team.id, "name": team.name, "slug": team.slug}
+        | _dora_row(filters, team_deployed.get(team.id), team_restored.get(team.id))
+        for team in Team.objects.filter(id__in=team_ids).order_by("name")
+    ]
+    model_ids = set(model_deployed) | set(model_restored)
+    models = [
+        {"id": model["id"], "name": model["name"], "team": model["team__name"]}
+        | _dora_row(filters, model_deployed.get(model["id"]), model_restored.get(model["id"]))
+        for model in RegisteredModel.objects.filter(id__in=model_ids)
+        .order_by("name")
+        .values("id", "name", "team__name")
+    ]
+    overall = _dora_row(
+        filters,
+        deployments.aggregate(**_deployment_figures()),
+        incidents.aggregate(**_restore_figures()),
+    )
+    weekly = {
+        _week(row.pop("week")): row | {"change_failure_rate": _rate(row["change_failures"], row["deployments"])}
+        for row in deployments.annotate(week=TruncWeek("last_event_at"))
+        .values("week")
+        .annotate(deployments=Count("id"), change_failures=Count("id", filter=CHANGE_FAILURE))
+    }
+    empty = {"deployments": 0, "change_failures": 0, "change_failure_rate": None}
+    return {
+        "environment": filters.dora_environment,
+        "overall": overall,
+        "teams": teams,
+        "models": models,
+        "weeks": _weekly(filters, weekly, empty),
+    }
+
+
+def _incident_figures() -> dict:
+    figures = {severity.lower(): Count("id", filter=Q(severity=severity)) for severity in Severity.values}
+    figures["total"] = Count("id")
+    for name, (end, start) in MILESTONES.items():
+        hours = HoursBetween(F(end), F(start))
+        figures[f"{name}_median"] = PercentileCont(hours, 0.5)
+        figures[f"{name}_p90"] = PercentileCont(hours, 0.9)
+    return figures
+
+
+def _incident_row(row: dict) -> dict:
+    return {
+        key: _hours(value) if key.endswith(("_median", "_p90")) else value
+        for key, value in row.items()
+        if key != "week"
+    }
+
+
+def incident_series(*, user, filters: InsightsFilters) -> dict:
+    """Return incidents per week by severity and time to detect, acknowledge, mitigate and resolve (hours).
+
+    Incidents count in the week they were detected; drills are left out.
+    """
+    incidents = _visible_incidents(user=user, filters=filters).exclude(kind=IncidentKind.GAME_DAY)
+    weekly = {
+        _week(row["week"]): _incident_row(row)
+        for row in incidents.annotate(week=TruncWeek("detected_at")).values("week").annotate(**_incident_figures())
+    }
+    overall = _incident_row(incidents.aggregate(**_incident_figures()))
+    empty = {key: (0 if value == 0 else None) for key, value in overall.items()} | dict.fromkeys(
+        [severity.lower() for severity in Severity.values] + ["total"], 0
+    )
+    return {"overall": overall, "weeks": _weekly(filters, weekly, empty)}
+
+
+def version_series(*, user, filters: InsightsFilters) -> dict:
+    """Return, per model version in version order, its deployments, failed deployments and incidents in the period.
+
+    An incident counts for a version it is linked to, directly or through a
+    linked deployment of that version. A version whose champion alias was ever
+    rolled back away from it is marked ``rolled_back``.
+    """
+    deployments = Deployment.objects.filter(
+        model_version=OuterRef("pk"), last_event_at__gte=filters.since, last_event_at__lt=filters.until
+    )
+    if filters.environment:
+        deployments = deployments.filter(environment=filters.environment)
+    incidents = (
+        _visible_incidents(user=user, filters=filters)
+        .exclude(kind=IncidentKind.GAME_DAY)
+        .filter(
+            Q(
+                Exists(
+                    IncidentModelVersion.objects.filter(incident=OuterRef("pk"), model_version=OuterRef(OuterRef("pk")))
+                )
+            )
+            | Q(
+                Exists(
+                    IncidentDeployment.objects.filter(
+                        incident=OuterRef("pk"), deployment__model_version=OuterRef(OuterRef("pk"))
+                    )
+                )
+            )
+        )
+    )
+
+    def counted(queryset: QuerySet):
+        # COUNT as a plain function: a correlated scalar subquery, with no GROUP BY added by the ORM.
+        return Coalesce(Subquery(queryset.annotate(total=Func(F("id"), function="COUNT")).values("total")), 0)
+
+    versions = ModelVersion.objects.all()
+    if filters.model:
+        versions = versions.filter(model=filters.model)
+    if filters.team:
+        versions = versions.filter(model__team=filters.team)
+    rows = (
+        versions.annotate(
+            deployment_count=counted(deployments.order_by()),
+            failed_deployment_count=counted(deployments.filter(status=DeploymentStatus.FAILED).order_by()),
+            incident_count=counted(incidents),
+            rolled_back=Exists(AliasMove.objects.filter(from_version=OuterRef("pk"), kind=AliasMove.Kind.ROLLBACK)),
+        )
+        .filter(Q(deployment_count__gt=0) | Q(incident_count__gt=0))
+        .order_by("model__name", F("version_number").asc(nulls_last=True), "version")
+        .values(
+            "id",
+            "model_id",
+            "model__name",
+            "version",
+            "deployment_count",
+            "failed_deployment_count",
+            "incident_count",
+            "rolled_back",
+        )
+    )
+    return {
+        "versions": [
+            {
+                "id": row["id"],
+                "model_id": row["model_id"],
+                "model": row["model__name"],
+                "version": row["version"],
+                "label": f"{row['model__name']} v{row['version']}",
+                "deployments": row["deployment_count"],
+                "failed_deployments": row["failed_deployment_count"],
+                "incidents": row["incident_count"],
+                "rolled_back": row["rolled_back"],
+            }
+            for row in rows
+        ]
+    }
+
+
+def factor_series(*, user, filters: InsightsFilters) -> dict:
+    """Return contributing factors per category and week of their incident's detection (drills left out)."""
+    from postmortems.models import ContributingFactor, FactorCategory
+
+    incidents = _visible_incidents(user=user, filters=filters).exclude(kind=IncidentKind.GAME_DAY)
+    rows = (
+        ContributingFactor.objects.filter(postmortem__incident__in=incidents.values("id"))
+        .annotate(week=TruncWeek("postmortem__incident__detected_at"))
+        .values("week", "category")
+        .annotate(total=Count("id"))
+        .order_by()
+    )
+    by_week: dict[date, dict] = {}
+    totals: dict[str, int] = {}
+    for row in rows:  # one row per week and category, not per factor
+        by_week.setdefault(_week(row["week"]), {})[row["category"]] = row["total"]
+        totals[row["category"]] = totals.get(row["category"], 0) + row["total"]
+    categories = [
+        {"key": category.value, "label": category.label, "total": totals[category.value]}
+        for category in FactorCategory
+        if category.value in totals
+    ]
+    empty = dict.fromkeys(totals, 0)
+    weeks = [{"week": week.isoformat(), **empty, **by_week.get(week, {})} for week in filters.week_starts()]
+    return {"categories": categories, "weeks": weeks}
+
+
+def follow_through_series(*, user, filters: InsightsFilters) -> dict:
+    """Return action items opened, done and done on time per week; overdue items; post-mortem timeliness.
+
+    Post-mortem figures are about the incidents resolved in the period (drills
+    left out): how many got a post-mortem, how many were published, and the
+    days from resolution to publication.
+    """
+    from postmortems.models import ActionItemStatus, PostmortemStatus
+    from postmortems.models.actions import UNRESOLVED_STATUSES
+    from postmortems.selectors.actions import action_items_visible_to
+
+    items = action_items_visible_to(user=user).order_by()
+    if filters.team:
+        items = items.filter(team=filters.team)
+    if filters.model:
+        items = items.filter(incident__model=filters.model)
+    if filters.environment:
+        items = items.filter(incident__environment=filters.environment)
+    opened = items.filter(created_at__gte=filters.since, created_at__lt=filters.until)
+    done = items.filter(status=ActionItemStatus.DONE, resolved_at__gte=filters.since, resolved_at__lt=filters.until)
+    # Done on time: resolved on or before the due date, as ActionItem.done_on_time reads it.
+    done = done.annotate(resolved_date=TruncDate("resolved_at"))
+    on_time = Q(resolved_date__lte=F("due_date"))
+
+    weekly: dict[date, dict] = {}
+    for row in opened.annotate(week=TruncWeek("created_at")).values("week").annotate(total=Count("id")):
+        weekly.setdefault(_week(row["week"]), {})["opened"] = row["total"]
+    for row in (
+        done.annotate(week=TruncWeek("resolved_at"))
+        .values("week")
+        .annotate(total=Count("id"), on_time=Count("id", filter=on_time))
+    ):
+        weekly.setdefault(_week(row["week"]), {}).update(done=row["total"], done_on_time=row["on_time"])
+    empty = {"opened": 0, "done": 0, "done_on_time": 0}
+    weeks = [{"week": week.isoformat(), **empty, **weekly.get(week, {})} for week in filters.week_starts()]
+
+    totals = done.aggregate(done=Count("id"), done_on_time=Count("id", filter=on_time))
+    overdue_on = min(filters.end, timezone.localdate())
+    overdue = items.filter(status__in=UNRESOLVED_STATUSES, due_date__lt=overdue_on).count()
+
+    resolved = (
+        Incident.objects.filter(
+            incident_visibility_q(user=user), resolved_at__gte=filters.since, resolved_at__lt=filters.until
+        )
+        .exclude(kind=IncidentKind.GAME_DAY)
+        .order_by()
+    )
+    if filters.team:
+        resolved = resolved.filter(team=filters.team)
+    if filters.model:
+        resolved = resolved.filter(model=filters.model)
+    if filters.environment:
+        resolved = resolved.filter(environment=filters.environment)
+    published = Q(postmortem__status=PostmortemStatus.PUBLISHED)
+    days_to_publish = HoursBetween(F("postmortem__published_at"), F("resolved_at")) / 24.0
+    postmortems = resolved.aggregate(
+        resolved_incidents=Count("id"),
+        with_postmortem=Count("postmortem"),
+        published=Count("postmortem", filter=published),
+        publish_median=PercentileCont(days_to_publish, 0.5, filter=published),
+        publish_p90=PercentileCont(days_to_publish, 0.9, filter=published),
+    )
+    return {
+        "weeks": weeks,
+        "overall": {
+            "opened": opened.count(),
+            "done": totals["done"],
+            "done_on_time": totals["done_on_time"],
+            "done_on_time_rate": _rate(totals["done_on_time"], totals["done"]),
+            "overdue": overdue,
+            "resolved_incidents": postmortems["resolved_incidents"],
+            "with_postmortem": postmortems["with_postmortem"],
+            "postmortem_rate": _rate(postmortems["with_postmortem"], postmortems["resolved_incidents"]),
+            "published": postmortems["published"],
+            "days_to_publish_median": _hours(postmortems["publish_median"]),
+            "days_to_publish_p90": _hours(postmortems["publish_p90"]),
+        },
+    }
+
+
+def operational_load_series(*, user, filters: InsightsFilters) -> dict:
+    """Return each team's operational hours per week against its budget.
+
+    Hours are those of incidents with an owner, from acknowledgement to
+    resolution (to now while still open), counted in the week of acknowledgement,
+    plus a fixed estimate per operational action item done that week. The budget
+    is the team's members times the working week times the operations share (settings).
+    Drills are planned work and stay out.
+    """
+    from postmortems.models import ActionItemStatus
+    from postmortems.selectors.actions import action_items_visible_to
+    from teams.models import Team
+
+    now = timezone.now()
+    incidents = (
+        Incident.objects.filter(
+            incident_visibility_q(user=user),
+            owner__isnull=False,
+            acknowledged_at__gte=filters.since,
+            acknowledged_at__lt=filters.until,
+        )
+        .exclude(kind=IncidentKind.GAME_DAY)
+        .order_by()
+    )
+    items = action_items_visible_to(user=user).filter(
+        status=ActionItemStatus.DONE,
+        kind__in=OPERATIONAL_ACTION_KINDS,
+        resolved_at__gte=filters.since,
+        resolved_at__lt=filters.until,
+    )
+    teams = Team.objects.order_by("name")
+    if filters.team:
+        incidents, items, teams = (
+            incidents.filter(team=filters.team),
+            items.filter(team=filters.team),
+            teams.filter(pk=filters.team.pk),
+        )
+    if filters.model:
+        incidents, items = incidents.filter(model=filters.model), items.filter(incident__model=filters.model)
+    if filters.environment:
+        incidents = incidents.filter(environment=filters.environment)
+        items = items.filter(incident__environment=filters.environment)
+
+    worked = HoursBetween(Coalesce(F("resolved_at"), Value(now, output_field=DateTimeField())), F("acknowledged_at"))
+    load: dict[tuple[int, date], dict] = {}
+    for row in (
+        incidents.annotate(week=TruncWeek("acknowledged_at"))
+        .values("team_id", "week")
+        .annotate(hours=Sum(worked), incidents=Count("id"))
+    ):
+        load.setdefault((row["team_id"], _week(row["week"])), {})["incident"] = row
+    for row in (
+        items.order_by().annotate(week=TruncWeek("resolved_at")).values("team_id", "week").annotate(total=Count("id"))
+    ):
+        load.setdefault((row["team_id"], _week(row["week"])), {})["actions"] = row["total"]
+
+    weekly_hours = settings.INSIGHTS_WORKING_HOURS_PER_WEEK
+    share = settings.INSIGHTS_OPERATIONS_SHARE
+    item_hours = settings.INSIGHTS_ACTION_ITEM_HOURS
+    result = []
+    for team in teams.annotate(member_count=Count("memberships")).values("id", "name", "slug", "member_count"):
+        budget = round(team["member_count"] * weekly_hours * share, 2)
+        weeks = []
+        for week in filters.week_starts():
+            cell = load.get((team["id"], week), {})
+            incident_hours = _hours((cell.get("incident") or {}).get("hours")) or 0.0
+            actions = cell.get("actions", 0)
+            total = round(incident_hours + actions * item_hours, 2)
+            weeks.append(
+                {
+                    "week": week.isoformat(),
+                    "incidents": (cell.get("incident") or {}).get("incidents", 0),
+                    "incident_hours": incident_hours,
+                    "action_items": actions,
+                    "action_hours": round(actions * item_hours, 2),
+                    "hours": total,
+                    "budget_hours": budget,
+                    "budget_share": _rate(total, budget) if budget else None,
+                    "over_budget": total > budget,
+                }
+            )
+        result.append(
+            {
+                "id": team["id"],
+                "name": team["name"],
+                "slug": team["slug"],
+                "members": team["member_count"],
+                "budget_hours": budget,
+                "weeks_over_budget": sum(1 for week in weeks if week["over_budget"]),
+                "weeks": weeks,
+            }
+        )
+    return {
+        "working_hours_per_week": weekly_hours,
+        "operations_share": share,
+        "action_item_hours": item_hours,
+        "teams": result,
+    }
+
+
+def game_day_series(*, user, filters: InsightsFilters) -> dict:
+    """Return drills run per week, the contributing factors they found and the action items they led to."""
+    from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor
+
+    drills = _visible_incidents(user=user, filters=filters).filter(kind=IncidentKind.GAME_DAY)
+    weekly: dict[date, dict] = {}
+    for row in drills.annotate(week=TruncWeek("detected_at")).values("week").annotate(total=Count("id")):
+        weekly.setdefault(_week(row["week"]), {})["drills"] = row["total"]
+    for row in (
+        ContributingFactor.objects.filter(postmortem__incident__in=drills.values("id"))
+        .annotate(week=TruncWeek("postmortem__incident__detected_at"))
+        .values("week")
+        .annotate(total=Count("id"))
+        .order_by()
+    ):
+        weekly.setdefault(_week(row["week"]), {})["findings"] = row["total"]
+    actions = ActionItem.objects.filter(incident__in=drills.values("id"))
+    for row in (
+        actions.annotate(week=TruncWeek("incident__detected_at"))
+        .values("week")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(status=ActionItemStatus.DONE)))
+        .order_by()
+    ):
+        weekly.setdefault(_week(row["week"]), {}).update(actions=row["total"], actions_done=row["done"])
+    empty = {"drills": 0, "findings": 0, "actions": 0, "actions_done": 0}
+    weeks = [{"week": week.isoformat(), **empty, **weekly.get(week, {})} for week in filters.week_starts()]
+    overall = {key: sum(week[key] for week in weeks) for key in empty}
+    return {"overall": overall, "weeks": weeks}

@@ -1,0 +1,32 @@
+"""Template helpers of the insights page: table cells and KPI figures."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def insight_cell(value, key: str = "") -> str:
+    """Render one table cell: rates and shares as percentages, hours with two decimals, gaps as a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if key.endswith(("_rate", "_share")):
+            return f"{value * 100:.1f}%"
+        return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+@register.filter
+def column_key(table, index: int) -> str:
+    return table.columns[index].key
+
+
+@register.simple_tag
+def cells(table, row) -> list[tuple[str, object]]:
+    """Return (column key, value) pairs of a row."""
+    return [(column.key, value) for column, value in zip(table.columns, row, strict=True)]
