@@ -538,6 +538,9 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     share = settings.INSIGHTS_OPERATIONS_SHARE
     item_hours = settings.INSIGHTS_ACTION_ITEM_HOURS
     result = []
+    # Teams with any load in the view (or the one chosen): a quiet team has nothing to show.
+    if not filters.team:
+        teams = teams.filter(id__in={team_id for team_id, _ in load})
     for team in teams.annotate(member_count=Count("memberships")).values("id", "name", "slug", "member_count"):
         budget = round(team["member_count"] * weekly_hours * share, 2)
         weeks = []
