@@ -204,9 +204,7 @@ def dora_series(*, user, filters: InsightsFilters) -> dict:
     successful deployment, where the sender told the commit's time.
     """
     deployments = _dora_deployments(user=user, filters=filters)
-    incidents = _visible_incidents(user=user, filters=filters, environment=filters.dora_environment).exclude(
-        kind=IncidentKind.GAME_DAY
-    )
+    incidents = _visible_incidents(user=user, filters=filters, environment=filters.dora_environment).excluding_drills()
 
     team_deployed = {row.pop("team_id"): row for row in deployments.values("team_id").annotate(**_deployment_figures())}
     team_restored = {row.pop("team_id"): row for row in incidents.values("team_id").annotate(**_restore_figures())}
@@ -281,7 +279,7 @@ def incident_series(*, user, filters: InsightsFilters) -> dict:
 
     Incidents count in the week they were detected; drills are left out.
     """
-    incidents = _visible_incidents(user=user, filters=filters).exclude(kind=IncidentKind.GAME_DAY)
+    incidents = _visible_incidents(user=user, filters=filters).excluding_drills()
     weekly = {
         _week(row["week"]): _incident_row(row)
         for row in incidents.annotate(week=TruncWeek("detected_at")).values("week").annotate(**_incident_figures())
@@ -307,7 +305,7 @@ def version_series(*, user, filters: InsightsFilters) -> dict:
         deployments = deployments.filter(environment=filters.environment)
     incidents = (
         _visible_incidents(user=user, filters=filters)
-        .exclude(kind=IncidentKind.GAME_DAY)
+        .excluding_drills()
         .filter(
             Q(
                 Exists(
@@ -375,7 +373,7 @@ def factor_series(*, user, filters: InsightsFilters) -> dict:
     """Return contributing factors per category and week of their incident's detection (drills left out)."""
     from postmortems.models import ContributingFactor, FactorCategory
 
-    incidents = _visible_incidents(user=user, filters=filters).exclude(kind=IncidentKind.GAME_DAY)
+    incidents = _visible_incidents(user=user, filters=filters).excluding_drills()
     rows = (
         ContributingFactor.objects.filter(postmortem__incident__in=incidents.values("id"))
         .annotate(week=TruncWeek("postmortem__incident__detected_at"))
@@ -442,7 +440,7 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
         Incident.objects.filter(
             incident_visibility_q(user=user), resolved_at__gte=filters.since, resolved_at__lt=filters.until
         )
-        .exclude(kind=IncidentKind.GAME_DAY)
+        .excluding_drills()
         .order_by()
     )
     if filters.team:
@@ -499,7 +497,7 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
             acknowledged_at__gte=filters.since,
             acknowledged_at__lt=filters.until,
         )
-        .exclude(kind=IncidentKind.GAME_DAY)
+        .excluding_drills()
         .order_by()
     )
     items = action_items_visible_to(user=user).filter(
@@ -585,7 +583,7 @@ def game_day_series(*, user, filters: InsightsFilters) -> dict:
     """Return drills run per week, the contributing factors they found and the action items they led to."""
     from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor
 
-    drills = _visible_incidents(user=user, filters=filters).filter(kind=IncidentKind.GAME_DAY)
+    drills = _visible_incidents(user=user, filters=filters).drills()
     weekly: dict[date, dict] = {}
     for row in drills.annotate(week=TruncWeek("detected_at")).values("week").annotate(total=Count("id")):
         weekly.setdefault(_week(row["week"]), {})["drills"] = row["total"]
