@@ -190,7 +190,7 @@ def seed(size: int) -> None:
 
     from incidents.models import Incident, RegisteredModel, Tag
     from postmortems.models import ContributingFactor, Learning, LearningCategory, Postmortem
-    from postmortems.services.search import search_index_rebuild
+    from search.services import search_index_rebuild
     from teams.models import Membership, Team
 
     call_command("migrate", verbosity=0)
@@ -381,7 +381,7 @@ def measure(size: int, baseline: int, rounds: int) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from postmortems.selectors.search import search
+    from search.selectors import search
 
     sides = {"small": "default", "large": "large"}
     users, clients = {}, {}

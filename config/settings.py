@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "incidents",
     "postmortems",
     "experiments",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -227,7 +228,7 @@ KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTE
 CELERY_BEAT_SCHEDULE |= {
     # Hourly so each team gets its reminders in its own morning; a rerun sends nothing twice.
     "start-action-reminders": {"task": "postmortems.tasks.start_action_reminders", "schedule": crontab(minute=5)},
-    "refresh-search-index": {"task": "postmortems.tasks.search_index_refresh", "schedule": 300.0},
+    "refresh-search-index": {"task": "search.tasks.search_index_refresh", "schedule": 300.0},
 }
 
 # The weekly digest: every hour, the teams whose local weekday and hour it is send theirs.
@@ -294,7 +295,7 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "postmortems.models.actions.ActionItemStatus",
         "FactorCategoryEnum": "postmortems.models.postmortems.FactorCategory",
         "PostmortemStatusEnum": "postmortems.models.postmortems.PostmortemStatus",
-        "SearchKindEnum": "postmortems.models.search.SearchKind",
+        "SearchKindEnum": "search.models.SearchKind",
         "ExperimentKindEnum": "experiments.models.ExperimentKind",
         "ExperimentOutcomeEnum": "experiments.models.ExperimentOutcome",
         "GameDayStateEnum": "experiments.models.GameDayState",

@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("incidents.ingest.api_urls")),
     path("", include("postmortems.api.urls")),
     path("", include("experiments.api.urls")),
+    path("", include("search.api_urls")),
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("postmortems.urls")),
     path("", include("experiments.urls")),
+    path("", include("search.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

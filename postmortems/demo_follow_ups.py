@@ -27,7 +27,7 @@ from postmortems.selectors.learnings import learning_proposal_defaults
 from postmortems.services.actions import action_item_create, action_item_set_status
 from postmortems.services.learnings import learning_create, learning_proposal_accept
 from postmortems.services.postmortems import postmortem_mark_not_needed
-from postmortems.services.search import search_entry_sync_incident, search_index_refresh
+from search.services import search_entry_sync_incident, search_index_refresh
 from teams.models import Membership, Team
 
 User = get_user_model()

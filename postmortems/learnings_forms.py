@@ -1,14 +1,12 @@
-"""Forms of the learnings library and of search."""
+"""Forms of the learnings library."""
 
 from django import forms
 
 from config.widgets import IsoDateInput
 from incidents.models import RegisteredModel
-from postmortems.models import FACTOR_CATEGORY_GROUPS, FactorCategory, SearchKind
-from postmortems.selectors.search import MAX_QUERY_LENGTH
+from postmortems.models import FACTOR_CATEGORY_GROUPS, FactorCategory
 from teams.models import Team
 
-QUERY_TOO_LONG = "Search for at most {limit} characters."
 DATES_REVERSED = "The start date is after the end date."
 
 
@@ -68,19 +66,6 @@ class LearningFilterForm(forms.Form):
         if cleaned.get("tag"):
             cleaned["tag"] = cleaned["tag"].strip().lower()
         return cleaned
-
-
-class SearchForm(LearningFilterForm):
-    q = forms.CharField(
-        required=False,
-        label="Search",
-        max_length=MAX_QUERY_LENGTH,
-        error_messages={"max_length": QUERY_TOO_LONG.format(limit=MAX_QUERY_LENGTH)},
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": 'drift feature store, "null rate", -staging'}),
-    )
-    kind = forms.ChoiceField(choices=[("", "Everything"), *SearchKind.choices], required=False, label="Kind")
-
-    field_order = ["q", "kind", "team", "model", "category", "tag", "since", "until"]
 
 
 CATEGORY_LABELS = dict(FactorCategory.choices)

@@ -1,4 +1,4 @@
-"""Background work of follow-up actions and search: reminders fan-out, search index refresh."""
+"""Background work of follow-up actions: the reminders fan-out."""
 
 import smtplib
 
@@ -6,7 +6,6 @@ from celery import shared_task
 
 from postmortems.selectors.reminders import action_item_reminders_pending
 from postmortems.services.reminders import action_item_remind
-from postmortems.services.search import search_index_refresh as search_index_refresh_service
 
 
 @shared_task(ignore_result=True)
@@ -28,9 +27,3 @@ def start_action_reminders() -> int:
 def send_action_reminder(item_id: int) -> bool:
     """Send the item's owner the reminder it needs now; a retry or a second run sends nothing twice."""
     return action_item_remind(item_id=item_id) is not None
-
-
-@shared_task(ignore_result=True)
-def search_index_refresh() -> int:
-    """Index learnings, post-mortems and incidents changed since they were last indexed."""
-    return search_index_refresh_service()

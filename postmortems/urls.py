@@ -58,5 +58,5 @@ urlpatterns = [
     path("postmortems/<int:pk>/print/", postmortems.postmortem_print, name="print"),
 ]
 
-# Follow-up actions, the learnings library and search.
+# Follow-up actions and the learnings library.
 urlpatterns += follow_up_patterns

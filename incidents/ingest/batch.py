@@ -33,6 +33,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
+from incidents.hooks import incident_changes_deferred
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.discovery import discover_model
 from incidents.ingest.errors import IngestError, UnsupportedEvent
@@ -57,7 +58,6 @@ from incidents.services.deployments import (
     lane_locks_take,
 )
 from incidents.services.registry import registry_change_apply, version_number_parse
-from postmortems.services.search import search_entries_deferred
 
 logger = logging.getLogger(__name__)
 
@@ -274,8 +274,8 @@ class _Batch:
     # -- applying -----------------------------------------------------------------------------------------------
 
     def apply(self) -> None:
-        # Incidents the batch opens or changes are indexed for search once, at its end.
-        with search_entries_deferred():
+        # The followers of the incidents the batch opens or changes (search) hear of them once, at its end.
+        with incident_changes_deferred():
             self._look_up()
             for item in self.items:
                 deployment = self._quick(item)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from config.database import insert_unless_conflict
+from incidents.hooks import incident_changed, incident_close_blocker
 from incidents.models import (
     Deployment,
     Incident,
@@ -27,8 +28,6 @@ from incidents.models import (
     Tag,
     TimelineEntry,
 )
-from postmortems.selectors import postmortem_close_blocker
-from postmortems.services.search import search_entry_sync_incident
 from teams.selectors import user_display_name
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -221,7 +220,7 @@ def incident_open(
         source_label="" if created_by else source_label,
         new_value=IncidentStatus.OPEN,
     )
-    search_entry_sync_incident(incident=incident)
+    incident_changed(incident=incident)  # its followers (search) see the new incident
     return incident
 
 
@@ -281,7 +280,7 @@ def incident_transition(
     if to_status not in ALLOWED_TRANSITIONS.get(current, ()):
         raise InvalidTransition(current, to_status)
     if to_status == IncidentStatus.CLOSED:
-        blocker = postmortem_close_blocker(incident=incident)
+        blocker = incident_close_blocker(incident=incident)  # post-mortems: published or not needed
         if blocker:
             raise TransitionBlocked(current, to_status, blocker)
     at = at or timezone.now()
@@ -587,7 +586,7 @@ def incident_update(*, incident: Incident, actor, **fields) -> Incident:
             new_value=new_value,
         )
     if changes:
-        search_entry_sync_incident(incident=incident)
+        incident_changed(incident=incident)  # its followers (search) see the new text and tags
     return incident
 
 

@@ -1,18 +1,15 @@
-"""API of the learnings library, and of search across learnings, post-mortems and incidents."""
+"""API of the learnings library."""
 
 import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from config.markdown import render_markdown
 from incidents.models import RegisteredModel
-from postmortems.learnings_forms import DATES_REVERSED, QUERY_TOO_LONG
-from postmortems.models import FactorCategory, Learning, SearchKind
+from postmortems.models import FactorCategory, Learning
 from postmortems.selectors.learnings import learning_list, learnings_with_relations
-from postmortems.selectors.search import MAX_PAGE, MAX_QUERY_LENGTH, SearchFilters, search
 from postmortems.services.learnings import (
     LearningError,
     LearningPermissionError,
@@ -20,8 +17,6 @@ from postmortems.services.learnings import (
     learning_update,
 )
 from teams.models import Team
-
-QUERY_REQUIRED = "Give the words to search for in q."
 
 
 def raise_api_error(error: LearningError):
@@ -142,77 +137,3 @@ class LearningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         except LearningError as error:
             raise_api_error(error)
         return self._answer(learning)
-
-
-class SearchParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(
-        max_length=MAX_QUERY_LENGTH,
-        trim_whitespace=True,
-        error_messages={
-            "required": QUERY_REQUIRED,
-            "blank": QUERY_REQUIRED,
-            "max_length": QUERY_TOO_LONG.format(limit=MAX_QUERY_LENGTH),
-        },
-    )
-    kind = serializers.ChoiceField(choices=SearchKind.choices, required=False)
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
-    model = serializers.PrimaryKeyRelatedField(queryset=RegisteredModel.objects.all(), required=False)
-    category = serializers.ChoiceField(choices=FactorCategory.choices, required=False)
-    tag = serializers.CharField(max_length=60, required=False)
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
-    page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, default=1)
-
-    def validate(self, data):
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise ValidationError({"since": [DATES_REVERSED]})
-        return data
-
-
-class SearchHitSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    id = serializers.IntegerField(source="object_id")
-    title = serializers.CharField(help_text="HTML: escaped, matches in <mark>.")
-    snippet = serializers.CharField(help_text="HTML: escaped, matches in <mark>.")
-    url = serializers.CharField()
-    reference = serializers.CharField()
-    team = serializers.CharField(source="team_name")
-    occurred_at = serializers.DateTimeField()
-    score = serializers.FloatField()
-
-
-class SearchAnswerSerializer(serializers.Serializer):
-    query = serializers.CharField()
-    page = serializers.IntegerField()
-    has_next = serializers.BooleanField()
-    results = SearchHitSerializer(many=True, source="hits")
-
-
-class SearchView(APIView):
-    """Search learnings, post-mortems and incidents the caller may see; best matches first."""
-
-    @extend_schema(
-        tags=["search"],
-        parameters=[SearchParamsSerializer],
-        responses={200: SearchAnswerSerializer},
-        description="Full-text with ranking on PostgreSQL; every word must appear elsewhere.",
-    )
-    def get(self, request):
-        params = SearchParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
-        results = search(
-            user=request.user,
-            query=data["q"],
-            filters=SearchFilters(
-                kinds=(data["kind"],) if data.get("kind") else (),
-                team_id=data["team"].pk if data.get("team") else None,
-                model_id=data["model"].pk if data.get("model") else None,
-                category=data.get("category"),
-                tag=(data.get("tag") or "").strip().lower() or None,
-                since=data.get("since"),
-                until=data.get("until"),
-            ),
-            page=data["page"],
-        )
-        return Response(SearchAnswerSerializer(results).data)

@@ -4,7 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from postmortems.api.actions import ActionItemViewSet
-from postmortems.api.learnings import LearningViewSet, SearchView
+from postmortems.api.learnings import LearningViewSet
 from postmortems.api.views import BlamelessCheckView, PostmortemViewSet, TemplateViewSet
 
 router = SimpleRouter()
@@ -16,8 +16,8 @@ urlpatterns = [
     *router.urls,
 ]
 
-# Follow-up actions, the learnings library and search.
+# Follow-up actions and the learnings library.
 follow_up_router = SimpleRouter()
 follow_up_router.register("action-items", ActionItemViewSet, basename="action-item")
 follow_up_router.register("learnings", LearningViewSet, basename="learning")
-urlpatterns += [path("search/", SearchView.as_view(), name="search"), *follow_up_router.urls]
+urlpatterns += follow_up_router.urls

@@ -37,7 +37,7 @@ __all__ = [
     "TemplateSection",
 ]
 
-# Follow-up actions, the library of learnings, and search.
+# Follow-up actions and the library of learnings.
 from postmortems.models.actions import (
     ACTION_KIND_GROUPS,
     ML_ACTION_KINDS,
@@ -56,7 +56,6 @@ from postmortems.models.learnings import (
     LearningProposal,
     LearningProposalStatus,
 )
-from postmortems.models.search import SearchEntry, SearchFacet, SearchFacetName, SearchKind
 
 __all__ += [
     "ACTION_KIND_GROUPS",
@@ -73,8 +72,4 @@ __all__ += [
     "LearningProposalStatus",
     "ReminderKind",
     "ReminderSend",
-    "SearchEntry",
-    "SearchFacet",
-    "SearchFacetName",
-    "SearchKind",
 ]

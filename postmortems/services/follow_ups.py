@@ -2,7 +2,7 @@
 
 from postmortems.models import LearningProposal, Postmortem
 from postmortems.services.learnings import learning_proposals_create
-from postmortems.services.search import search_entry_sync_postmortem
+from search.services import search_entry_sync_postmortem
 
 
 def postmortem_written(*, postmortem: Postmortem) -> None:

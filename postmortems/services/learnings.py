@@ -21,7 +21,7 @@ from postmortems.models import (
     SectionKind,
 )
 from postmortems.selectors.learnings import user_can_decide_proposal, user_can_edit_learning
-from postmortems.services.search import search_entry_sync_learning
+from search.services import search_entry_sync_learning
 from teams.models import Team
 from teams.selectors import user_is_team_member
 

@@ -1,7 +1,8 @@
-"""Panels other pages include: action items of an incident or post-mortem, related things, the archive."""
+"""Panels other pages include: action items of an incident or post-mortem, the archive."""
 
 from django import template
 from django.conf import settings
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -10,9 +11,7 @@ from django.utils.safestring import mark_safe
 from postmortems.actions_forms import ActionItemForm
 from postmortems.models import ActionItemStatus, Postmortem
 from postmortems.selectors.actions import action_items_for_incident, user_can_add_action_items
-from postmortems.selectors.learnings import learning_from_the_archive, proposals_of_postmortem
-from postmortems.selectors.related import related_for_incident, related_for_postmortem
-from postmortems.selectors.search import object_url
+from postmortems.selectors.learnings import learning_from_the_archive
 from postmortems.services.actions import action_item_default_due_date
 from teams.selectors import user_display_name
 
@@ -55,24 +54,6 @@ def postmortem_action_items(context, postmortem):
     return _panel(context, incident=postmortem.incident, postmortem=postmortem)
 
 
-@register.inclusion_tag("postmortems/learnings/_related.html", takes_context=True)
-def related_panel(context, incident=None, postmortem=None):
-    """Render learnings and past incidents related to the incident or post-mortem ("this happened before")."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None:
-        return {"related": None}
-    if postmortem:
-        related = related_for_postmortem(postmortem=postmortem, user=user)
-        proposals = list(proposals_of_postmortem(postmortem=postmortem))
-    elif incident:
-        related = related_for_incident(incident=incident, user=user)
-        proposals = []
-    else:
-        return {"related": None}
-    return {"related": related, "proposals": proposals, "postmortem": postmortem}
-
-
 @register.inclusion_tag("postmortems/learnings/_archive.html")
 def from_the_archive():
     """Render a learning written a year or a month ago, when there is one."""
@@ -82,8 +63,10 @@ def from_the_archive():
 @register.filter
 def page_url(obj) -> str:
     """Return the object's page, or an empty string when that page does not exist in this deployment."""
-    kind = {"Incident": "incident", "Postmortem": "postmortem", "Learning": "learning"}.get(type(obj).__name__)
-    return object_url(kind, obj.pk) if kind else ""
+    try:
+        return obj.get_absolute_url()
+    except NoReverseMatch:
+        return ""
 
 
 @register.simple_tag

@@ -1,8 +1,8 @@
-"""Page URLs of action items, the learnings library and search (namespace ``postmortems``)."""
+"""Page URLs of action items and the learnings library (namespace ``postmortems``)."""
 
 from django.urls import path
 
-from postmortems.views import actions, learnings, search
+from postmortems.views import actions, learnings
 
 follow_up_patterns = [
     path("actions/", actions.my_actions, name="actions"),
@@ -20,5 +20,4 @@ follow_up_patterns = [
     path("learnings/proposals/<int:pk>/dismiss/", learnings.proposal_dismiss, name="learning-proposal-dismiss"),
     path("learnings/<int:pk>/", learnings.learning_page, name="learning-detail"),
     path("learnings/<int:pk>/edit/", learnings.learning_edit, name="learning-edit"),
-    path("search/", search.search_page, name="search"),
 ]

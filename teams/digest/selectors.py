@@ -46,17 +46,15 @@ from postmortems.models import (
     PostmortemReviewer,
     PostmortemStatus,
     PostmortemVersion,
-    SearchFacet,
-    SearchFacetName,
-    SearchKind,
     SectionKind,
 )
-from postmortems.search_text import plain_text
 from postmortems.selectors.actions import action_item_visible_to_viewer
 from postmortems.selectors.learnings import learning_from_the_archive
 from postmortems.selectors.postmortems import postmortem_lessons, postmortem_visible_to_viewer
-from postmortems.selectors.related import CATEGORY_SCORE, MODEL_SCORE
-from postmortems.selectors.search import search_entries_visible_to
+from search.models import SearchFacet, SearchFacetName, SearchKind
+from search.related import CATEGORY_SCORE, MODEL_SCORE
+from search.selectors import search_entries_visible_to
+from search.text import plain_text
 from teams.digest.models import DigestPreference, DigestSend
 from teams.digest.schedule import DigestWindow, IsoWeek, team_digest_window
 from teams.models import Membership, Team

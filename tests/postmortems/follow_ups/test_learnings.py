@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Tag
-from postmortems.models import FactorCategory, Learning, LearningProposal, SearchEntry
+from postmortems.models import FactorCategory, Learning, LearningProposal
 from postmortems.selectors.learnings import learning_from_the_archive, learning_proposal_defaults
 from postmortems.services import learnings as services
 from postmortems.services.follow_ups import postmortem_published
@@ -20,6 +20,7 @@ from postmortems.services.learnings import (
     learning_proposals_create,
     learning_update,
 )
+from search.models import SearchEntry
 from tests.factories import LearningFactory
 from tests.postmortems.follow_ups.conftest import NOW, make_postmortem, version_of
 

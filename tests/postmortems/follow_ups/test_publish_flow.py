@@ -2,8 +2,7 @@
 
 import pytest
 
-from postmortems.models import LearningProposal, SearchEntry, SectionKind
-from postmortems.selectors.search import search
+from postmortems.models import LearningProposal, SectionKind
 from postmortems.services.postmortems import (
     FactorInput,
     postmortem_publish,
@@ -13,6 +12,8 @@ from postmortems.services.postmortems import (
     postmortem_start,
     postmortem_submit,
 )
+from search.models import SearchEntry
+from search.selectors import search
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from postmortems.services.search import search_index_refresh
+from search.services import search_index_refresh
 from teams.digest.schedule import IsoWeek
 from teams.digest.selectors import digest_build, digest_build_many
 from teams.digest.services import digest_preferences_update

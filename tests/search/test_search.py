@@ -11,11 +11,11 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from incidents.models import Incident, Tag
-from postmortems.models import SearchEntry, SearchFacet
-from postmortems.selectors.related import related_for_incident, related_for_postmortem
-from postmortems.selectors.search import SearchFilters, search
 from postmortems.services.learnings import learning_create
-from postmortems.services.search import (
+from search.models import SearchEntry, SearchFacet
+from search.related import related_for_incident, related_for_postmortem
+from search.selectors import SearchFilters, search
+from search.services import (
     search_entry_sync_incident,
     search_entry_sync_postmortem,
     search_index_rebuild,
@@ -205,7 +205,7 @@ def test_reopened_postmortem_keeps_its_published_text_searchable(corpus, outside
 def test_search_page(client, corpus, member, django_assert_max_num_queries):
     client.force_login(member)
     with django_assert_max_num_queries(12):
-        response = client.get(reverse("postmortems:search"), {"q": "merchant"})
+        response = client.get(reverse("search:search"), {"q": "merchant"})
     assert response.status_code == 200
     assert len(response.context["results"].hits) >= 3
     assert b"<mark>" in response.content
@@ -213,7 +213,7 @@ def test_search_page(client, corpus, member, django_assert_max_num_queries):
 
 def test_search_page_without_query_invites_one(client, member):
     client.force_login(member)
-    response = client.get(reverse("postmortems:search"))
+    response = client.get(reverse("search:search"))
     assert response.status_code == 200 and response.context["results"] is None
 
 
@@ -232,7 +232,7 @@ def test_search_page_without_query_invites_one(client, member):
 )
 def test_search_page_answers_bad_input_with_400(client, corpus, member, params):
     client.force_login(member)
-    response = client.get(reverse("postmortems:search"), params)
+    response = client.get(reverse("search:search"), params)
     assert response.status_code == 400
     assert response.context["form"].errors
 
@@ -240,7 +240,7 @@ def test_search_page_answers_bad_input_with_400(client, corpus, member, params):
 @pytest.mark.parametrize("query", HOSTILE)
 def test_search_page_survives_hostile_queries(client, corpus, member, query):
     client.force_login(member)
-    response = client.get(reverse("postmortems:search"), {"q": query, "page": "abc"})
+    response = client.get(reverse("search:search"), {"q": query, "page": "abc"})
     if "\x00" in query:
         assert response.status_code == 400
         assert response.context["form"].errors["q"] == ["Null characters are not allowed."]
@@ -330,7 +330,7 @@ def test_related_respects_visibility(corpus, frozen, team, lead, outsider, membe
 def test_related_partial_renders_for_incidents_and_postmortems(corpus, member, django_assert_max_num_queries):
     request = RequestFactory().get("/")
     request.user = member
-    template = Template('{% include "postmortems/partials/related.html" %}')
+    template = Template('{% include "search/related.html" %}')
     with django_assert_max_num_queries(12):
         html = template.render(Context({"request": request, "incident": corpus["incident"]}))
     assert "This happened before?" in html and "Feature freshness is a serving dependency" in html
@@ -347,7 +347,7 @@ def test_old_entries_are_found_when_few_recent_ones_match(frozen, member, team, 
 
 
 def test_only_the_newest_matches_are_ranked(frozen, member, team, lead, monkeypatch):
-    from postmortems.selectors import search as search_module
+    from search import selectors as search_module
 
     monkeypatch.setattr(search_module, "RANK_WINDOW", 2)
     monkeypatch.setattr(search_module, "FALLBACK_CANDIDATES", 2)

@@ -18,8 +18,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from postmortems.models import SearchEntry, SearchFacetName, SearchKind
-from postmortems.search_text import (
+from search.models import SearchEntry, SearchFacetName, SearchKind
+from search.text import (
     START_MARK,
     STOP_MARK,
     clean_text,

@@ -3,8 +3,8 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from postmortems.learnings_forms import SearchForm
-from postmortems.selectors.search import SearchFilters, search
+from search.forms import SearchForm
+from search.selectors import SearchFilters, search
 
 
 def filters_from(cleaned: dict) -> SearchFilters:
@@ -26,6 +26,7 @@ def _page_number(raw: str | None) -> int:
 
 @require_GET
 def search_page(request):
+    """Show one page of results for the words and filters in the query string; 400 when they are invalid."""
     form = SearchForm(request.GET or None)
     results, status = None, 200
     if form.is_bound:
@@ -42,4 +43,4 @@ def search_page(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "results": results, "query": query.urlencode()}
-    return render(request, "postmortems/search.html", context, status=status)
+    return render(request, "search/search.html", context, status=status)

@@ -15,17 +15,9 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import F, Q
 
 from incidents.models import Incident, RegisteredModel
-from postmortems.models import (
-    ContributingFactor,
-    FactorCategory,
-    Learning,
-    Postmortem,
-    SearchEntry,
-    SearchFacet,
-    SearchFacetName,
-    SearchKind,
-)
-from postmortems.selectors.search import ROW_FIELDS, object_url, search_entries_visible_to, uses_full_text
+from postmortems.models import ContributingFactor, FactorCategory, Learning, Postmortem
+from search.models import SearchEntry, SearchFacet, SearchFacetName, SearchKind
+from search.selectors import ROW_FIELDS, object_url, search_entries_visible_to, uses_full_text
 
 MODEL_SCORE = 3.0
 CATEGORY_SCORE = 2.0

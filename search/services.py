@@ -1,14 +1,15 @@
 """Writes of the search index: one SearchEntry per learning, post-mortem and incident.
 
-The services that write those call ``search_entry_sync_*`` after their change;
-``search_index_refresh`` (a periodic task) catches whatever changed elsewhere,
-and ``search_index_rebuild`` starts over. On PostgreSQL each entry's ``vector``
+The services that write learnings and post-mortems call ``search_entry_sync_*``
+after their change; the incident services reach ``search_entries_sync_incidents``
+through ``incidents.hooks`` (this app registers it in ``apps.py``), since
+incidents must not import the apps built on them. ``search_index_refresh`` (a
+periodic task) catches whatever changed elsewhere, and ``search_index_rebuild``
+starts over. On PostgreSQL each entry's ``vector``
 is computed in the database from its title (weight A), body (B) and keywords (C).
 """
 
 from collections.abc import Iterable
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,17 +26,11 @@ from postmortems.models import (
     Postmortem,
     PostmortemStatus,
     PostmortemVersion,
-    SearchEntry,
-    SearchFacet,
-    SearchFacetName,
-    SearchKind,
 )
-from postmortems.search_text import clean_text, join_text, plain_text, postmortem_text
+from search.models import SearchEntry, SearchFacet, SearchFacetName, SearchKind
+from search.text import clean_text, join_text, plain_text, postmortem_text
 
 BATCH_SIZE = 500
-
-# Incidents whose entries wait for the end of a ``search_entries_deferred`` block (None outside one).
-_deferred_incidents: ContextVar[set[int] | None] = ContextVar("search_deferred_incidents", default=None)
 
 
 @dataclass
@@ -246,39 +241,18 @@ def search_entry_sync_learning(*, learning: Learning) -> SearchEntry:
     return _store(learning_document(_learnings_for_documents().get(pk=learning.pk)))
 
 
-def search_entry_sync_incident(*, incident: Incident) -> SearchEntry | None:
-    """Write the incident's search entry (creating it when missing) and return it.
-
-    Inside ``search_entries_deferred``, note the incident instead and return None:
-    its entry is written when the block ends.
-    """
-    pending = _deferred_incidents.get()
-    if pending is not None:
-        pending.add(incident.pk)
-        return None
+def search_entry_sync_incident(*, incident: Incident) -> SearchEntry:
+    """Write the incident's search entry (creating it when missing) and return it."""
     return _store(incident_document(_incidents_for_documents().get(pk=incident.pk)))
 
 
-@contextmanager
-def search_entries_deferred():
-    """Write the entries of the incidents changed in the block once, when it ends without an error.
+def search_entries_sync_incidents(*, incident_ids: set[int]) -> None:
+    """Write the entries of the incidents (the new ones together); skip incidents that no longer exist.
 
-    For work that changes many incidents in one transaction (a batch of
-    deliveries): each entry is then written once, with what the whole block
-    did, and new entries are written together. Incidents gone by then (rolled
-    back to a savepoint) are skipped. Nested blocks write at the outermost's end.
+    The incident services call this through ``incidents.hooks.incident_changed``,
+    once per incident or once per batch of deliveries.
     """
-    if _deferred_incidents.get() is not None:
-        yield
-        return
-    pending: set[int] = set()
-    token = _deferred_incidents.set(pending)
-    try:
-        yield
-    finally:
-        _deferred_incidents.reset(token)
-    if pending:
-        _store_many([incident_document(incident) for incident in _incidents_for_documents().filter(pk__in=pending)])
+    _store_many([incident_document(incident) for incident in _incidents_for_documents().filter(pk__in=incident_ids)])
 
 
 def _store_many(documents: list[Document]) -> None:

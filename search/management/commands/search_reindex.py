@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from postmortems.services.search import search_index_rebuild, search_index_refresh
+from search.services import search_index_rebuild, search_index_refresh
 
 
 class Command(BaseCommand):
