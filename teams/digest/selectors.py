@@ -427,11 +427,17 @@ class _Reader:
 
     def digests(self) -> dict:
         published = self._published()
+        self._learned_memo: dict = {}
+        self._reviewing: dict[int, set[int]] = defaultdict(set)
+        for postmortem in published:
+            for user_id in postmortem.reviewer_ids:
+                self._reviewing[user_id].add(postmortem.postmortem_id)
         shared = self._team_categories()
-        reviews = self._reviews()
-        owned = self._owned_actions()
-        team_overdue = self._team_overdue_actions()
-        missing = self._missing_postmortems()
+        # Grouped by person or team, so cutting out each digest reads only its own rows.
+        reviews = _by(self._reviews(), key=lambda pair: pair[0], value=lambda pair: pair[1])
+        owned = _by(self._owned_actions(), key=lambda item: item.owner_id)
+        team_overdue = _by(self._team_overdue_actions(), key=lambda item: item.team_id)
+        missing = _by(self._missing_postmortems(), key=lambda incident: incident.team_id)
         incidents = self._team_incidents()
         deployments = self._team_deployments()
         archive = _ArchivePicker(
@@ -569,6 +575,23 @@ class _Reader:
     def _learned_for(
         self, recipient: _Recipient, published: list[LearnedPostmortem], shared: dict[int, set[str]]
     ) -> list[LearnedItem]:
+        """Return the post-mortems the recipient may read, followed teams first, then the most instructive.
+
+        People who see the same things (same teams, follows, window, staff or
+        not, restricted post-mortems they review) get the same list: it is
+        computed once for them all.
+        """
+        viewer = recipient.viewer
+        reviewing = frozenset(self._reviewing.get(viewer.user_id, ()))
+        key = (
+            viewer.team_ids, viewer.is_staff, frozenset(recipient.followed_team_ids), reviewing,
+            recipient.window.start, recipient.window.end,
+        )  # fmt: skip
+        if key not in self._learned_memo:
+            self._learned_memo[key] = self._learned_list(recipient, published, shared)
+        return self._learned_memo[key]
+
+    def _learned_list(self, recipient, published, shared) -> list[LearnedItem]:
         window = recipient.window
         viewer = recipient.viewer
         own_categories = set().union(*(shared.get(team_id, set()) for team_id in viewer.team_ids))
@@ -585,11 +608,13 @@ class _Reader:
                 reviewer_ids=postmortem.reviewer_ids,
             ):
                 continue
-            common = tuple(
-                FactorCategory(c).label
-                for c in postmortem.categories
-                if c in own_categories and postmortem.team_id not in viewer.team_ids
-            )
+            common = ()
+            if postmortem.team_id not in viewer.team_ids:
+                common = tuple(
+                    label
+                    for category, label in zip(postmortem.categories, postmortem.category_labels, strict=True)
+                    if category in own_categories
+                )
             score = SEVERITY_WEIGHT.get(postmortem.severity, 1) + 3 * len(common) + len(postmortem.lessons)
             items.append(
                 LearnedItem(
@@ -694,26 +719,31 @@ class _Reader:
         )
 
     def _needs_for(self, recipient, reviews, owned, team_overdue, missing) -> NeedsYou:
+        """Return what waits for the recipient; the lists are grouped by person or team (see ``_by``)."""
         viewer = recipient.viewer
         today = recipient.window.local_today
-        needs = NeedsYou(reviews=[ask for user_id, ask in reviews if user_id == viewer.user_id])
-        for item in owned:
-            if item.owner_id != viewer.user_id:
-                continue
+        needs = NeedsYou(reviews=list(reviews.get(viewer.user_id, ())))
+        for item in owned.get(viewer.user_id, ()):
             if item.due_date < today:
                 needs.overdue_actions.append(self._action_line(item, today))
             else:
                 needs.open_actions.append(self._action_line(item, today))
-        for item in team_overdue:
-            if item.team_id not in viewer.lead_team_ids or item.owner_id == viewer.user_id or item.due_date >= today:
+        lead_items = sorted(
+            (item for team_id in viewer.lead_team_ids for item in team_overdue.get(team_id, ())),
+            key=lambda item: (item.due_date, item.pk),
+        )
+        for item in lead_items:
+            if item.owner_id == viewer.user_id or item.due_date >= today:
                 continue
             if action_item_visible_to_viewer(
                 viewer=viewer, restricted=item.incident.restricted, team_id=item.team_id, owner_id=item.owner_id
             ):
                 needs.team_overdue_actions.append(self._action_line(item, today, with_owner=True))
-        for incident in missing:
-            if incident.team_id not in viewer.lead_team_ids:
-                continue
+        lead_incidents = sorted(
+            (incident for team_id in viewer.lead_team_ids for incident in missing.get(team_id, ())),
+            key=lambda incident: (incident.resolved_at or self.now, incident.pk),
+        )
+        for incident in lead_incidents:
             if incident_visible_to_viewer(viewer=viewer, restricted=incident.restricted, team_id=incident.team_id):
                 resolved = incident.resolved_at or self.now
                 needs.missing_postmortems.append(
@@ -839,6 +869,14 @@ class _Reader:
         return signals
 
 
+def _by(rows, *, key, value=lambda row: row) -> dict:
+    """Return the rows grouped by ``key``, each group in the rows' order."""
+    groups: dict = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(value(row))
+    return groups
+
+
 class _ArchivePicker:
     """Picks, per person, one older learning that shares a model or failure category with their week."""
 
@@ -846,7 +884,8 @@ class _ArchivePicker:
         self.signals = signals
         self.today = today
         wanted = set().union(*signals.values()) if signals else set()
-        self.facets: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        self.learnings_by_facet: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._picks: dict[frozenset, ArchiveLearning | None] = {}
         self.entries: dict[int, tuple[int, datetime]] = {}
         if wanted:
             # Entries anyone may find: the search index's answer for someone in no team.
@@ -866,7 +905,7 @@ class _ArchivePicker:
                 ]
             )
             for entry_id, learning_id, occurred_at, name, value in rows:
-                self.facets[learning_id].add((name, value))
+                self.learnings_by_facet[(name, value)].add(learning_id)
                 self.entries[learning_id] = (entry_id, occurred_at)
         self._learnings: dict[int, Learning] | None = None
         self._anniversary = None
@@ -878,22 +917,32 @@ class _ArchivePicker:
         return self._learnings.get(pk)
 
     def pick(self, recipient: _Recipient, learned: list[LearnedItem]) -> ArchiveLearning | None:
+        """Return the learning sharing most with the recipient's week (models count more than categories).
+
+        Ties go to the newest; with no match, the learning of about a year (or a
+        month) ago. People whose weeks look alike get the same pick, found once.
+        """
         mine = set().union(*(self.signals.get(team_id, set()) for team_id in recipient.viewer.team_ids))
         for item in learned:
-            mine |= {(SearchFacetName.CATEGORY, category) for category in item.postmortem.categories}
-        best = None
-        for learning_id, facets in self.facets.items():
-            shared = facets & mine
-            if not shared:
-                continue
-            score = sum(MODEL_SCORE if name == SearchFacetName.MODEL else CATEGORY_SCORE for name, _ in shared)
-            key = (score, self.entries[learning_id][1], learning_id)
-            if best is None or key > best[0]:
-                best = (key, learning_id, shared)
-        if best is not None:
-            learning = self._learning(best[1])
+            mine.update((SearchFacetName.CATEGORY, category) for category in item.postmortem.categories)
+        key = frozenset(mine)
+        if key not in self._picks:
+            self._picks[key] = self._best(key)
+        return self._picks[key]
+
+    def _best(self, mine: frozenset[tuple[str, str]]) -> ArchiveLearning | None:
+        scores: dict[int, float] = defaultdict(float)
+        shared: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        for facet in mine:
+            weight = MODEL_SCORE if facet[0] == SearchFacetName.MODEL else CATEGORY_SCORE
+            for learning_id in self.learnings_by_facet.get(facet, ()):
+                scores[learning_id] += weight
+                shared[learning_id].add(facet)
+        if scores:
+            best = max(scores, key=lambda pk: (scores[pk], self.entries[pk][1], pk))
+            learning = self._learning(best)
             if learning is not None:
-                return self._archive(learning, reason=_reason(best[2], learning))
+                return self._archive(learning, reason=_reason(shared[best], learning))
         return self._anniversary_pick()
 
     def _anniversary_pick(self) -> ArchiveLearning | None:
