@@ -84,7 +84,7 @@ def seed() -> None:
         PostmortemReviewer,
         PostmortemVersion,
     )
-    from postmortems.services.search import search_index_refresh
+    from search.services import search_index_refresh
     from teams.models import Membership, Team
 
     call_command("migrate", verbosity=0)

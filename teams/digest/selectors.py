@@ -28,7 +28,6 @@ from incidents.models import (
     DeploymentStatus,
     Incident,
     IncidentDeployment,
-    IncidentKind,
     IncidentModelVersion,
     IncidentStatus,
     LinkRole,
@@ -763,8 +762,8 @@ class _Reader:
     def _team_incidents(self) -> dict[int, list[dict]]:
         """Return the incidents of the recipients' teams opened or restored in the two weeks, drills left out."""
         rows = (
-            Incident.objects.filter(team_id__in=self.own_team_ids)
-            .exclude(kind=IncidentKind.GAME_DAY)
+            Incident.objects.excluding_drills()
+            .filter(team_id__in=self.own_team_ids)
             .filter(
                 Q(detected_at__gte=self.earliest, detected_at__lt=self.latest)
                 | Q(resolved_at__gte=self.earliest, resolved_at__lt=self.latest)
