@@ -385,6 +385,8 @@ class _Batch:
         event, source = item.event, item.delivery.source
         if event.kind == EventKind.REGISTRY or event.status not in (EventStatus.SUCCEEDED, *QUIET_STATUSES):
             return None
+        if event.rollout is not None:  # a rollout's steps and outcome are the experiment services' to record
+            return None
         name, label = event_model_names(event)
         version = self.versions.get((source.team_id, name, label))
         if version is None:

@@ -42,6 +42,24 @@ class RegistryAction(StrEnum):
     ALIAS_DELETED = "alias_deleted"
 
 
+class RolloutOutcome(StrEnum):
+    """How a rollout ended, as a sender says it; no outcome means it still runs."""
+
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled_back"
+    ABORTED = "aborted"
+
+
+class RolloutKind(StrEnum):
+    AB_TEST = "ab_test"
+    CANARY = "canary"
+    SHADOW = "shadow"
+    BLUE_GREEN = "blue_green"
+
+
+ROLLOUT_TEXT_LIMITS = {"name": 300, "candidate": 64, "control": 64, "reason": 2000}
+
+
 # Longest text each field may hold: the length of the column it is stored in.
 EVENT_TEXT_LIMITS = {
     "external_id": 300,
@@ -132,6 +150,39 @@ class RegistryChange:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """What an event says about the rollout it belongs to: a candidate version beside a control.
+
+    Empty strings and None mean "the payload did not say"; the candidate
+    defaults to the event's model version.
+    """
+
+    # The rollout's name at its source: later events of the same rollout join on it.
+    name: str = ""
+    kind: RolloutKind = RolloutKind.CANARY
+    candidate: str = ""
+    control: str = ""
+    # The candidate's share of traffic, a whole percent from 0 to 100.
+    traffic_percent: int | None = None
+    step: int | None = None
+    outcome: RolloutOutcome | None = None
+    reason: str = ""
+
+    def __post_init__(self):
+        _clean_fields(self, ROLLOUT_TEXT_LIMITS)
+        for name in ("traffic_percent", "step"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise TypeError(f"{name} must be a whole number, got {value!r}")
+        if self.traffic_percent is not None and self.traffic_percent > 100:
+            raise TypeError(f"traffic_percent must be at most 100, got {self.traffic_percent!r}")
+        if self.outcome is not None and not isinstance(self.outcome, RolloutOutcome):
+            object.__setattr__(self, "outcome", RolloutOutcome(self.outcome))
+        if not isinstance(self.kind, RolloutKind):
+            object.__setattr__(self, "kind", RolloutKind(self.kind))
+
+
+@dataclass(frozen=True)
 class PipelineEvent:
     """One normalized event. Empty strings mean "the payload did not say"."""
 
@@ -160,6 +211,8 @@ class PipelineEvent:
     registry: RegistryChange | None = None
     # What the sender said about the outcome (an error message), for people to read.
     message: str = ""
+    # The rollout (canary, A/B test…) the event belongs to, when the sender says.
+    rollout: Rollout | None = None
 
     def __post_init__(self):
         external_id = self.external_id
@@ -187,8 +240,10 @@ class PipelineEvent:
                 return {key: convert(item) for key, item in value.items()}
             return value
 
-        # Fields are text, times and one flat registry change: no need for asdict's deep copies.
+        # Fields are text, times and flat registry and rollout parts: no need for asdict's deep copies.
         data = {item.name: getattr(self, item.name) for item in fields(self)}
-        if self.registry is not None:
-            data["registry"] = {item.name: getattr(self.registry, item.name) for item in fields(self.registry)}
+        for name in ("registry", "rollout"):
+            part = getattr(self, name)
+            if part is not None:
+                data[name] = {item.name: getattr(part, item.name) for item in fields(part)}
         return convert(data)

@@ -1,7 +1,7 @@
 """Validation of payloads against the JSON Schemas in ``schemas/``, in plain Python.
 
 Covers the part of JSON Schema those files use (type, enum, required, properties,
-minLength, maxLength, pattern, format date-time, anyOf, local $ref), so the
+minLength, maxLength, minimum, maximum, pattern, format date-time, anyOf, local $ref), so the
 published schema and the check Kintsugi runs are one set of rules. Raises
 MalformedPayload at the first problem, naming the field's path and what is wrong.
 """
@@ -107,6 +107,12 @@ def validate(instance, schema: dict, *, root: dict | None = None, path: str = ""
         if pattern is not None and re.search(pattern, instance) is None:
             problem = PATTERN_PROBLEMS.get(pattern, f"must match {pattern}")
             raise MalformedPayload(INVALID_FIELD.format(field=label, problem=problem))
+
+    if is_type(instance, "number"):
+        if "minimum" in schema and instance < schema["minimum"]:
+            raise MalformedPayload(INVALID_FIELD.format(field=label, problem=f"must be at least {schema['minimum']}"))
+        if "maximum" in schema and instance > schema["maximum"]:
+            raise MalformedPayload(INVALID_FIELD.format(field=label, problem=f"must be at most {schema['maximum']}"))
 
     if isinstance(instance, dict):
         for name in schema.get("required", ()):

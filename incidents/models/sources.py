@@ -17,6 +17,7 @@ class SourceKind(models.TextChoices):
     GITLAB = "gitlab", "GitLab CI"
     JENKINS = "jenkins", "Jenkins"
     ARGOCD = "argocd", "Argo CD"
+    ARGO_ROLLOUTS = "argo_rollouts", "Argo Rollouts"
     CIRCLECI = "circleci", "CircleCI"
     MLFLOW = "mlflow", "MLflow model registry"
     GENERIC = "generic", "Generic webhook"

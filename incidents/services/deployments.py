@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from experiments.services.rollouts import RolloutContext, experiment_event_apply
 from incidents.ingest.events import EventStatus, PipelineEvent
 from incidents.models import (
     Deployment,
@@ -480,6 +481,8 @@ def deployment_event_apply(
     ``locked_version`` is the version the event names (with its model) when
     the caller found it and holds its lane lock; ``first_time`` says the run
     has no deployment yet and nothing of the delivery was ever recorded.
+    Then record what the event means for experiments: its rollout block, and
+    the arm its failure hit (``experiments.services.rollouts``).
     """
     if locked_version is not None:
         model, model_version = locked_version.model, locked_version
@@ -503,6 +506,18 @@ def deployment_event_apply(
         occurred_at=occurred_at,
         delivery=delivery,
         first_time=first_time,
+    )
+    experiment_event_apply(
+        context=RolloutContext(
+            source=source,
+            event=event,
+            deployment=deployment,
+            model=model,
+            model_version=model_version,
+            incidents=incidents,
+            occurred_at=occurred_at,
+            delivery=delivery,
+        )
     )
     return DeploymentOutcome(
         deployment=deployment, model=model, model_version=model_version, applied=applied, incidents=incidents

@@ -16,6 +16,7 @@ from incidents.ingest import fields
 from incidents.ingest.errors import MISSING_FIELD, WRONG_TYPE, MalformedPayload
 from incidents.ingest.events import EventKind, EventStatus, PipelineEvent
 from incidents.ingest.parsing import bounded_event, bounded_id, header, json_kind, parse_json
+from incidents.ingest.rollouts import rollout_from
 from incidents.ingest.schema import load_schema, validate
 from incidents.ingest.senders import Sender
 from incidents.ingest.signatures import hmac_sha256, standard_webhooks_key, verify_signed_message
@@ -77,6 +78,7 @@ def deployment(payload: dict) -> PipelineEvent:
         model_version=model_version,
         model_origin="payload" if model_name else "",
         message=fields.text(data, "message"),
+        rollout=rollout_from(data.get("rollout")),
     )
 
 
@@ -146,7 +148,12 @@ base64-decoded part of the secret after `whsec_`.
 
 Kintsugi records the types `deployment.started`, `deployment.succeeded`, `deployment.failed` and
 `deployment.cancelled`; other types are acknowledged and ignored. Events with the same `pipeline`,
-`run_id` and `environment` update one deployment. Example:
+`run_id` and `environment` update one deployment.
+
+A deployment that is part of a rollout (canary, A/B test, shadow, blue-green) adds a `rollout` object to
+`data`: `candidate` and `control` versions, the candidate's `traffic_percent`, the `step`, and once it ends
+its `outcome` (`promoted`, `rolled_back` or `aborted`) with a `reason`. Kintsugi records the experiment and
+its traffic steps, and attaches failures to the arm they hit. Example:
 
 ```json
 """

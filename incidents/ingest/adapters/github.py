@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 
 from incidents.ingest import fields
 from incidents.ingest.errors import BAD_SIGNATURE, BAD_SIGNATURE_FORMAT, SignatureError, UnsupportedEvent
-from incidents.ingest.events import EventKind, EventStatus, PipelineEvent
+from incidents.ingest.events import EventKind, EventStatus, PipelineEvent, Rollout
 from incidents.ingest.parsing import bounded_event, bounded_id, header, parse_json_or_form
+from incidents.ingest.rollouts import rollout_from
 from incidents.ingest.senders import Sender
 from incidents.ingest.signatures import hex_body_signature_matches, hmac_sha256, require_header
 
@@ -171,6 +172,17 @@ def deployment_model(payload: dict) -> tuple[str, str]:
     return fields.model_from(fields.pairs(extra))
 
 
+def deployment_rollout(payload: dict) -> Rollout | None:
+    """Return the rollout block of ``deployment.payload`` (an object, or JSON text of one), if any."""
+    extra = fields.value(payload, "deployment.payload")
+    if isinstance(extra, str) and extra.strip().startswith("{") and len(extra) < 65536:
+        try:
+            extra = json.loads(extra)
+        except (ValueError, RecursionError):
+            return None
+    return rollout_from(extra.get("rollout")) if isinstance(extra, dict) else None
+
+
 def deployment_event(payload: dict, *, status: EventStatus, occurred_at, message: str, run_url: str) -> PipelineEvent:
     deployment = fields.required_mapping(payload, "deployment")
     deployment_id = fields.required_text(deployment, "id")
@@ -203,6 +215,7 @@ def deployment_event(payload: dict, *, status: EventStatus, occurred_at, message
         model_version=model_version,
         model_origin="payload" if model_name else "",
         message=message,
+        rollout=deployment_rollout(payload),
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from incidents.ingest.events import EVENT_TEXT_LIMITS, EventKind, EventStatus, PipelineEvent, is_http_url
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "webhooks"
-KINDS = ("github", "gitlab", "jenkins", "argocd", "circleci", "mlflow", "generic")
+KINDS = ("github", "gitlab", "jenkins", "argocd", "argo_rollouts", "circleci", "mlflow", "generic")
 
 
 def fixture_paths() -> list[Path]:

@@ -79,6 +79,24 @@ FORECAST = {
     "sha": "c0ffee1234567890abcdef1234567890abcdef12",
     "occurred_at": "2025-04-21T13:45:09.512000+00:00",
 }
+FRAUD_ROLLOUT = {
+    "kind": "deployment",
+    "external_id": "rollout:fraud-serving/fraud-scorer:84c7d9f5b6",
+    "pipeline": "argo-rollouts/fraud-scorer",
+    "run_id": "84c7d9f5b6",
+    "environment": "production",
+    "model_name": "fraud-detector",
+    "model_version": "9",
+    "model_origin": "payload",
+}
+FRAUD_ROLLOUT_BLOCK = {
+    "name": "fraud-serving/fraud-scorer:84c7d9f5b6",
+    "kind": "canary",
+    "candidate": "9",
+    "control": "8",
+    "outcome": None,
+    "reason": "",
+}
 MLFLOW_TIME = "2025-04-22T08:15:30.125431+00:00"
 
 EXPECTED = {
@@ -147,6 +165,25 @@ EXPECTED = {
         "occurred_at": "2025-04-15T14:09:55+00:00",
         "failing_step": "deploy:model",
         "message": "Canary error rate 4.2% over the 1% budget",
+    },
+    "github/deployment_status__failure_canary_rollout": {
+        **FRAUD_DEPLOYMENT,
+        "status": "failed",
+        "external_id": "deployment:2109877001",
+        "run_id": "2109877001",
+        "title": "Canary fraud-detector v18",
+        "model_version": "18",
+        "message": "Canary precision 0.84 under the 0.90 floor at 10 % traffic",
+        "rollout": {
+            "name": "",
+            "kind": "canary",
+            "candidate": "18",
+            "control": "17",
+            "traffic_percent": 10,
+            "step": 1,
+            "outcome": None,
+            "reason": "",
+        },
     },
     "github/deployment_status__error_model_json_string": {
         "kind": "deployment",
@@ -386,6 +423,73 @@ EXPECTED = {
         "model_version": "",
         "message": "",
     },
+    # Argo Rollouts: each event is a deployment of the revision and a step of its experiment.
+    "argo_rollouts/rollout_updated__new_revision": {
+        **FRAUD_ROLLOUT,
+        "status": "in_progress",
+        "title": "fraud-scorer rollout started",
+        "finished_at": None,
+        "occurred_at": "2025-05-06T09:00:04+00:00",
+        "rollout": {**FRAUD_ROLLOUT_BLOCK, "traffic_percent": 0, "step": 0},
+    },
+    "argo_rollouts/rollout_step_completed__set_weight": {
+        **FRAUD_ROLLOUT,
+        "status": "in_progress",
+        "title": "fraud-scorer step completed",
+        "finished_at": None,
+        "rollout": {**FRAUD_ROLLOUT_BLOCK, "traffic_percent": 10, "step": 1},
+    },
+    "argo_rollouts/rollout_paused__traffic_routed": {
+        **FRAUD_ROLLOUT,
+        "status": "in_progress",
+        "title": "fraud-scorer paused",
+        "rollout": {**FRAUD_ROLLOUT_BLOCK, "traffic_percent": 30, "step": 3},
+    },
+    "argo_rollouts/analysis_run_failed__at_ten_percent": {
+        **FRAUD_ROLLOUT,
+        "status": "failed",
+        "title": "fraud-scorer analysis run failed",
+        "finished_at": "2025-05-06T09:07:45+00:00",
+        "failing_step": "analysis",
+        "message": 'RolloutAborted: Rollout aborted update to revision 12: Metric "precision-at-1pct-fpr" assessed '
+        "Failed due to failed (3) > failureLimit (2)",
+        "rollout": {**FRAUD_ROLLOUT_BLOCK, "traffic_percent": 10, "step": 1},
+    },
+    "argo_rollouts/analysis_run_error__blue_green": {
+        **FRAUD_ROLLOUT,
+        "status": "failed",
+        "external_id": "rollout:fraud-serving/fraud-scorer:7a6b5c4d3e",
+        "run_id": "7a6b5c4d3e",
+        "model_version": "10",
+        "failing_step": "analysis",
+        "rollout": {
+            **FRAUD_ROLLOUT_BLOCK,
+            "name": "fraud-serving/fraud-scorer:7a6b5c4d3e",
+            "kind": "blue_green",
+            "candidate": "10",
+            "traffic_percent": 0,
+            "step": None,
+        },
+    },
+    "argo_rollouts/rollout_aborted__after_analysis": {
+        **FRAUD_ROLLOUT,
+        "status": "failed",
+        "failing_step": "abort",
+        "rollout": {
+            **FRAUD_ROLLOUT_BLOCK,
+            "traffic_percent": 10,
+            "step": 1,
+            "outcome": "rolled_back",
+            "reason": "RolloutAborted: Rollout aborted update to revision 12",
+        },
+    },
+    "argo_rollouts/rollout_completed__promoted": {
+        **FRAUD_ROLLOUT,
+        "status": "succeeded",
+        "title": "fraud-scorer rollout completed",
+        "finished_at": "2025-05-06T11:02:13+00:00",
+        "rollout": {**FRAUD_ROLLOUT_BLOCK, "traffic_percent": 100, "step": 6, "outcome": "promoted"},
+    },
     # CircleCI
     "circleci/workflow_completed__failed": {
         **FORECAST,
@@ -564,6 +668,35 @@ EXPECTED = {
         "run_url": "",
         "model_name": "",
     },
+    "generic/deployment_started__rollout_step": {
+        "status": "in_progress",
+        "external_id": "churn-release:981:production",
+        "model_name": "churn-predictor",
+        "model_version": "12",
+        "rollout": {
+            "name": "churn-predictor-v12",
+            "kind": "canary",
+            "candidate": "12",
+            "control": "11",
+            "traffic_percent": 25,
+            "step": 2,
+            "outcome": None,
+            "reason": "",
+        },
+    },
+    "generic/deployment_succeeded__rollout_promoted": {
+        "status": "succeeded",
+        "rollout": {
+            "name": "churn-predictor-v12",
+            "kind": "ab_test",
+            "candidate": "12",
+            "control": "11",
+            "traffic_percent": 100,
+            "step": None,
+            "outcome": "promoted",
+            "reason": "Retention uplift of 1.8 % held for three hours.",
+        },
+    },
     "generic/build_finished__other_type": IGNORED,
 }
 
@@ -576,6 +709,7 @@ def test_every_fixture_has_expectations():
         "gitlab",
         "jenkins",
         "argocd",
+        "argo_rollouts",
         "circleci",
         "mlflow",
         "generic",

@@ -258,8 +258,83 @@ def test_docs_name_every_recorded_event():
 
 def test_docs_carry_the_current_argocd_templates_and_generic_schema():
     text = DOCS.read_text()
-    for body in (APP_BODY, ROLLOUT_BODY):
+    from incidents.ingest.adapters.argo_rollouts import BODY as ARGO_ROLLOUTS_BODY
+
+    for body in (APP_BODY, ROLLOUT_BODY, ARGO_ROLLOUTS_BODY):
         for line in body.splitlines():
             if "EVENT" not in line:
                 assert line.strip() in text
     assert json.dumps(load_schema("generic"), indent=2) in text
+
+
+# Argo Rollouts --------------------------------------------------------------------
+
+
+def argo_rollouts_documents() -> tuple[dict, dict]:
+    blocks = [yaml.safe_load(block) for block in code_blocks(instructions("argo_rollouts"), "yaml")]
+    secret = next(block for block in blocks if block.get("kind") == "Secret")
+    config = next(
+        block for block in blocks if block.get("metadata", {}).get("name") == "argo-rollouts-notification-configmap"
+    )
+    return secret, config
+
+
+BRANCH = re.compile(r"^\s*\{\{-? (if|with|else|end)\b.*?\}\}\s*$")
+NESTED_CHOICE = re.compile(
+    r"\{\{ with [^}]*\}\}\{\{ with [^}]*\}\}\{\{ [^}]*\}\}"
+    r"\{\{- else \}\}null\{\{ end \}\}\{\{ else \}\}null\{\{ end \}\}"
+)
+
+
+def render_branches(body: str, *, first_branch: bool) -> dict:
+    """Render a Go template with every value a string, taking each if/else's first branch or its else."""
+    lines, keep = [], [True]
+    for line in body.splitlines():
+        match = BRANCH.match(line)
+        if match is None:
+            if all(keep):
+                lines.append(line)
+            continue
+        word = match.group(1)
+        if word in ("if", "with"):
+            keep.append(first_branch)
+        elif word == "else":
+            keep[-1] = not keep[-1]
+        else:
+            keep.pop()
+    text = NESTED_CHOICE.sub('"value"', "\n".join(lines))
+    return json.loads(ACTION.sub('"value"', text))
+
+
+def test_argo_rollouts_secret_service_and_one_trigger_per_event():
+    from incidents.ingest.adapters.argo_rollouts import EVENTS
+
+    secret, config = argo_rollouts_documents()
+    assert secret["stringData"]["kintsugi-token"] == secret_for("argo_rollouts")
+    service = yaml.safe_load(config["data"]["service.webhook.kintsugi"])
+    assert service["url"] == URL
+    assert {"name": "Authorization", "value": "Bearer $kintsugi-token"} in service["headers"]
+    for event in EVENTS:
+        trigger = yaml.safe_load(config["data"][f"trigger.on-{event}"])
+        assert trigger == [{"send": [f"kintsugi-{event}"]}]
+        assert f"notifications.argoproj.io/subscribe.on-{event}.kintsugi" in instructions("argo_rollouts")
+
+
+@pytest.mark.parametrize("first_branch", [True, False])
+def test_argo_rollouts_templates_render_valid_json_the_adapter_reads(first_branch):
+    _, config = argo_rollouts_documents()
+    sender = sender_for("argo_rollouts")
+    seen = set()
+    for key, value in config["data"].items():
+        if not key.startswith("template."):
+            continue
+        webhook = yaml.safe_load(value)["webhook"]["kintsugi"]
+        assert webhook["method"] == "POST"
+        body = render_branches(webhook["body"], first_branch=first_branch)
+        assert key == f"template.kintsugi-{body['event']}"
+        assert body["strategy"] == ("canary" if first_branch else "blueGreen")
+        event = sender.adapt(sender.event_name({}, body), body)
+        assert_sane(event)
+        assert event.rollout is not None
+        seen.add(body["event"])
+    assert seen == set(sender.adapters)

@@ -20,7 +20,7 @@ PAYLOADS = sorted(SHARED.glob("*.json")) if SHARED.is_dir() else []
 
 # File name prefix -> (sender kind, event header value or None when the body names the event).
 PREFIXES = [
-    ("argo_rollouts_", "argocd", None),
+    ("argo_rollouts_", "argo_rollouts", None),
     ("argocd_", "argocd", None),
     ("circleci_", "circleci", None),
     ("github_deployment_status_", "github", "deployment_status"),

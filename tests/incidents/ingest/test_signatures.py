@@ -140,10 +140,10 @@ def test_tampered_body_is_refused(kind):
     secret = secret_for(kind)
     headers, body = sender_for(kind).sample(secret, NOW)
     tampered = body.replace(b"staging", b"stagin9")
-    if kind in ("jenkins", "argocd", "gitlab"):
+    if kind in ("jenkins", "argocd", "argo_rollouts", "gitlab"):
         # Token senders do not sign the body (GitLab does when its signing token is used).
         headers.pop("X-Gitlab-Token", None)
-    if kind in ("jenkins", "argocd"):
+    if kind in ("jenkins", "argocd", "argo_rollouts"):
         sender_for(kind).verify(headers, tampered, [secret], NOW)
     else:
         assert refused(kind, headers, tampered, [secret]) == BAD_SIGNATURE
@@ -154,6 +154,7 @@ MISSING = {
     "gitlab": "X-Gitlab-Token",
     "jenkins": "Authorization",
     "argocd": "Authorization",
+    "argo_rollouts": "Authorization",
     "circleci": "Circleci-Signature",
     "mlflow": "X-MLflow-Signature",
     "generic": "webhook-signature",
