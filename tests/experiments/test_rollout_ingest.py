@@ -9,8 +9,8 @@ import time_machine
 
 from experiments.models import Arm, Experiment, ExperimentDeployment, ExperimentIncident, ExperimentOutcome
 from experiments.services.experiments import experiment_start
+from incidents.ingest.batch import delivery_process
 from incidents.models import Delivery, Deployment, DeploymentStatus, Incident, IncidentStatus
-from incidents.services.processing import delivery_process
 from postmortems.services.postmortems import postmortem_start
 from tests.factories import DeploymentFactory, ModelVersionFactory, RegisteredModelFactory, SourceFactory
 from tests.incidents.ingest.github import delivery, deployment_status_payload, post
