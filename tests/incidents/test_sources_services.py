@@ -72,7 +72,9 @@ def test_create_refuses_an_unknown_kind_naming_the_valid_ones(team):
     with pytest.raises(ValidationError) as caught:
         source_create(team=team, kind="bamboo", name="x")
     assert caught.value.message_dict["kind"] == [
-        UNKNOWN_KIND.format(kind="bamboo", kinds="github, gitlab, jenkins, argocd, argo_rollouts, circleci, mlflow, generic")
+        UNKNOWN_KIND.format(
+            kind="bamboo", kinds="github, gitlab, jenkins, argocd, argo_rollouts, circleci, mlflow, generic"
+        )
     ]
 
 
