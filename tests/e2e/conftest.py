@@ -1,4 +1,5 @@
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+# Milliseconds each page load is held back (default none). A test that acts after a click without waiting for
+# the next page passes on a fast machine and fails on a busy one; KINTSUGI_E2E_PAGE_DELAY_MS=400 makes every
+# machine a busy one, so such a race fails every time instead of now and then.
+PAGE_DELAY_MS = int(os.environ.get("KINTSUGI_E2E_PAGE_DELAY_MS", "0"))
+
+
+def _hold_back_pages(route):
+    if route.request.resource_type == "document":
+        time.sleep(PAGE_DELAY_MS / 1000)  # fault injection for race hunting, never a wait
+    route.continue_()
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as playwright:
@@ -20,6 +33,15 @@ def browser():
             headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"],
         )
+        if PAGE_DELAY_MS:
+            new_context = browser.new_context
+
+            def slow_context(**kwargs):
+                context = new_context(**kwargs)
+                context.route("**/*", _hold_back_pages)
+                return context
+
+            browser.new_context = slow_context
         yield browser
         browser.close()
 

@@ -36,7 +36,7 @@ def fits_the_phone(page) -> bool:
 def test_my_actions_and_bulk_done(page, live_server, demo, screenshot):
     sign_in(page, live_server, demo)
     page.click("nav >> text=Actions")
-    page.wait_for_load_state()
+    page.wait_for_url("**/actions/")
     expect(page.locator("h1")).to_have_text("My actions")
     assert page.locator(".section-late .ai").count() >= 1
     screenshot(page, "my-actions")
@@ -61,7 +61,7 @@ def test_team_board_puts_overdue_first(page, live_server, demo, screenshot):
 def test_learnings_library_and_search(page, live_server, demo, screenshot):
     sign_in(page, live_server, demo)
     page.click("nav >> text=Learnings")
-    page.wait_for_load_state()
+    page.wait_for_url("**/learnings/")
     expect(page.locator(".fu-only-wide .fu-archive")).to_be_visible()
     expect(page.locator(".learning-card")).to_have_count(Learning.objects.count())
     screenshot(page, "learnings")

@@ -1,7 +1,10 @@
 """Incident, registry and lineage pages in a real browser, on the demo organisation."""
 
+import re
+
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from incidents.models import Incident, RegisteredModel
 from teams.demo import DEMO_PASSWORD
@@ -50,12 +53,15 @@ def test_home_dashboard(page, phone, live_server, demo, screenshot):
 def test_incident_list_filters_in_the_browser(page, phone, live_server, demo, screenshot):
     sign_in(page, live_server, "lucia")
     page.click("nav >> text=Incidents")
-    assert page.locator(".incident-table tbody tr").count() == Incident.objects.count()
+    page.wait_for_url(f"{live_server.url}/incidents/")
+    expect(page.locator(".incident-table tbody tr")).to_have_count(Incident.objects.count())
     screenshot(page, "incident-list")
     page.select_option("#f-severity", "SEV1")
     page.click("button:has-text('Search')")
+    page.wait_for_url(re.compile(r".*[?&]severity=SEV1"))
     rows = page.locator(".incident-table tbody tr")
-    assert rows.count() == Incident.objects.filter(severity="SEV1").count() >= 1
+    assert Incident.objects.filter(severity="SEV1").count() >= 1
+    expect(rows).to_have_count(Incident.objects.filter(severity="SEV1").count())
     assert "SEV1" in rows.first.inner_text()
     sign_in(phone, live_server, "lucia")
     phone.goto(f"{live_server.url}/incidents/")
@@ -72,14 +78,14 @@ def test_working_an_incident_from_its_page(page, phone, live_server, demo, scree
     screenshot(page, "incident-detail")
     page.fill("#id_text", "Confirmed the skew with a replay of yesterday's traffic.")
     page.click("button:has-text('Add note')")
-    assert page.locator(".tl-note", has_text="replay of yesterday").is_visible()
+    expect(page.locator(".tl-note", has_text="replay of yesterday")).to_be_visible()
     page.click("button:has-text('Resolve')")
-    assert "Resolved. Time to learn from it." in page.locator(".flash").inner_text()
-    assert page.locator(".incident-head .badge-resolved").is_visible()
+    expect(page.locator(".flash")).to_contain_text("Resolved. Time to learn from it.")
+    expect(page.locator(".incident-head .badge-resolved")).to_be_visible()
     page.click("summary:has-text('Change severity')")
     page.select_option("#id_severity", "SEV3")
     page.click("button:has-text('Save severity')")
-    assert page.locator(".incident-head .badge-sev3").is_visible()
+    expect(page.locator(".incident-head .badge-sev3")).to_be_visible()
     incident.refresh_from_db()
     assert (incident.status, incident.severity) == ("resolved", "SEV3")
     sign_in(phone, live_server, "lucia")
@@ -92,7 +98,7 @@ def test_declaring_an_incident(page, phone, live_server, demo, screenshot):
     sign_in(page, live_server, "lucia")
     page.goto(f"{live_server.url}/incidents/new/")
     page.click("button:has-text('Declare incident')")
-    assert page.locator(".field-error", has_text="Title").is_visible()
+    expect(page.locator(".field-error", has_text="Title")).to_be_visible()
     screenshot(page, "declare-incident-errors")
     page.fill("#id_title", "Chargeback scores drifting for new merchants")
     page.click("label.sev-option:has-text('SEV2')")
@@ -102,7 +108,7 @@ def test_declaring_an_incident(page, phone, live_server, demo, screenshot):
     page.fill("#id_summary", "Scores for merchants onboarded this week are **20% higher**.")
     screenshot(page, "declare-incident")
     page.click("button:has-text('Declare incident')")
-    assert page.locator("h1", has_text="Chargeback scores drifting").is_visible()
+    expect(page.locator("h1", has_text="Chargeback scores drifting")).to_be_visible()
     incident = Incident.objects.get(title="Chargeback scores drifting for new merchants")
     assert (incident.severity, incident.owner.username) == ("SEV2", "lucia")
     sign_in(phone, live_server, "lucia")
@@ -114,10 +120,11 @@ def test_declaring_an_incident(page, phone, live_server, demo, screenshot):
 def test_models_registry_and_lineage(page, phone, live_server, demo, screenshot):
     sign_in(page, live_server, "kenji")
     page.click("nav >> text=Models")
-    assert page.locator(".model-name").count() == RegisteredModel.objects.count()
+    page.wait_for_url(f"{live_server.url}/models/")
+    expect(page.locator(".model-name")).to_have_count(RegisteredModel.objects.count())
     screenshot(page, "models-registry")
     page.click("text=fraud-detector")
-    assert page.locator("h1", has_text="fraud-detector").is_visible()
+    expect(page.locator("h1", has_text="fraud-detector")).to_be_visible()
     v9 = page.locator("#v9")
     assert v9.locator(".chip-failed").count() == 2
     assert v9.locator(".inc-cause").is_visible()

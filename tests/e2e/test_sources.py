@@ -1,8 +1,10 @@
 import json
+import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from incidents.models import Source
 from incidents.selectors.sources import source_valid_secrets
@@ -76,12 +78,13 @@ def test_member_creates_a_source_and_sees_the_secret_once(page, live_server, sig
     page.click("label.kind-option:has-text('GitHub Actions')")
     screenshot(page, "source-new")
     page.click("button:has-text('Create source')")
+    page.wait_for_url(re.compile(r".*/sources/\d+/$"))
     source = Source.objects.get(name="fraud-detector CI")
     [secret] = source_valid_secrets(source=source)
     assert page.url == f"{live_server.url}{source.get_absolute_url()}"
-    assert page.locator("#once-secret").inner_text() == secret
-    assert page.locator("button[data-copy='#once-secret']").is_visible()
-    assert page.locator("#setup").is_visible()
+    expect(page.locator("#once-secret")).to_have_text(secret)
+    expect(page.locator("button[data-copy='#once-secret']")).to_be_visible()
+    expect(page.locator("#setup")).to_be_visible()
     screenshot(page, "source-created")
     page.reload()
     assert page.locator("#once-secret").count() == 0
@@ -107,14 +110,18 @@ def test_source_list_and_detail_read_well_on_desktop_and_phone(browser, live_ser
         assert fits_the_width(page, viewport["width"])
         screenshot(page, f"source-list{name}")
         page.click("text=fraud-detector CI")
-        assert page.locator("#deliveries tbody tr").count() == 7
+        page.wait_for_url(f"{live_server.url}{source.get_absolute_url()}")
+        expect(page.locator("#deliveries tbody tr")).to_have_count(7)
         assert fits_the_width(page, viewport["width"])
         screenshot(page, f"source-detail{name}")
         page.select_option("select[name=status]", "failed")
         page.click("#deliveries button:has-text('Filter')")
-        assert page.locator("#deliveries tbody tr").count() == 2
+        # The filter reloads the page: act on the new page only once it is there.
+        page.wait_for_url(re.compile(r".*[?&]status=failed"))
+        expect(page.locator("#deliveries tbody tr")).to_have_count(2)
         page.click("#deliveries tbody tr >> nth=0 >> a")
-        assert page.locator("pre.payload").is_visible()
+        page.wait_for_url(re.compile(r".*/deliveries/\d+/$"))
+        expect(page.locator("pre.payload")).to_be_visible()
         assert "deploy fraud-detector v17 to production" in page.locator("pre.payload").inner_text()
         assert fits_the_width(page, viewport["width"])
         screenshot(page, f"delivery-detail{name}")
@@ -133,12 +140,12 @@ def test_setup_instructions_open_for_a_new_source(page, live_server, signed_in, 
     page.screenshot(path=str(screenshot_dir() / "source-setup-top.png"))
     assert page.locator("#setup .code-copy").first.is_visible()
     page.click("#options summary")
-    assert page.locator("#id_rate_limit_per_minute").is_visible()
+    expect(page.locator("#id_rate_limit_per_minute")).to_be_visible()
     screenshot(page, "source-options")
     page.click("button:has-text('Send test delivery')")
     page.wait_for_url(f"{live_server.url}/sources/{source.pk}/deliveries/*/")
-    assert "the webhook answered 202" in page.locator(".flash").inner_text()
-    assert page.locator("pre.payload").is_visible()
+    expect(page.locator(".flash")).to_contain_text("the webhook answered 202")
+    expect(page.locator("pre.payload")).to_be_visible()
     screenshot(page, "delivery-test")
 
 

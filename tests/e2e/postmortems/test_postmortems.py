@@ -47,7 +47,7 @@ def sign_in_at(browser, live_server, user, width=1280, height=900):
 def shot(page, screenshot, name):
     """Take a full-page screenshot from the top, so the sticky bar sits where it belongs."""
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(100)
+    page.wait_for_function("window.scrollY === 0")
     return screenshot(page, name)
 
 
@@ -132,6 +132,8 @@ def test_the_editor_works_without_javascript(browser, live_server, postmortem, m
     page.fill("#id_username", member.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    # Going on before the sign-in's answer arrives would cancel it and leave the page signed out.
+    page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/edit/")
     page.fill("#input-failed_step", "Just restart it.")
     page.click("button:has-text('Preview')")
