@@ -1,0 +1,36 @@
+// The phone menu's button, and Escape closing whatever is open (the menu, a dropdown).
+// Without JavaScript the button stays hidden and the menu stays open: every link is still reachable.
+(function () {
+  "use strict";
+  var topbar = document.querySelector(".topbar");
+  var toggle = topbar && topbar.querySelector(".nav-toggle");
+
+  function setOpen(open) {
+    topbar.classList.toggle("menu-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  if (toggle) {
+    topbar.classList.add("has-menu-toggle");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      setOpen(toggle.getAttribute("aria-expanded") !== "true");
+    });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var dropdown = document.activeElement && document.activeElement.closest("details[open]");
+    var openDropdowns = document.querySelectorAll("details.dropdown[open]");
+    if (dropdown || openDropdowns.length) {
+      var target = dropdown || openDropdowns[openDropdowns.length - 1];
+      target.open = false;
+      target.querySelector("summary").focus();
+      return;
+    }
+    if (toggle && toggle.getAttribute("aria-expanded") === "true") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+})();
