@@ -10,7 +10,7 @@ each page on both and the ratio large/small (target: at most 1.5).
 
 The databases are dropped at the end unless --keep is given. About 4 minutes.
 
-Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432).
+Needs PostgreSQL: BENCH_DATABASE_URL names the server and the databases' prefix (bench/databases.py).
 """
 
 import argparse
@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+
 PYTHON = str(Path(sys.executable))
 ANCHOR = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PASSWORD = "bench-password-1"
@@ -60,27 +61,27 @@ def weighted(rng: random.Random, table: list[tuple[str, int]]) -> str:
 
 
 def recreate_database(name: str) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+    with psycopg.connect(bench_admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def drop_databases(names) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+    with psycopg.connect(bench_admin_url(), autocommit=True) as conn:
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def database_ready(name: str, incidents: int) -> bool:
     try:
-        with psycopg.connect(f"{PG}/{name}") as conn:
+        with psycopg.connect(bench_database_url(name)) as conn:
             return conn.execute("SELECT count(*) FROM incidents_incident").fetchone()[0] == incidents
     except psycopg.Error:
         return False
 
 
 def migrate(name: str) -> None:
-    env = {**os.environ, "DATABASE_URL": f"{PG}/{name}"}
+    env = {**os.environ, "DATABASE_URL": bench_database_url(name)}
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
@@ -93,7 +94,7 @@ def seed(name: str, incidents: int) -> None:
     models = max(1, incidents // 50)
     versions = models * VERSIONS_PER_MODEL
     started = time.perf_counter()
-    with psycopg.connect(f"{PG}/{name}") as conn, conn.cursor() as cursor:
+    with psycopg.connect(bench_database_url(name)) as conn, conn.cursor() as cursor:
 
         def copy(table: str, columns: str | list[str], rows) -> int:
             names = columns.split() if isinstance(columns, str) else columns
@@ -310,7 +311,7 @@ class Server:
     def __init__(self, database: str, port: int, static_root: str):
         env = {
             **os.environ,
-            "DATABASE_URL": f"{PG}/{database}",
+            "DATABASE_URL": bench_database_url(database),
             "DEBUG": "false",
             "SECRET_KEY": "bench-only-secret-key-not-for-production-use-0123456789",
             "ALLOWED_HOSTS": "127.0.0.1",
@@ -395,7 +396,7 @@ def main() -> int:
 
     django.setup()
     sizes = {"small": args.incidents // args.factor, "large": args.incidents}
-    databases = {size: f"kintsugi_bench_incidents_{size}" for size in sizes}
+    databases = {size: bench_database_name(f"incidents_{size}") for size in sizes}
     targets = {}
     for size, incidents in sizes.items():
         name = databases[size]
@@ -411,7 +412,7 @@ def main() -> int:
             "model": 1,
             "team": "team-1",
         }
-    with psycopg.connect(f"{PG}/{databases['large']}") as conn:
+    with psycopg.connect(bench_database_url(databases["large"])) as conn:
         deployments = conn.execute("SELECT count(*) FROM incidents_deployment").fetchone()[0]
     log(f"large database: {sizes['large']:,} incidents, {deployments:,} deployments")
 

@@ -11,8 +11,8 @@ seeding and are written oldest first, as an organisation's archive grows.
 
     .venv/bin/python bench/search.py [--size 100000] [--baseline 1000] [--rounds 15] [--reuse]
 
-Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432). The
-databases are kintsugi_bench_search_<size>; --reuse keeps them between runs.
+Needs PostgreSQL: BENCH_DATABASE_URL names the server and the databases' prefix
+(bench/databases.py); the databases are <prefix>_search_<size>; --reuse keeps them between runs.
 """
 
 import argparse
@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+
 # Documents span the three years up to the seeding, as an organisation's archive does.
 ANCHOR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 USERNAME = "bench"
@@ -116,17 +117,17 @@ def log(message: str) -> None:
 
 
 def database_name(size: int) -> str:
-    return f"kintsugi_bench_search_{size}"
+    return bench_database_name(f"search_{size}")
 
 
 def database_url(size: int) -> str:
-    return f"{PG}/{database_name(size)}"
+    return bench_database_url(database_name(size))
 
 
 def is_seeded(size: int) -> bool:
     try:
         with psycopg.connect(database_url(size)) as conn:
-            count = conn.execute("SELECT count(*) FROM postmortems_searchentry").fetchone()[0]
+            count = conn.execute("SELECT count(*) FROM search_searchentry").fetchone()[0]
             learnings = conn.execute("SELECT count(*) FROM postmortems_learning").fetchone()[0]
             postmortems = conn.execute("SELECT count(*) FROM postmortems_postmortem").fetchone()[0]
     except psycopg.Error:
@@ -135,7 +136,7 @@ def is_seeded(size: int) -> bool:
 
 
 def recreate_database(size: int) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+    with psycopg.connect(bench_admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database_name(size)}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database_name(size)}"')
 

@@ -9,8 +9,8 @@ The baseline for each page, measured in the same run on the same data, is the
 hand-written SQL that fetches exactly what the page shows: the ratio says what
 the ORM, the permission checks and the template add to the database's own work.
 
-Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
-the server where the database ``kintsugi_bench_sources`` is created anew).
+Environment: BENCH_DATABASE_URL names the server and the prefix of the database ``<prefix>_sources``,
+created anew (bench/databases.py).
 """
 
 import argparse
@@ -22,7 +22,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = "kintsugi_bench_sources"
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+
+BENCH_DB = bench_database_name("sources")
 EVENTS = ["workflow_run", "workflow_job", "deployment_status", "ping"]
 STATUSES = ["processed"] * 14 + ["ignored"] * 3 + ["failed"] * 2 + ["received"]
 BODY = (
@@ -38,7 +42,7 @@ def recreate_database(server_url: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    return server_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+    return bench_database_url(BENCH_DB)
 
 
 def drop_database(server_url: str) -> None:
@@ -131,7 +135,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
 
-    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    server_url = bench_admin_url()
     os.environ["DATABASE_URL"] = recreate_database(server_url)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "ERROR"

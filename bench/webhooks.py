@@ -24,9 +24,8 @@ is a failure, so about one in five takes the full services (a failure opens an
 incident, the next success mitigates it). Loopback only; every loop is
 bounded in time and count.
 
-Environment: BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres,
-the server where the database BENCH_DATABASE, default ``kintsugi_bench_webhooks``, is created anew) and
-BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after).
+Environment: BENCH_DATABASE_URL (the server and the prefix of the database ``<prefix>_webhooks``, created
+anew; bench/databases.py) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after).
 """
 
 import argparse
@@ -48,7 +47,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DB = os.environ.get("BENCH_DATABASE", "kintsugi_bench_webhooks")
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+
+BENCH_DB = bench_database_name("webhooks")
 SECRET_KEY = "bench-" + "k" * 60
 MAX_REQUESTS_PER_CLIENT = 200_000
 # The runs deploy several models: each model's deliveries are applied one at a
@@ -70,10 +73,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def database_url(server_url: str, name: str) -> str:
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 def recreate_database(server_url: str) -> None:
@@ -571,9 +570,9 @@ def main() -> int:
     options.rounds = min(max(options.rounds, 1), int(options.duration))  # at least a second per round
     round_duration = options.duration / options.rounds
 
-    server_url = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    server_url = bench_admin_url()
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
-    db_url = database_url(server_url, BENCH_DB)
+    db_url = bench_database_url(BENCH_DB)
     recreate_database(server_url)
     flush_redis(redis_url)
     var_dir = tempfile.mkdtemp(prefix="kintsugi-bench-")
