@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "postmortems",
     "experiments",
     "search",
+    "demo",
 ]
 
 MIDDLEWARE = [

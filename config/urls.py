@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from config import views
+from demo.views import SignInView
 from teams.api.views import MeView, TeamViewSet
-from teams.views import SignInView
 
 router = DefaultRouter()
 router.register("teams", TeamViewSet, basename="team")

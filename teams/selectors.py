@@ -56,13 +56,6 @@ def user_display_name(user, *, nobody: str = "") -> str:
     return user.get_full_name() or user.username
 
 
-def demo_is_seeded() -> bool:
-    """Return whether the demo organisation's people exist (``manage.py seed_demo`` ran)."""
-    from teams.demo import DEMO_USERNAME
-
-    return User.objects.filter(username=DEMO_USERNAME).exists()
-
-
 @dataclass(frozen=True)
 class Viewer:
     """What the visibility rules need to know of a person: staff or not, and their teams.

@@ -1,16 +1,12 @@
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from experiments.selectors import game_days_of_team
-from teams.demo import DEMO_PASSWORD, demo_sign_ins
 from teams.forms import MembershipAddForm, TeamSettingsForm
 from teams.models import Membership, Team
 from teams.selectors import (
-    demo_is_seeded,
     team_list,
     team_members,
     user_is_team_lead,
@@ -18,18 +14,6 @@ from teams.selectors import (
     user_team_ids,
 )
 from teams.services import TeamRuleError, membership_add, membership_remove, membership_set_role, team_update
-
-
-class SignInView(auth_views.LoginView):
-    """Django's sign-in; in development it also lists the demo organisation's people and their roles."""
-
-    redirect_authenticated_user = True
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        if settings.DEBUG and demo_is_seeded():
-            context.update({"demo_sign_ins": demo_sign_ins(), "demo_password": DEMO_PASSWORD})
-        return context
 
 
 def team_index(request):

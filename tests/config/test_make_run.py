@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from teams.demo import DEMO_PASSWORD, PEOPLE
+from demo.chapters.people import DEMO_PASSWORD, PEOPLE
 
 ROOT = Path(__file__).resolve().parents[2]
 # Migrating a fresh database, seeding the demo and starting three processes on a busy machine.

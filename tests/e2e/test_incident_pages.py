@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from demo.chapters.people import DEMO_PASSWORD
 from incidents.models import Incident, RegisteredModel
-from teams.demo import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

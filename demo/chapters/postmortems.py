@@ -1,6 +1,6 @@
-"""Demo post-mortems: a published one for the rollback story, one in review, one draft. Safe to run again.
+"""Chapter 4 of the demo: post-mortems, a published one for the rollback story, one in review, one draft.
 
-The incidents come from the incidents demo, looked up by their titles; when a
+Safe to run again. The incidents come from chapter 3 (``incidents``), looked up by their titles; when a
 title is not there, by what the incident is (the rollback story: a
 failed-deployment incident whose model was rolled back; the others: resolved
 incidents). Without demo incidents this does nothing.

@@ -1,4 +1,4 @@
-"""Demo registry, deployments and incidents of an ML organisation. Safe to run again.
+"""Chapter 3 of the demo: the registry, deployments and incidents of an ML organisation. Safe to run again.
 
 Every time is pinned to ANCHOR, so a second run finds everything in place and
 changes nothing. The centrepiece is fraud-detector's rollback: v9 was promoted

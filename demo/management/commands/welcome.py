@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from teams.demo import DEMO_PASSWORD, demo_sign_ins
+from demo.chapters.people import DEMO_PASSWORD, demo_sign_ins
 
 POLL_SECONDS = 0.5
 

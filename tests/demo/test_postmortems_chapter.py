@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 
+from demo.chapters import people as teams_demo
+from demo.chapters import postmortems as demo
 from incidents.models import AliasMove, Deployment, ModelVersion, RegisteredModel
 from incidents.services.incidents import incident_link_deployment, incident_open, incident_transition
-from postmortems import demo
 from postmortems.models import CoachAcknowledgement, Postmortem, PostmortemStatus, Template
-from teams import demo as teams_demo
-from tests.teams.test_seed_demo import model_counts
+from tests.demo.test_seed_demo import model_counts
 
 pytestmark = pytest.mark.django_db
 

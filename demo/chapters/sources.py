@@ -1,4 +1,4 @@
-"""Demo sources: one or two per demo team, of different kinds. Safe to run again."""
+"""Chapter 2 of the demo: the sources, one or two per demo team, of different kinds. Safe to run again."""
 
 from incidents.models import Source
 from incidents.services.sources import source_create

@@ -2,7 +2,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from teams.demo import DEMO_PASSWORD, DEMO_USERNAME
+from demo.chapters.people import DEMO_PASSWORD, DEMO_USERNAME
 from teams.models import Membership, Team
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from teams.demo import DEMO_PASSWORD, PEOPLE, demo_sign_ins
-from teams.demo import seed as seed_people
+from demo.chapters.people import DEMO_PASSWORD, PEOPLE, demo_sign_ins
+from demo.chapters.people import seed as seed_people
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

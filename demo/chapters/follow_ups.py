@@ -1,10 +1,10 @@
-"""Demo follow-ups: action items (some overdue, some done) and a library of learnings.
+"""Chapter 5 of the demo: follow-ups, action items (some overdue, some done) and a library of learnings.
 
 Three closed incidents of its own carry follow-ups that outlive them (reminders
-go on after an incident closes); every incident the other demos gave a
+go on after an incident closes); every incident the earlier chapters gave a
 post-mortem gets follow-ups fitting its kind. Published post-mortems see their
-first proposed lesson accepted into the library. Safe to run again: everything
-is looked up first. Dates are relative to today, so the demo always has items
+first proposed lesson accepted into the library; last, everything is indexed
+for search. Safe to run again: everything is looked up first. Dates are relative to today, so the demo always has items
 overdue, due soon and done.
 """
 

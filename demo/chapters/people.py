@@ -1,4 +1,4 @@
-"""Demo organisation: teams and people of an ML company. Safe to run again."""
+"""Chapter 1 of the demo: the organisation, teams and people of an ML company. Safe to run again."""
 
 from django.contrib.auth import get_user_model
 
@@ -47,6 +47,11 @@ def demo_sign_ins() -> list[dict[str, str]]:
             words.append("staff (admin)")
         sign_ins.append({"username": username, "name": f"{first} {last}", "roles": ", ".join(words)})
     return sign_ins
+
+
+def demo_is_seeded() -> bool:
+    """Return whether the demo organisation's people exist (``manage.py seed_demo`` ran)."""
+    return User.objects.filter(username=DEMO_USERNAME).exists()
 
 
 def seed() -> dict[str, Team]:

@@ -1,0 +1,15 @@
+"""The demo story, one module per chapter, told in the order of ``CHAPTERS``.
+
+Each chapter is a module with a ``seed()`` that adds its part of the demo
+organisation, reading what earlier chapters made (by slug, username or
+title), and changes nothing when run again. To add to the story, write a
+module here and name it in ``CHAPTERS`` after the chapters it reads.
+"""
+
+CHAPTERS = [
+    "demo.chapters.people",
+    "demo.chapters.sources",
+    "demo.chapters.incidents",
+    "demo.chapters.postmortems",
+    "demo.chapters.follow_ups",
+]
