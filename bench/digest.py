@@ -12,8 +12,8 @@ queries each side ran, and the ratio (target: at most 1.3).
 
     .venv/bin/python bench/digest.py [--rounds 5] [--reuse]
 
-Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432); the
-database is kintsugi_bench_digest, created anew unless --reuse finds it seeded.
+Needs PostgreSQL: BENCH_DATABASE_URL names the server and the database's prefix (bench/databases.py);
+the database is <prefix>_digest, created anew unless --reuse finds it seeded.
 """
 
 import argparse
@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-DATABASE = "kintsugi_bench_digest"
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+
+DATABASE = bench_database_name("digest")
 TEAMS = 50
 PEOPLE_PER_TEAM = 20
 SMALL_TEAMS = 5  # 5 teams of 20: the 100 recipients of the baseline
@@ -47,7 +48,7 @@ def log(message: str) -> None:
 
 
 def database_url() -> str:
-    return f"{PG}/{DATABASE}"
+    return bench_database_url(DATABASE)
 
 
 def is_seeded() -> bool:
@@ -60,7 +61,7 @@ def is_seeded() -> bool:
 
 
 def recreate_database() -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+    with psycopg.connect(bench_admin_url(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
