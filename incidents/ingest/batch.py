@@ -1,26 +1,26 @@
 """Turning stored deliveries into deployments, incidents and registry changes, a batch per transaction.
 
 A batch claims deliveries (their rows locked; in a drain, rows another batch
-holds are skipped), reads each one (pure: parse, adapt, find the model), then
-applies them in the order they were received:
+holds are skipped), reads each one (pure: parse, adapt, find the model), takes
+every lane lock it needs in one global order (the models it names, registered
+first when new, then the sources of events naming no model), reads what the
+services would otherwise read again and again into one ``BatchKnowledge``,
+then applies the deliveries in the order they were received:
 
-* The common delivery, a run of a known model version starting, succeeding or
-  being cancelled in a lane with no open incident, only inserts a deployment.
-  Those inserts are written together (the *quick* way).
-* Every other delivery (a failure, a success in a lane with an open incident, a
-  later event of a run already recorded, a registry change, a model not yet
-  registered or not found) goes the *full* way through
-  ``deployment_event_apply`` or ``registry_change_apply``, alone in a
-  savepoint, after the quick inserts before it are written, so it sees them.
-  Whether its lane has an open incident is then read again.
+* When inserting a deployment is all a delivery means (the *quick way*, as
+  ``deployment_event_quick`` decides), the deployment waits to be inserted
+  together with the others.
+* Every other delivery goes the *full way* through ``deployment_event_apply``
+  or ``registry_change_apply``, alone in a savepoint, after the quick inserts
+  before it are written, so it sees them.
 
-Both ways write the same rows: the quick one is only the full one's answer
-when nothing else is there. The lanes of the batch's known models are locked
-up front, in id order, before anything about them is read. A delivery whose
-full way raises is rolled back to its savepoint and counted as a failed
-attempt (retried later, then failed); the rest of the batch commits. The whole
-batch is one transaction, so a worker killed half-way leaves every delivery
-of it waiting, and the next attempt starts from scratch.
+The rules are the services'; this module only claims, orders, writes
+together and counts failures. A delivery whose full way raises is rolled back
+to its savepoint and counted as a failed attempt (retried later, then
+failed); the rest of the batch commits. The whole batch is one transaction,
+so a worker killed half-way leaves every delivery of it waiting, and the next
+attempt starts from scratch. A batch that fails as a whole is processed again
+one delivery per transaction (``delivery_batch_due``).
 """
 
 import logging
@@ -37,27 +37,18 @@ from incidents.hooks import incident_changes_deferred
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.discovery import discover_model
 from incidents.ingest.errors import IngestError, UnsupportedEvent
-from incidents.ingest.events import EventKind, EventStatus, PipelineEvent
-from incidents.models import (
-    Delivery,
-    Deployment,
-    Incident,
-    IncidentKind,
-    IncidentStatus,
-    ModelVersion,
-    RegisteredModel,
-    Source,
-)
+from incidents.ingest.events import EventKind, PipelineEvent
+from incidents.models import Delivery, Deployment, Incident, IncidentKind, IncidentStatus, ModelVersion, Source
 from incidents.services.deployments import (
+    BatchKnowledge,
     clip,
-    deployment_build,
     deployment_event_apply,
-    deployment_external_id,
-    deployment_fallback_id,
+    deployment_event_quick,
+    deployment_run_id,
     event_model_names,
-    lane_locks_take,
+    source_lanes_lock,
 )
-from incidents.services.registry import registry_change_apply, version_number_parse
+from incidents.services.registry import registered_models_lock, registry_change_apply
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +69,6 @@ WRITTEN_FIELDS = [
     "model_found",
     "deployment",
 ]
-# Statuses whose outcome needs no look at the lane's incidents (see deployment_outcome_record).
-QUIET_STATUSES = (EventStatus.IN_PROGRESS, EventStatus.CANCELLED)
 
 
 @dataclass
@@ -250,11 +239,9 @@ class _Batch:
         self.deliveries: list[Delivery] = []
         self.items: list[_Item] = []
         self.retry_in: float | None = None
-        # Filled by _look_up once every delivery is read.
-        self.versions: dict[tuple[int, str, str], ModelVersion] = {}
-        self.recorded: set[tuple[int, str]] = set()
-        # Lanes (team, model, environment) with an open incident: their successes take the full way.
-        self.busy_lanes: set[tuple[int, int, str]] = set()
+        # Filled by _look_up once every delivery is read; kept true by the services.
+        self.known = BatchKnowledge()
+        # Quick deployments not yet inserted, with their items.
         self.pending: list[tuple[_Item, Deployment]] = []
 
     # -- reading ------------------------------------------------------------------------------------------------
@@ -282,7 +269,7 @@ class _Batch:
                 if deployment is not None:
                     self.pending.append((item, deployment))
                 else:
-                    self._write_pending(for_item=item)
+                    self._write_pending()  # the full way reads what came before it
                     self._full(item)
             self._write_pending()
         _deliveries_write(self.deliveries)
@@ -291,153 +278,74 @@ class _Batch:
         return BatchResult(deliveries=self.deliveries, retry_in=self.retry_in)
 
     def _look_up(self) -> None:
-        """Lock the batch's lanes, then read what decides the quick way: known versions, recorded runs, open lanes.
+        """Take every lane lock the batch needs, in one global order, then read what the services would read again.
 
-        Every registered model the batch names is locked here, in id order, so
-        the full way (which locks its model too) never waits in a circle with
-        another batch.
+        The models the batch names are registered when new and locked
+        (``registered_models_lock``), then the lanes of events naming no model
+        (``source_lanes_lock``): two batches never wait on each other in a
+        circle. Then the known versions, the runs already recorded and the
+        lanes with an open incident go into ``known``.
         """
-        named, labels = set(), set()
+        named: dict[tuple[int, str], datetime] = {}
+        labels: set[str] = set()
+        sources_without_model: set[int] = set()
         for item in self.items:
             team = item.delivery.source.team_id
             if item.event.kind == EventKind.REGISTRY:
-                named.add((team, item.event.registry.model_name))
-                continue
-            name, version = event_model_names(item.event)
-            if name:
-                named.add((team, name))
-            if name and version:
-                labels.add(version)
-        models = {}
-        if named:
-            teams, names = (set(values) for values in zip(*named, strict=True))
-            models = {model.pk: model for model in RegisteredModel.objects.filter(team_id__in=teams, name__in=names)}
-        model_ids = sorted(models)
-        # Locked before the runs and incidents of those lanes are read, so what is read stays true.
-        lane_locks_take(model_ids=model_ids)
-        if labels and model_ids:
-            for known in ModelVersion.objects.filter(model_id__in=model_ids, version__in=labels):
-                known.model = models[known.model_id]
-                self.versions[known.model.team_id, known.model.name, known.version] = known
-            self._register_versions(models)
-        pipeline_items = [item for item in self.items if item.event.kind != EventKind.REGISTRY]
-        if pipeline_items:
-            self.recorded = set(
-                Deployment.objects.filter(
-                    source_id__in={item.delivery.source_id for item in pipeline_items},
-                    external_id__in={self._external_id(item) for item in pipeline_items},
-                ).values_list("source_id", "external_id")
-            )
-        if model_ids:
-            self.busy_lanes = set(
-                Incident.objects.filter(
-                    kind=IncidentKind.FAILED_DEPLOYMENT, status=IncidentStatus.OPEN, model_id__in=model_ids
-                ).values_list("team_id", "model_id", "environment")
-            )
-
-    def _register_versions(self, models: dict[int, RegisteredModel]) -> None:
-        """Register together the new versions of known models that a success or a start names first.
-
-        As the full way would, when the first delivery naming it comes (with
-        its time); versions first named by a failure, or by a registry change
-        of this batch, are left to the full way, which records more about them.
-        """
-        by_name = {(model.team_id, model.name): model for model in models.values()}
-        first: dict[tuple[int, str, str], _Item] = {}
-        left_to_full_way = set()
-        for item in self.items:
-            team = item.delivery.source.team_id
-            if item.event.kind == EventKind.REGISTRY:
-                left_to_full_way.add((team, item.event.registry.model_name, item.event.registry.version))
+                named.setdefault((team, item.event.registry.model_name), item.occurred_at)
                 continue
             name, label = event_model_names(item.event)
-            if label and (team, name) in by_name:
-                first.setdefault((team, name, label), item)
-        new = [
-            ModelVersion(
-                model=by_name[team, name],
-                version=label,
-                version_number=version_number_parse(label),
-                created_at=item.occurred_at,
+            if not name:
+                sources_without_model.add(item.delivery.source_id)
+                continue
+            named.setdefault((team, name), item.occurred_at)
+            if label:
+                labels.add(label)
+        models = {model.pk: model for model in registered_models_lock(named=named).values()}
+        source_lanes_lock(source_ids=sorted(sources_without_model))
+        if labels and models:
+            for version in ModelVersion.objects.filter(model_id__in=models, version__in=labels):
+                version.model = models[version.model_id]
+                self.known.versions[version.model.team_id, version.model.name, version.version] = version
+        pipeline_items = [item for item in self.items if item.event.kind != EventKind.REGISTRY]
+        if pipeline_items:
+            self.known.runs.update(
+                Deployment.objects.filter(
+                    source_id__in={item.delivery.source_id for item in pipeline_items},
+                    external_id__in={_run_id(item) for item in pipeline_items},
+                ).values_list("source_id", "external_id")
             )
-            for (team, name, label), item in first.items()
-            if (team, name, label) not in self.versions
-            and (team, name, label) not in left_to_full_way
-            and item.event.status in (EventStatus.SUCCEEDED, *QUIET_STATUSES)
-        ]
-        if not new:
-            return
-        try:
-            with transaction.atomic():
-                ModelVersion.objects.bulk_create(new)
-        except IntegrityError:  # registered meanwhile by a path that does not lock the model: the full way finds them
-            return
-        for version in new:
-            self.versions[version.model.team_id, version.model.name, version.version] = version
-
-    @staticmethod
-    def _external_id(item: _Item) -> str:
-        fallback = deployment_fallback_id(event=item.event, fallback=f"delivery:{item.delivery.delivery_id}")
-        return deployment_external_id(event=item.event, fallback=fallback)
+        if models:
+            self.known.open_lanes.update(
+                Incident.objects.filter(
+                    kind=IncidentKind.FAILED_DEPLOYMENT, status=IncidentStatus.OPEN, model_id__in=models
+                ).values_list("team_id", "model_id", "environment")
+            )
+        self.known.unrecorded_deliveries.update(
+            delivery.pk for delivery in self.deliveries if delivery.status == Delivery.Status.RECEIVED
+        )
 
     def _quick(self, item: _Item) -> Deployment | None:
-        """Return the deployment the item makes when it needs nothing else (unsaved), else None."""
-        event, source = item.event, item.delivery.source
-        if event.kind == EventKind.REGISTRY or event.status not in (EventStatus.SUCCEEDED, *QUIET_STATUSES):
+        """Return the deployment the item makes when inserting it is all it means (unsaved), else None."""
+        if item.event.kind == EventKind.REGISTRY:
             return None
-        if event.rollout is not None:  # a rollout's steps and outcome are the experiment services' to record
-            return None
-        name, label = event_model_names(event)
-        version = self.versions.get((source.team_id, name, label))
-        if version is None:
-            return None
-        external_id = self._external_id(item)
-        if (source.pk, external_id) in self.recorded:
-            return None
-        deployment = deployment_build(
-            source=source, event=event, model_version=version, occurred_at=item.occurred_at, external_id=external_id
+        return deployment_event_quick(
+            source=item.delivery.source,
+            event=item.event,
+            occurred_at=item.occurred_at,
+            fallback_external_id=_fallback_id(item),
+            known=self.known,
         )
-        if event.status == EventStatus.SUCCEEDED and (source.team_id, version.model_id, deployment.environment) in (
-            self.busy_lanes
-        ):
-            return None
-        self.recorded.add((source.pk, external_id))
-        return deployment
 
-    def _lane(self, item: _Item) -> tuple[int, int] | None:
-        """Return the item's lane as (model, environment) when its version is known, else None (any lane)."""
-        version = self.versions.get((item.delivery.source.team_id, *event_model_names(item.event)))
-        if version is None or item.event.kind == EventKind.REGISTRY:
-            return None
-        return version.model_id, clip(item.event.environment, 100)
-
-    def _write_pending(self, *, for_item: _Item | None = None) -> None:
-        """Insert the quick deployments waiting: all, or those ``for_item``'s full way may read.
-
-        That is the deployment of its own run, and for a failure its lane's
-        (a newer success there decides its incident); a success's full way
-        reads only failures, which are never quick. Should one of them have
-        been recorded meanwhile, take the full way for them all.
-        """
-        lane = self._lane(for_item) if for_item is not None else None
-        if lane is not None:
-            run = (for_item.delivery.source_id, self._external_id(for_item))
-            reads_lane = for_item.event.status == EventStatus.FAILED
-
-            pending, waiting = [], []
-            for item, deployment in self.pending:
-                same_run = (item.delivery.source_id, deployment.external_id) == run
-                needed = same_run or (reads_lane and self._lane(item) == lane)
-                (pending if needed else waiting).append((item, deployment))
-            self.pending = waiting
-        else:
-            pending, self.pending = self.pending, []
+    def _write_pending(self) -> None:
+        """Insert the quick deployments waiting, together; if one was recorded meanwhile, take the full way for all."""
+        pending, self.pending = self.pending, []
         if not pending:
             return
         try:
             with transaction.atomic():
                 Deployment.objects.bulk_create([deployment for _, deployment in pending])
-        except IntegrityError:  # another lane recorded one of these runs since the look-up: rare, and safe this way
+        except IntegrityError:  # a run recorded concurrently by another lane since the look-up: rare, and safe this way
             logger.info("A run of this batch was recorded concurrently; applying its deliveries one by one.")
             for item, _ in pending:
                 self._full(item)
@@ -452,6 +360,7 @@ class _Batch:
         """Apply one item with the full services, in a savepoint; count a failed attempt when they raise."""
         delivery, event, source = item.delivery, item.event, item.delivery.source
         kept = (delivery.normalized, delivery.model_found, delivery.deployment_id)
+        known = self.known.copy()
         try:
             with transaction.atomic():
                 if event.kind == EventKind.REGISTRY:
@@ -462,49 +371,31 @@ class _Batch:
                         event=event,
                         occurred_at=item.occurred_at,
                         delivery=delivery,
-                        fallback_external_id=f"delivery:{delivery.delivery_id}",
-                        locked_version=self.versions.get((source.team_id, *event_model_names(event))),
-                        # Effects are committed with the delivery's new status: one still received has none.
-                        first_time=delivery.status == Delivery.Status.RECEIVED
-                        and (source.pk, self._external_id(item)) not in self.recorded,
+                        fallback_external_id=_fallback_id(item),
+                        known=self.known,
                     )
                     delivery.deployment = outcome.deployment
                     delivery.model_found = outcome.model_found
-                    self.recorded.add((source.pk, outcome.deployment.external_id))
-                    opened = [incident for incident in outcome.incidents if incident.status == IncidentStatus.OPEN]
-                    if outcome.model is not None and opened:
-                        self.busy_lanes.add((source.team_id, outcome.model.pk, outcome.deployment.environment))
-                    elif outcome.model is not None:
-                        self._lane_look_again(
-                            team_id=source.team_id,
-                            model_id=outcome.model.pk,
-                            environment=outcome.deployment.environment,
-                        )
                 _finish(delivery, status=Delivery.Status.PROCESSED)
         except Exception as error:  # recorded on the delivery, then retried or final: never the batch's failure
             logger.exception("Processing delivery %s failed.", delivery.pk)
             delivery.normalized, delivery.model_found, delivery.deployment_id = kept
+            self.known.restore(known)  # what the savepoint rolled back is not known any more
             self._fail(delivery, error)
-
-    def _lane_look_again(self, *, team_id: int, model_id: int, environment: str) -> None:
-        """Note whether the lane the full way just changed has an open incident (it may have opened or closed one)."""
-        lane = (team_id, model_id, environment)
-        is_open = Incident.objects.filter(
-            team_id=team_id,
-            model_id=model_id,
-            environment=environment,
-            kind=IncidentKind.FAILED_DEPLOYMENT,
-            status=IncidentStatus.OPEN,
-        ).exists()
-        if is_open:
-            self.busy_lanes.add(lane)
-        else:
-            self.busy_lanes.discard(lane)
 
     def _fail(self, delivery: Delivery, error: Exception) -> None:
         delay = delivery_failure_count(delivery, error=f"{error.__class__.__name__}: {error}", now=self.now)
         if delay is not None:
             self.retry_in = delay if self.retry_in is None else min(self.retry_in, delay)
+
+
+def _fallback_id(item: _Item) -> str:
+    """Return the id the item's run is recorded under when its event names no run."""
+    return f"delivery:{item.delivery.delivery_id}"
+
+
+def _run_id(item: _Item) -> str:
+    return deployment_run_id(event=item.event, fallback_external_id=_fallback_id(item))
 
 
 def _deliveries_write(deliveries: list[Delivery]) -> None:

@@ -12,12 +12,19 @@ event of a lane decides its state, whatever order deliveries arrive in:
   time, so change failure rate and time to restore stay true.
 
 Callers hold the lane lock (see ``lane_lock``) for the whole transaction.
+
+A caller applying many events in one transaction (a batch of deliveries)
+reads up front what the rules would read again and again, and passes it as
+one ``BatchKnowledge``; with it, ``deployment_event_quick`` answers the
+common case, a run of a known version that only inserts a deployment (the
+*quick way*), and ``deployment_event_apply`` (the *full way*) skips reads the
+knowledge answers. The rules are the same either way, and only here.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 
 from experiments.services.rollouts import RolloutContext, experiment_event_apply
 from incidents.ingest.events import EventStatus, PipelineEvent
@@ -74,27 +81,75 @@ class Lane:
 
 
 def lane_lock(*, source: Source | None, model: RegisteredModel | None) -> None:
-    """Take the row lock that serializes one lane's work until the transaction ends."""
-    row = model if model is not None else source
-    if connection.features.has_select_for_update:
-        table = connection.ops.quote_name(row._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [row.pk])  # noqa: S608 - model table
+    """Take the row lock that serializes one lane's work until the transaction ends: its model's, else its source's.
 
-
-def lane_locks_take(*, model_ids: list[int]) -> None:
-    """Take the lane locks of several models at once, in id order, until the transaction ends.
-
-    Batches that lock their lanes in one order never wait on each other in a circle.
+    FOR NO KEY UPDATE: lane locks wait for each other, while rows that merely
+    refer to the model or source (a deployment of another lane) are inserted
+    without waiting.
     """
-    if model_ids and connection.features.has_select_for_update:
-        table = connection.ops.quote_name(RegisteredModel._meta.db_table)
-        placeholders = ", ".join(["%s"] * len(model_ids))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE id IN ({placeholders}) ORDER BY id FOR UPDATE",  # noqa: S608 - model table
-                sorted(model_ids),
-            )
+    row = model if model is not None else source
+    type(row).objects.select_for_update(no_key=True).filter(pk=row.pk).values_list("pk").first()
+
+
+def source_lanes_lock(*, source_ids: list[int]) -> None:
+    """Take the lane locks of the sources' events that name no model, in id order, until the transaction ends.
+
+    Take them after the models' (``registered_models_lock``): callers that lock
+    in this one order never wait on each other in a circle.
+    """
+    if source_ids:
+        list(Source.objects.select_for_update(no_key=True).filter(pk__in=source_ids).order_by("id").values_list("pk"))
+
+
+@dataclass(frozen=True)
+class BatchKnowledge:
+    """What a caller applying many events in one transaction read and locked up front, kept true as they apply.
+
+    * ``versions``: model versions by (team id, model name, version label),
+      each with its model, whose lane locks the caller holds;
+    * ``runs``: (source id, external id) of the runs of those events that have
+      a deployment;
+    * ``open_lanes``: (team id, model id, environment) of their lanes that
+      have an open incident;
+    * ``unrecorded_deliveries``: ids of the deliveries of which nothing was
+      ever recorded (never processed before).
+
+    The services add what they record to it, so later events of the same
+    transaction read it as they would read the database.
+    """
+
+    versions: dict[tuple[int, str, str], ModelVersion] = field(default_factory=dict)
+    runs: set[tuple[int, str]] = field(default_factory=set)
+    open_lanes: set[tuple[int, int, str]] = field(default_factory=set)
+    unrecorded_deliveries: set[int] = field(default_factory=set)
+
+    def copy(self) -> "BatchKnowledge":
+        """Return a copy to put back with ``restore`` should the writes made from now on be rolled back."""
+        return BatchKnowledge(
+            versions=dict(self.versions),
+            runs=set(self.runs),
+            open_lanes=set(self.open_lanes),
+            unrecorded_deliveries=set(self.unrecorded_deliveries),
+        )
+
+    def restore(self, copy: "BatchKnowledge") -> None:
+        """Know again what ``copy`` knew (the writes made since it was taken were rolled back)."""
+        for name in ("versions", "runs", "open_lanes", "unrecorded_deliveries"):
+            kept = getattr(self, name)
+            kept.clear()
+            kept.update(getattr(copy, name))
+
+    def version_of(self, *, team_id: int, event: PipelineEvent) -> ModelVersion | None:
+        """Return the known version the event names, or None."""
+        return self.versions.get((team_id, *event_model_names(event)))
+
+    def nothing_recorded(self, *, source: Source, external_id: str, delivery) -> bool:
+        """Return whether neither the run nor the delivery has left anything in the database."""
+        return (
+            delivery is not None
+            and delivery.pk in self.unrecorded_deliveries
+            and (source.pk, external_id) not in self.runs
+        )
 
 
 def clip(value: str, length: int) -> str:
@@ -126,6 +181,13 @@ def deployment_fallback_id(*, event: PipelineEvent, fallback: str) -> str:
     return fallback or f"{event.pipeline}:{event.run_id}"
 
 
+def deployment_run_id(*, event: PipelineEvent, fallback_external_id: str) -> str:
+    """Return the external id the event's run is recorded under (``deployment_event_apply``'s)."""
+    return deployment_external_id(
+        event=event, fallback=deployment_fallback_id(event=event, fallback=fallback_external_id)
+    )
+
+
 def deployment_build(
     *,
     source: Source,
@@ -154,31 +216,22 @@ def deployment_record(
     model_version: ModelVersion | None,
     occurred_at: datetime,
     fallback_external_id: str,
-    new_run: bool = False,
 ) -> tuple[Deployment, bool]:
     """Create or update the deployment the event is about; return it and whether the event was applied.
 
     Deployments are identified by (source, external_id). An event older than
     the newest one applied (``last_event_at``) changes nothing but facts the
-    deployment still lacks, and the answer says it was not applied. With
-    ``new_run`` the caller knows no deployment of the run exists: insert it.
+    deployment still lacks, and the answer says it was not applied.
     """
     status = DeploymentStatus(event.status.value)
     external_id = deployment_external_id(event=event, fallback=fallback_external_id)
     facts = _deployment_facts(event)
     try:
-        if new_run:
-            raise Deployment.DoesNotExist
         deployment = Deployment.objects.select_for_update().get(source=source, external_id=external_id)
     except Deployment.DoesNotExist:
-        # No savepoint: events of one run share a lane, whose lock the caller
-        # holds, so they cannot race here. Should two lanes ever race on one run,
-        # the loser's transaction fails and its task retries, finding this row.
-        deployment = deployment_build(
+        return _deployment_insert(
             source=source, event=event, model_version=model_version, occurred_at=occurred_at, external_id=external_id
-        )
-        deployment.save(force_insert=True)
-        return deployment, True
+        ), True
     newer = occurred_at > deployment.last_event_at or (
         occurred_at == deployment.last_event_at and STATUS_RANK[status] >= STATUS_RANK[deployment.status]
     )
@@ -207,6 +260,19 @@ def deployment_record(
     if changed:
         deployment.save(update_fields=[*sorted(changed), "updated_at"])
     return deployment, newer
+
+
+def _deployment_insert(
+    *, source: Source, event: PipelineEvent, model_version: ModelVersion | None, occurred_at: datetime, external_id: str
+) -> Deployment:
+    # No savepoint: events of one run share a lane, whose lock the caller
+    # holds, so they cannot race here. Should two lanes ever race on one run,
+    # the loser's transaction fails and its task retries, finding this row.
+    deployment = deployment_build(
+        source=source, event=event, model_version=model_version, occurred_at=occurred_at, external_id=external_id
+    )
+    deployment.save(force_insert=True)
+    return deployment
 
 
 def severity_for(*, source: Source, environment: str) -> str:
@@ -252,17 +318,18 @@ def deployment_failure_record(
     model: RegisteredModel | None,
     occurred_at: datetime,
     delivery=None,
-    first_time: bool = False,
+    known: BatchKnowledge | None = None,
 ) -> Incident:
     """Open or join the lane's incident for a failed deployment at ``occurred_at``; return the incident.
 
     Join the lane's open incident; when a newer success of the lane is known,
     join the incident that success mitigated or open one mitigated at once at
-    that success's time. Idempotent per delivery (``first_time``: the caller
-    knows nothing of the delivery was ever recorded). The caller holds the lane lock.
+    that success's time. Idempotent per delivery (the look for what the
+    delivery recorded before is skipped when ``known`` says nothing was). The
+    caller holds the lane lock.
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
-    if delivery is not None and not first_time:
+    if delivery is not None and not _nothing_recorded(known, source=source, deployment=deployment, delivery=delivery):
         done = TimelineEntry.objects.filter(delivery=delivery, incident__in=lane.incidents()).first()
         if done is not None:
             return done.incident
@@ -342,12 +409,12 @@ def deployment_success_record(
     model: RegisteredModel | None,
     occurred_at: datetime,
     delivery=None,
-    first_time: bool = False,
+    known: BatchKnowledge | None = None,
 ) -> list[Incident]:
     """Mitigate, at ``occurred_at``, the lane's open incidents that started before this success; return them.
 
     Leave them open when the lane has a failure newer than this success: the
-    newest event decides. Idempotent per delivery (``first_time`` as for
+    newest event decides. Idempotent per delivery (``known`` as for
     failures). The caller holds the lane lock.
     """
     lane = Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
@@ -366,7 +433,7 @@ def deployment_success_record(
     mitigated = []
     what = deployment_label(deployment=deployment, model=model)
     already = set()
-    if delivery is not None and not first_time:
+    if delivery is not None and not _nothing_recorded(known, source=source, deployment=deployment, delivery=delivery):
         already = set(TimelineEntry.objects.filter(delivery=delivery).values_list("incident_id", flat=True))
     for incident_id in open_ids:
         if incident_id in already:
@@ -394,7 +461,7 @@ def deployment_outcome_record(
     status: EventStatus,
     occurred_at: datetime,
     delivery=None,
-    first_time: bool = False,
+    known: BatchKnowledge | None = None,
 ) -> list[Incident]:
     """Apply what a terminal event means for the lane's incidents; return the incidents it touched."""
     context = {
@@ -403,13 +470,20 @@ def deployment_outcome_record(
         "model": model,
         "occurred_at": occurred_at,
         "delivery": delivery,
-        "first_time": first_time,
+        "known": known,
     }
     if status == EventStatus.FAILED:
         return [deployment_failure_record(**context)]
     if status == EventStatus.SUCCEEDED:
         return deployment_success_record(**context)
     return []
+
+
+def _nothing_recorded(known: BatchKnowledge | None, *, source: Source, deployment: Deployment, delivery) -> bool:
+    # The run's deployment was just inserted by this event when it is new to ``known``.
+    return known is not None and known.nothing_recorded(
+        source=source, external_id=deployment.external_id, delivery=delivery
+    )
 
 
 @dataclass
@@ -462,6 +536,41 @@ def model_for_event(
     return model, model_version_get_or_create(model=model, version=version, at=at)
 
 
+# Statuses whose outcome needs no look at the lane's incidents (see deployment_outcome_record).
+QUIET_STATUSES = (EventStatus.IN_PROGRESS, EventStatus.CANCELLED)
+
+
+def deployment_event_quick(
+    *, source: Source, event: PipelineEvent, occurred_at: datetime, fallback_external_id: str, known: BatchKnowledge
+) -> Deployment | None:
+    """Return the unsaved deployment when inserting it is all the event means (the quick way), else None.
+
+    That is a start, a cancellation, or a success in a lane with no open
+    incident (it mitigates nothing), of a run not yet recorded, outside any
+    rollout, naming a version in ``known`` (whose lane lock the caller holds). The caller
+    inserts it (many together) before anything reads that lane; ``known``
+    counts the run as recorded from now on.
+    """
+    if event.status not in (EventStatus.SUCCEEDED, *QUIET_STATUSES):
+        return None
+    if event.rollout is not None:  # a rollout's steps and outcome are the experiment services' to record
+        return None
+    version = known.version_of(team_id=source.team_id, event=event)
+    if version is None:
+        return None
+    external_id = deployment_run_id(event=event, fallback_external_id=fallback_external_id)
+    if (source.pk, external_id) in known.runs:
+        return None
+    deployment = deployment_build(
+        source=source, event=event, model_version=version, occurred_at=occurred_at, external_id=external_id
+    )
+    lane = (source.team_id, version.model_id, deployment.environment)
+    if event.status == EventStatus.SUCCEEDED and lane in known.open_lanes:
+        return None
+    known.runs.add((source.pk, external_id))
+    return deployment
+
+
 @transaction.atomic(savepoint=False)
 def deployment_event_apply(
     *,
@@ -470,34 +579,44 @@ def deployment_event_apply(
     occurred_at: datetime,
     delivery=None,
     fallback_external_id: str = "",
-    locked_version: ModelVersion | None = None,
-    first_time: bool = False,
+    known: BatchKnowledge | None = None,
 ) -> DeploymentOutcome:
-    """Record a pipeline, job or deployment event that has a status; return what it changed.
+    """Record a pipeline, job or deployment event that has a status; return what it changed (the full way).
 
     Find or create the model version it names, take the lane lock, upsert the
     deployment, then open, join or mitigate the lane's incidents. Safe to run
-    again for the same delivery. What a batch already knows saves reads:
-    ``locked_version`` is the version the event names (with its model) when
-    the caller found it and holds its lane lock; ``first_time`` says the run
-    has no deployment yet and nothing of the delivery was ever recorded.
+    again for the same delivery. With ``known`` (see ``BatchKnowledge``),
+    skip the reads it answers, and add to it what this event recorded.
     Then record what the event means for experiments: its rollout block, and
     the arm its failure hit (``experiments.services.rollouts``).
     """
-    if locked_version is not None:
-        model, model_version = locked_version.model, locked_version
+    model_version = known.version_of(team_id=source.team_id, event=event) if known is not None else None
+    if model_version is not None:
+        model = model_version.model
     else:
         model, model_version = model_for_event(team=source.team_id, event=event, at=occurred_at)
     if model is None:
         lane_lock(source=source, model=None)
-    deployment, applied = deployment_record(
-        source=source,
-        event=event,
-        model_version=model_version,
-        occurred_at=occurred_at,
-        fallback_external_id=deployment_fallback_id(event=event, fallback=fallback_external_id),
-        new_run=first_time,
-    )
+    external_id = deployment_run_id(event=event, fallback_external_id=fallback_external_id)
+    if known is not None and known.nothing_recorded(source=source, external_id=external_id, delivery=delivery):
+        deployment, applied = (
+            _deployment_insert(
+                source=source,
+                event=event,
+                model_version=model_version,
+                occurred_at=occurred_at,
+                external_id=external_id,
+            ),
+            True,
+        )
+    else:
+        deployment, applied = deployment_record(
+            source=source,
+            event=event,
+            model_version=model_version,
+            occurred_at=occurred_at,
+            fallback_external_id=deployment_fallback_id(event=event, fallback=fallback_external_id),
+        )
     incidents = deployment_outcome_record(
         deployment=deployment,
         source=source,
@@ -505,7 +624,7 @@ def deployment_event_apply(
         status=EventStatus(event.status),
         occurred_at=occurred_at,
         delivery=delivery,
-        first_time=first_time,
+        known=known,
     )
     experiment_event_apply(
         context=RolloutContext(
@@ -519,6 +638,31 @@ def deployment_event_apply(
             delivery=delivery,
         )
     )
+    if known is not None:
+        _knowledge_update(known, source=source, deployment=deployment, model=model, incidents=incidents)
+        if model_version is not None:
+            # Its model's lane lock is held now (model_for_event took it).
+            known.versions[source.team_id, model.name, model_version.version] = model_version
     return DeploymentOutcome(
         deployment=deployment, model=model, model_version=model_version, applied=applied, incidents=incidents
     )
+
+
+def _knowledge_update(
+    known: BatchKnowledge, *, source: Source, deployment: Deployment, model: RegisteredModel | None, incidents
+) -> None:
+    """Count the run as recorded; note whether its lane has an open incident now (the event may have changed that)."""
+    known.runs.add((source.pk, deployment.external_id))
+    if model is None:
+        return
+    lane = (source.team_id, model.pk, deployment.environment)
+    is_open = any(incident.status == IncidentStatus.OPEN for incident in incidents) or (
+        Lane(team_id=source.team_id, model=model, environment=deployment.environment, source=source)
+        .incidents()
+        .filter(status=IncidentStatus.OPEN)
+        .exists()
+    )
+    if is_open:
+        known.open_lanes.add(lane)
+    else:
+        known.open_lanes.discard(lane)

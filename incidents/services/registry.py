@@ -28,7 +28,8 @@ def registered_model_get_or_create(*, team: Team | int, name: str, at: datetime,
     on one model's deployments and aliases is then applied one delivery at a time.
     """
     team_id = team if isinstance(team, int) else team.pk
-    models = RegisteredModel.objects.select_for_update() if lock else RegisteredModel.objects
+    # FOR NO KEY UPDATE: serializes the model's lane, yet lets rows referring to the model be inserted meanwhile.
+    models = RegisteredModel.objects.select_for_update(no_key=True) if lock else RegisteredModel.objects
     try:
         return models.get(team_id=team_id, name=name)
     except RegisteredModel.DoesNotExist:
@@ -39,6 +40,38 @@ def registered_model_get_or_create(*, team: Team | int, name: str, at: datetime,
             return RegisteredModel.objects.create(team_id=team_id, name=name, created_at=at)
     except IntegrityError:  # created concurrently: that row, now committed, is the one
         return models.get(team_id=team_id, name=name)
+
+
+def registered_models_lock(*, named: dict[tuple[int, str], datetime]) -> dict[tuple[int, str], RegisteredModel]:
+    """Return the registered models named by (team id, name), registering new ones; lock them all until commit.
+
+    ``named`` maps each (team id, name) to the time a new model is registered
+    at. Call it inside a transaction, before taking any other registry or lane
+    lock in it. New models are inserted in (team id, name) order, then every
+    model's row is locked in id order: transactions that all do so take their
+    locks in one global order and never wait on each other in a circle, even
+    when several register the same new models at once (the unique index on
+    (team, name) makes a second insert of a name wait for the first). A name
+    too long for the column is left out: registering it fails where it is used.
+    """
+    longest = RegisteredModel._meta.get_field("name").max_length
+    named = {(team_id, name): at for (team_id, name), at in named.items() if name and len(name) <= longest}
+    if not named:
+        return {}
+    teams, names = ({team_id for team_id, _ in named}, {name for _, name in named})
+    existing = set(RegisteredModel.objects.filter(team_id__in=teams, name__in=names).values_list("team_id", "name"))
+    new = [
+        RegisteredModel(team_id=team_id, name=name, created_at=named[team_id, name])
+        for team_id, name in sorted(set(named) - existing)
+    ]
+    if new:
+        # One statement, its rows inserted in the order given; a name another transaction inserts meanwhile is
+        # waited for, then left to it.
+        RegisteredModel.objects.bulk_create(new, ignore_conflicts=True)
+    # FOR NO KEY UPDATE, as lane locks are taken (see registered_model_get_or_create); ignored by SQLite.
+    models = RegisteredModel.objects.select_for_update(no_key=True).filter(team_id__in=teams, name__in=names)
+    models = models.order_by("id")
+    return {(model.team_id, model.name): model for model in models if (model.team_id, model.name) in named}
 
 
 def model_version_get_or_create(

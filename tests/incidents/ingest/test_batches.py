@@ -20,6 +20,7 @@ from incidents.models import (
     Incident,
     IncidentDeployment,
     ModelVersion,
+    RegisteredModel,
     TimelineEntry,
 )
 from tests.factories import DeliveryFactory, SourceFactory, TeamFactory
@@ -123,10 +124,10 @@ def test_a_batch_ends_where_the_full_services_one_delivery_at_a_time_end(seed, s
     real_apply = processing.deployment_event_apply
 
     def plain_services(**kwargs):  # without what the batch knew
-        return real_apply(**{**kwargs, "locked_version": None, "first_time": False})
+        return real_apply(**{**kwargs, "known": None})
 
     with monkeypatch.context() as patch:
-        patch.setattr(processing._Batch, "_quick", lambda self, item: None)  # every delivery the full way
+        patch.setattr(processing, "deployment_event_quick", lambda **kwargs: None)  # every delivery the full way
         patch.setattr(processing, "deployment_event_apply", plain_services)
         for delivery_id in store(SourceFactory(team=one_by_one, kind="github", name="fraud-serving"), known + story):
             delivery_process(delivery_id=delivery_id)
@@ -134,14 +135,14 @@ def test_a_batch_ends_where_the_full_services_one_delivery_at_a_time_end(seed, s
     for delivery_id in store(source, known):
         delivery_process(delivery_id=delivery_id)
     store(source, story, first=len(known))
-    real_quick, quick = processing._Batch._quick, []
+    real_quick, quick = processing.deployment_event_quick, []
 
-    def counted(self, item):
-        deployment = real_quick(self, item)
+    def counted(**kwargs):
+        deployment = real_quick(**kwargs)
         quick.append(deployment is not None)
         return deployment
 
-    monkeypatch.setattr(processing._Batch, "_quick", counted)
+    monkeypatch.setattr(processing, "deployment_event_quick", counted)
     while delivery_batch_process(limit=size, now=T0 + timedelta(days=1)).claimed:
         pass
     expected, got = snapshot(one_by_one), snapshot(batched)
@@ -324,6 +325,60 @@ def test_concurrent_drains_share_the_deliveries_and_process_each_once(team, monk
     assert Deployment.objects.count() == 65
     assert Incident.objects.count() == 1
     assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.DEPLOYMENT).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="SQLite lets one transaction write at a time, so two drains never hold locks at once: no deadlock there",
+)
+def test_two_drains_meeting_the_same_new_models_register_them_without_a_deadlock(team, monkeypatch, settings):
+    """Two drains at once, each with a batch naming the same ten new models, in opposite orders."""
+    settings.KINTSUGI_DELIVERY_BATCH_SIZE = 30
+    monkeypatch.setattr(delivery_services, "delivery_drain_queue", lambda **options: True)
+    monkeypatch.setattr(delivery_services, "delivery_processing_wake", lambda: True)
+    source = SourceFactory(team=team, kind="github")
+    models = [f"model-{n}" for n in range(10)]
+
+    def story(order: list[str], first_run: int) -> list[tuple[str, dict]]:
+        # Three runs per model; one delivery in ten a failure.
+        return [
+            (
+                "deployment_status",
+                deployment_status_payload(
+                    state="failure" if n % 10 == 9 else "success",
+                    at=T0 + timedelta(seconds=n),
+                    deployment_id=first_run + n,
+                    model=name,
+                    version=str(n // 10 + 1),
+                ),
+            )
+            for n, name in enumerate(order * 3)
+        ]
+
+    forward = story(models, 1000)
+    store(source, forward + story(models[::-1], 2000))
+    barrier = threading.Barrier(2)
+    done = {}
+
+    def drain(name):
+        try:
+            barrier.wait()
+            done[name] = delivery_drain()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=drain, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(done.values()) == 2 * len(forward), done
+    deliveries = list(Delivery.objects.values_list("status", "attempts", "error"))
+    assert set(deliveries) == {("processed", 0, "")}, {row for row in deliveries if row[0] != "processed"}
+    assert sorted(RegisteredModel.objects.filter(team=team).values_list("name", flat=True)) == models
+    assert Deployment.objects.count() == 60
+    assert TimelineEntry.objects.filter(kind=TimelineEntry.Kind.DEPLOYMENT).count() == 6, "each failure on an incident"
 
 
 def test_each_delivery_of_a_batch_is_stamped_when_its_processing_ended(github_source):
