@@ -210,3 +210,30 @@ def test_a_doubled_beat_through_a_real_worker_sends_each_digest_once(org, inbox)
     recipients = [rcpt[0] for rcpt, _ in inbox.messages]
     assert sorted(recipients) == sorted([*fraud, org.oliver.email])
     assert DigestSend.objects.filter(week=WEEK, status=DigestSendStatus.SENT).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_racing_for_one_digest_send_one_email(org, inbox):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def send():
+        try:
+            with time_machine.travel(NOW, tick=False):
+                barrier.wait()
+                outcomes.append(deliver(org.priya))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == sorted([DigestOutcome.SENT, DigestOutcome.ALREADY_SENT])
+    assert len(inbox.wait_for(1)) == 1
+    assert DigestSend.objects.get(recipient=org.priya).status == DigestSendStatus.SENT
