@@ -12,4 +12,5 @@ CHAPTERS = [
     "demo.chapters.incidents",
     "demo.chapters.postmortems",
     "demo.chapters.follow_ups",
+    "demo.chapters.last_two_weeks",
 ]
