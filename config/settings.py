@@ -229,6 +229,11 @@ KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTE
 CELERY_BEAT_SCHEDULE |= {
     # Hourly so each team gets its reminders in its own morning; a rerun sends nothing twice.
     "start-action-reminders": {"task": "postmortems.tasks.start_action_reminders", "schedule": crontab(minute=5)},
+    # Every quarter hour, so a game day planned at short notice is still announced before it starts.
+    "start-game-day-reminders": {
+        "task": "experiments.tasks.start_game_day_reminders",
+        "schedule": crontab(minute="*/15"),
+    },
     "refresh-search-index": {"task": "search.tasks.search_index_refresh", "schedule": 300.0},
 }
 
@@ -254,6 +259,8 @@ ACTION_ITEM_DUE_WEEKS = env_weeks_by_severity("ACTION_ITEM_DUE_WEEKS", {"SEV1": 
 # Owners hear about an item this many days before it is due, then weekly while it is overdue,
 # from this local hour of the team's time zone.
 ACTION_ITEM_DUE_SOON_DAYS = int(os.environ.get("ACTION_ITEM_DUE_SOON_DAYS", "7"))
+# Hours before a game day starts that its facilitator and participants are reminded.
+GAME_DAY_REMINDER_HOURS = int(os.environ.get("GAME_DAY_REMINDER_HOURS", "24"))
 ACTION_ITEM_REMINDER_HOUR = int(os.environ.get("ACTION_ITEM_REMINDER_HOUR", "8"))
 # Text search configuration of PostgreSQL (stemming and stop words).
 SEARCH_CONFIG = os.environ.get("SEARCH_CONFIG", "english")

@@ -280,15 +280,20 @@ class GameDay(models.Model):
 
 
 class GameDayReminder(models.Model):
-    """A reminder sent to one participant before a game day: at most one each."""
+    """A reminder sent to one person before a game day: at most one each for each time it is scheduled at."""
 
     game_day = models.ForeignKey(GameDay, on_delete=models.CASCADE, related_name="reminders")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The start it announced: moving the game day to another time reminds people again.
+    scheduled_for = models.DateTimeField()
+    email = models.EmailField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["game_day", "user"], name="game_day_reminder_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["game_day", "user", "scheduled_for"], name="game_day_reminder_once")
+        ]
 
     def __str__(self) -> str:
         return f"Reminder of game day {self.game_day_id} to {self.user_id}"

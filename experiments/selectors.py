@@ -1,7 +1,7 @@
 """Reads of experiments and game days: who sees what, lists, arms, traffic and the facts post-mortems keep."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -13,6 +13,7 @@ from experiments.models import (
     ExperimentIncident,
     ExperimentOutcome,
     GameDay,
+    GameDayReminder,
     GameDayState,
     TrafficStep,
 )
@@ -56,6 +57,37 @@ def game_days_of_team(*, user, team) -> tuple[list[GameDay], list[GameDay]]:
     upcoming.sort(key=lambda day: (day.state != GameDayState.RUNNING, day.scheduled_at, day.pk))
     past = [day for day in game_days if day not in upcoming]
     return upcoming, past
+
+
+def game_day_reminders_pending(*, now: datetime, window: timedelta) -> list[tuple[int, int]]:
+    """Return (game day id, user id) of the people to remind now: planned game days starting within ``window``.
+
+    The facilitator and every active participant with an email address, less
+    those already reminded of this start; for a restricted game day, only those
+    who may see it.
+    """
+    game_days = list(
+        GameDay.objects.filter(state=GameDayState.PLANNED, scheduled_at__gt=now, scheduled_at__lte=now + window)
+        .select_related("facilitator")
+        .prefetch_related("participants")
+    )
+    reminded = set(
+        GameDayReminder.objects.filter(game_day__in=game_days).values_list("game_day_id", "user_id", "scheduled_for")
+    )
+    pending = []
+    for game_day in game_days:
+        people = set(game_day.participants.all())
+        if game_day.facilitator is not None:
+            people.add(game_day.facilitator)
+        for person in sorted(people, key=lambda user: user.pk):
+            if (game_day.pk, person.pk, game_day.scheduled_at) in reminded:
+                continue
+            if not person.is_active or not person.email:
+                continue
+            if game_day.restricted and game_day_get_visible(user=person, pk=game_day.pk) is None:
+                continue
+            pending.append((game_day.pk, person.pk))
+    return pending
 
 
 def experiments_of_model(*, user, model) -> list[Experiment]:
