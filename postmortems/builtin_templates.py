@@ -4,7 +4,7 @@ Raise BUILTIN_REVISION after changing them: the next use brings stored copies up
 to date. Post-mortems already written keep the sections they started with.
 """
 
-BUILTIN_REVISION = 2
+BUILTIN_REVISION = 3
 DEFAULT_BUILTIN_KEY = "standard"
 
 _FACTORS_HELP = (
@@ -181,6 +181,13 @@ BUILTIN_TEMPLATES = [
                 prefill="model_versions",
             ),
             _section(
+                "rollout",
+                "Rollout",
+                "Was the change rolled out gradually? At what share of traffic did it fail, and what stopped it?",
+                "Pre-filled from the experiment the incident happened in: arms, traffic steps, outcome.",
+                prefill="rollout",
+            ),
+            _section(
                 "impact",
                 "Impact",
                 "Which metrics moved, by how much, on which traffic?",
@@ -262,6 +269,13 @@ BUILTIN_TEMPLATES = [
                 "The change",
                 "What did the change contain, and how was it tested before this environment?",
                 prefill="model_versions",
+            ),
+            _section(
+                "rollout",
+                "Rollout",
+                "Was the change rolled out gradually? At what share of traffic did it fail, and what stopped it?",
+                "Pre-filled from the experiment the incident happened in: arms, traffic steps, outcome.",
+                prefill="rollout",
             ),
             _section(
                 "failed_step",

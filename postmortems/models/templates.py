@@ -27,6 +27,7 @@ class SectionPrefill(models.TextChoices):
     HYPOTHESIS = "hypothesis", "Game day hypothesis"
     INJECTION = "injection", "Game day injection, target and safeguards"
     OBSERVATIONS = "observations", "Game day outcome and observations"
+    ROLLOUT = "rollout", "Experiment: arms, traffic, how far the rollout got, what stopped it"
 
 
 class Template(models.Model):

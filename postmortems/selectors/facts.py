@@ -170,12 +170,14 @@ def _game_day_markdown(prefill: str, game_day: dict | None) -> str:
 def prefill_text(*, prefill: str, incident: Incident, facts: dict) -> str:
     """Return the Markdown a section starts with for the given kind of pre-fill.
 
-    The summary of an incident that happened during an experiment also states
-    the rollout's facts: arms, traffic at the time, how far it got, what stopped it.
+    An incident that happened during an experiment gets the rollout's facts
+    (arms, traffic at the time, how far it got, what stopped it) in a rollout
+    section, and after the linked changes where a section pre-fills those.
     """
     if prefill == SectionPrefill.SUMMARY:
-        rollout = experiment_facts_markdown(facts.get("experiment"))
-        return "\n\n".join(part for part in (incident.summary or incident.title, rollout) if part)
+        return incident.summary or incident.title
+    if prefill == SectionPrefill.ROLLOUT:
+        return experiment_facts_markdown(facts.get("experiment"))
     if prefill in (SectionPrefill.HYPOTHESIS, SectionPrefill.INJECTION, SectionPrefill.OBSERVATIONS):
         return _game_day_markdown(prefill, facts.get("game_day"))
     if prefill == SectionPrefill.IMPACT:
@@ -187,7 +189,11 @@ def prefill_text(*, prefill: str, incident: Incident, facts: dict) -> str:
     if prefill == SectionPrefill.MODEL_VERSIONS:
         return _model_versions_markdown(facts)
     if prefill == SectionPrefill.CHANGE:
-        parts = [_model_versions_markdown(facts), _deployments_markdown(facts)]
+        parts = [
+            _model_versions_markdown(facts),
+            _deployments_markdown(facts),
+            experiment_facts_markdown(facts.get("experiment")),
+        ]
         return "\n".join(part for part in parts if part)
     if prefill == SectionPrefill.TIMELINE:
         return incident_timeline_markdown(incident=incident)
