@@ -9,7 +9,7 @@ from django.utils.text import slugify
 
 from incidents.insights.charts import CHARTS, CHARTS_BY_KEY, SERIES, Chart, Table, dora_weeks_figure
 from incidents.insights.filters import InsightsFilterForm, InsightsFilters, Period, insights_filters_default
-from incidents.insights.selectors import dora_series
+from incidents.insights.selectors import delivery_weekly_series
 
 
 def insights_data(*, user, filters: InsightsFilters, series: str) -> dict:
@@ -114,7 +114,7 @@ def embedded_dora(*, user, team=None, model=None) -> dict:
     """
     default = insights_filters_default()
     filters = InsightsFilters(start=default.start, end=default.end, team=team, model=model)
-    data = dora_series(user=user, filters=filters)
+    data = delivery_weekly_series(user=user, filters=filters)
     overall = data["overall"]
     subject = team.name if team else model.name
     figure = dora_weeks_figure(data, title=f"{subject}: deployments and change failure rate per week", height=280)

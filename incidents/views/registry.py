@@ -4,6 +4,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from experiments.selectors import experiments_of_model
+from incidents.insights.views import embedded_dora
 from incidents.pagination import CappedPaginator
 from incidents.selectors.registry import model_aliases, model_get, model_latest_deployments, model_lineage, model_list
 
@@ -47,6 +48,10 @@ def model_lineage_page(request, pk):
         raise Http404("No such model.")
     lineage = model_lineage(user=request.user, model=model, page_number=request.GET.get("page"))
     experiments = experiments_of_model(user=request.user, model=model)
-    return render(
-        request, "incidents/model_lineage.html", {"lineage": lineage, "model": model, "experiments": experiments}
-    )
+    context = {
+        "lineage": lineage,
+        "model": model,
+        "experiments": experiments,
+        "delivery": embedded_dora(user=request.user, model=model),
+    }
+    return render(request, "incidents/model_lineage.html", context)

@@ -73,7 +73,7 @@ LIMITS = {
     "list filtered": 7,
     "detail": 28,  # 13 for the incident, 5 for the post-mortem panel, 9 for follow-ups and related, 1 for rollouts
     "models": 7,
-    "lineage": 13,  # 12, and 1 for the experiments between versions
+    "lineage": 14,  # 12, 1 for the experiments between versions, 1 for the deployments-per-week chart
     "home": 11,  # 9, and 2 for a learning from the archive
     "api list": 5,
     "api timeline": 7,

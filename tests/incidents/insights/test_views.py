@@ -2,9 +2,12 @@
 
 import csv
 import io
+import json
 import re
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from incidents.insights.charts import CHARTS, SERIES
@@ -179,3 +182,29 @@ class TestPage:
         assert count() == before
         # Session and user, the filter choices, and a few grouped queries per series, twice (compare).
         assert before <= 60
+
+
+class TestEmbeddedCharts:
+    """The lineage and team pages draw their own deployments-per-week and change-failure-rate chart."""
+
+    def test_model_lineage(self, org, member, client):
+        client.force_login(member)
+        with time_machine.travel(datetime(2026, 3, 12, 12, tzinfo=UTC), tick=False):
+            html = client.get(org["model"].get_absolute_url()).content.decode()
+        assert 'data-figure="dora-embed-model"' in html
+        figure = json.loads(html.split('id="dora-embed-model" type="application/json">', 1)[1].split("</script>")[0])
+        # d1, d2, d3 in the week of 2 March; d4, d5 in the week of 9 March (both caused an incident).
+        deployments = dict(zip(figure["data"][0]["x"], figure["data"][0]["y"], strict=True))
+        assert (deployments["2026-03-02"], deployments["2026-03-09"]) == (3, 2)
+        assert f"model={org['model'].pk}" in html  # the link to every insight keeps the model
+
+    def test_team_page(self, org, member, client, team):
+        client.force_login(member)
+        html = client.get(team.get_absolute_url()).content.decode()
+        assert 'data-figure="dora-embed-team"' in html
+        assert f"team={team.slug}" in html
+
+    def test_empty_state(self, db, member, client, team):
+        client.force_login(member)
+        html = client.get(team.get_absolute_url()).content.decode()
+        assert "No deployment to production this quarter" in html
