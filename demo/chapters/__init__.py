@@ -10,6 +10,8 @@ CHAPTERS = [
     "demo.chapters.people",
     "demo.chapters.sources",
     "demo.chapters.incidents",
+    # Before the post-mortem chapters, which give every reviewed incident its follow-ups.
+    "demo.chapters.insights",
     "demo.chapters.postmortems",
     "demo.chapters.follow_ups",
     "demo.chapters.last_two_weeks",

@@ -323,6 +323,46 @@ def dora_weeks_figure(data: dict, *, title: str | None = None, height: int = 340
     return {"data": traces, "layout": layout}
 
 
+def dora_models_table(data: dict) -> Table:
+    return Table(
+        [
+            Column("model", "Model"),
+            Column("week", "Week starting"),
+            Column("deployments", "Deployments"),
+            Column("change_failures", "Change failures"),
+            Column("change_failure_rate", "Change failure rate"),
+        ],
+        [
+            [model["name"], w["week"], w["deployments"], w["change_failures"], w["change_failure_rate"]]
+            for model in data["models"]
+            for w in model["weeks"]
+        ],
+    )
+
+
+def dora_models_figure(data: dict) -> dict:
+    traces = []
+    for index, model in enumerate(row for row in data["models"] if row["deployments"]):
+        weeks = [w["week"] for w in model["weeks"]]
+        traces.append(
+            _line(
+                model["name"],
+                weeks,
+                [_scaled(w["change_failure_rate"], 100.0) for w in model["weeks"]],
+                index,
+                customdata=[w["deployments"] for w in model["weeks"]],
+                hovertemplate=f"{model['name']}: %{{y}}% of %{{customdata}} deployments<extra></extra>",
+            )
+        )
+    layout = _layout(
+        f"Change failure rate per model, week by week ({data['environment']})",
+        "Week starting (Monday)",
+        "Change failure rate (%)",
+        yaxis={"range": [-5, 105], "rangemode": "normal"},
+    )
+    return {"data": traces, "layout": layout}
+
+
 # ---------------------------------------------------------------- incidents and MTTx
 
 SEVERITIES = [severity.value for severity in Severity]
@@ -611,6 +651,16 @@ CHARTS: list[Chart] = [
         table=dora_weeks_table,
         figure=dora_weeks_figure,
         has_data=_any_week("deployments"),
+    ),
+    Chart(
+        key="dora-models",
+        series="dora",
+        title="Which models are getting better",
+        description="Each model's change failure rate week by week; a gap is a week without deployments.",
+        empty="No model was deployed in this view: deployments naming a model version fill this chart.",
+        table=dora_models_table,
+        figure=dora_models_figure,
+        has_data=lambda data: any(model["deployments"] for model in data["models"]),
     ),
     Chart(
         key="incidents",

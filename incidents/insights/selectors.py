@@ -14,7 +14,7 @@ counted by ``game_day_series`` alone.
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import Count, DateTimeField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -235,6 +235,21 @@ def dora_series(*, user, filters: InsightsFilters) -> dict:
         .order_by("name")
         .values("id", "name", "team__name")
     ]
+    model_weeks: dict[int, dict[date, dict]] = {}
+    for row in (
+        deployments.filter(model_version__isnull=False)
+        .annotate(week=TruncWeek("last_event_at"))
+        .values("model_version__model_id", "week")
+        .annotate(deployments=Count("id"), change_failures=Count("id", filter=CHANGE_FAILURE))
+    ):
+        model_weeks.setdefault(row["model_version__model_id"], {})[_week(row["week"])] = {
+            "deployments": row["deployments"],
+            "change_failures": row["change_failures"],
+            "change_failure_rate": _rate(row["change_failures"], row["deployments"]),
+        }
+    empty_week = {"deployments": 0, "change_failures": 0, "change_failure_rate": None}
+    for model in models:
+        model["weeks"] = _weekly(filters, model_weeks.get(model["id"], {}), empty_week)
     overall = _dora_row(
         filters,
         deployments.aggregate(**_deployment_figures()),
@@ -500,8 +515,8 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
 def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     """Return each team's operational hours per week against its budget.
 
-    Hours are those of incidents with an owner, from acknowledgement to
-    resolution (to now while still open), counted in the week of acknowledgement,
+    Hours are those of resolved incidents with an owner, from acknowledgement
+    to resolution, counted in the week of acknowledgement,
     plus a fixed estimate per operational action item done that week. The budget
     is the team's members times the working week times the operations share (settings).
     Drills are planned work and stay out.
@@ -510,11 +525,11 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     from postmortems.selectors.actions import action_items_visible_to
     from teams.models import Team
 
-    now = timezone.now()
     incidents = (
         Incident.objects.filter(
             incident_visibility_q(user=user),
             owner__isnull=False,
+            resolved_at__isnull=False,
             acknowledged_at__gte=filters.since,
             acknowledged_at__lt=filters.until,
         )
@@ -540,7 +555,7 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
         incidents = incidents.filter(environment=filters.environment)
         items = items.filter(incident__environment=filters.environment)
 
-    worked = HoursBetween(Coalesce(F("resolved_at"), Value(now, output_field=DateTimeField())), F("acknowledged_at"))
+    worked = HoursBetween(F("resolved_at"), F("acknowledged_at"))
     load: dict[tuple[int, date], dict] = {}
     for row in (
         incidents.annotate(week=TruncWeek("acknowledged_at"))

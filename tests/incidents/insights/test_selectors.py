@@ -116,6 +116,11 @@ class TestDora:
         assert [(row["name"], row["team"], row["restore_median_hours"]) for row in data["models"]] == [
             ("fraud-detector", team.name, 2.0)
         ]
+        (model,) = data["models"]
+        assert [(w["week"], w["deployments"], w["change_failures"]) for w in model["weeks"]] == [
+            ("2026-03-02", 3, 1),  # d1, d2 (failed), d3
+            ("2026-03-09", 2, 2),  # d4 and d5, both causes
+        ]
 
     def test_weeks(self, org, member, view):
         data = selectors.dora_series(user=member, filters=view)
