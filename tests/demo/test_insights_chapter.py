@@ -1,4 +1,4 @@
-"""The demo tells the story a lead recognises: one model better, one worse, one team over its budget."""
+"""The insights chapter tells the story a lead recognises: one model better, one worse, one team over its budget."""
 
 from datetime import date
 
