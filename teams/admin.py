@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from teams.models import Membership, Team
+from teams.models import DigestPreference, DigestSend, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,3 +22,25 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "team", "role", "joined_at"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
+
+
+@admin.register(DigestSend)
+class DigestSendAdmin(admin.ModelAdmin):
+    """Who got which week's digest, and why a send failed: for support, read-only."""
+
+    list_display = ["week", "email", "status", "attempts", "claimed_at", "sent_at"]
+    list_filter = ["status", "week"]
+    search_fields = ["email", "recipient__username"]
+    readonly_fields = [field.name for field in DigestSend._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(DigestPreference)
+class DigestPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "enabled", "unsubscribed_at", "updated_at"]
+    list_filter = ["enabled"]
+    search_fields = ["user__username", "user__email"]
+    autocomplete_fields = ["user"]
+    filter_horizontal = ["followed_teams"]

@@ -118,3 +118,13 @@ def test_digest_pages_need_a_sign_in_but_unsubscribing_does_not(org, client):
         assert client.get(path).status_code == 302
     token = digest_unsubscribe_token(user=org.priya)
     assert client.get(f"/digest/unsubscribe/{token}/").status_code == 200
+
+
+def test_staff_read_digest_sends_in_the_admin(org, client):
+    from tests.factories import UserFactory as Users
+
+    admin = Users(username="root", is_staff=True, is_superuser=True)
+    signed_in(client, admin)
+    assert client.get("/admin/teams/digestsend/").status_code == 200
+    assert client.get("/admin/teams/digestpreference/").status_code == 200
+    assert client.get("/admin/teams/digestsend/add/").status_code == 403
