@@ -139,6 +139,19 @@ def test_due_soon_email_goes_to_the_owner_once(item, member, inbox):
 
 
 @pytest.mark.django_db
+def test_subjects_and_plain_text_show_the_title_as_written(item, inbox, frozen):
+    item.title = "Gate the canary's rollout on p99 < 2 s & error rate"
+    item.save(update_fields=["title"])
+    action_item_remind(item_id=item.pk)
+    frozen.move_to(at(DUE + timedelta(days=1)))
+    action_item_remind(item_id=item.pk)
+    for _, message in inbox.wait_for(2):
+        assert message["Subject"].endswith(": Gate the canary's rollout on p99 < 2 s & error rate")
+        assert "Gate the canary's rollout on p99 < 2 s & error rate" in message.get_body(("plain",)).get_content()
+        assert "canary&#x27;s" in message.get_body(("html",)).get_content()
+
+
+@pytest.mark.django_db
 def test_overdue_reminders_repeat_weekly_even_when_the_incident_is_closed(item, lead, inbox, frozen):
     incident = item.incident
     incident_transition(incident=incident, to_status=IncidentStatus.RESOLVED, actor=lead)
