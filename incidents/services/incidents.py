@@ -32,10 +32,14 @@ from teams.selectors import user_display_name
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
     IncidentStatus.OPEN: (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED),
-    IncidentStatus.MITIGATED: (IncidentStatus.RESOLVED, IncidentStatus.OPEN),
+    # Impact stopped: what remains is to resolve it. Reopening starts from resolved or closed.
+    IncidentStatus.MITIGATED: (IncidentStatus.RESOLVED,),
     IncidentStatus.RESOLVED: (IncidentStatus.CLOSED, IncidentStatus.OPEN),
     IncidentStatus.CLOSED: (IncidentStatus.OPEN,),
 }
+
+# Acknowledging is a step of an open incident; mitigating or resolving it by hand acknowledges it too.
+ACKNOWLEDGEABLE_STATUSES = (IncidentStatus.OPEN,)
 
 # The verb people use for moving an incident into each status.
 ACTION_FOR_STATUS = {
@@ -48,7 +52,7 @@ ACTION_FOR_STATUS = {
 INVALID_TRANSITION = "Cannot move an incident from {current} to {target}; allowed: {allowed}."
 NOT_A_TEAM_MEMBER = "Only members of {team} (and staff) can change this incident."
 ALREADY_ACKNOWLEDGED = "This incident was already acknowledged."
-CANNOT_ACKNOWLEDGE = "A {status} incident cannot be acknowledged; reopen it first."
+CANNOT_ACKNOWLEDGE = "A {status} incident cannot be acknowledged: only an open one is waiting for someone."
 SEVERITY_UNKNOWN = "Unknown severity {value!r}; choose one of SEV1, SEV2, SEV3, SEV4."
 SEVERITY_UNCHANGED = "The incident is already {severity}."
 OWNER_NOT_MEMBER = "{user} is not a member of {team}; an incident's owner must be."
@@ -188,9 +192,11 @@ def incident_open(
 ) -> Incident:
     """Open an incident and record its first timeline entry.
 
-    Declared by a person (``created_by``) or opened by a pipeline (``source``).
+    Declared by a person (``created_by``) or opened by a pipeline (``source``). A person who declares an
+    incident and leads it (``owner`` is ``created_by``) has acknowledged it by declaring it.
     """
     detected_at = detected_at or timezone.now()
+    leads_it = owner is not None and created_by is not None and owner == created_by
     incident = Incident.objects.create(
         team=team,
         title=title,
@@ -202,6 +208,7 @@ def incident_open(
         detected_at=detected_at,
         started_at=started_at or detected_at,
         owner=owner,
+        acknowledged_at=max(timezone.now(), detected_at) if leads_it else None,
         summary=summary,
         impact=impact,
         restricted=restricted,
@@ -290,10 +297,13 @@ def incident_transition(
         setattr(incident, milestone, at)
     if to_status == IncidentStatus.RESOLVED and incident.mitigated_at is None:
         incident.mitigated_at = at
+    if to_status in (IncidentStatus.MITIGATED, IncidentStatus.RESOLVED) and actor is not None:
+        # Someone worked it: an incident mitigated or resolved by hand was acknowledged by then.
+        incident.acknowledged_at = incident.acknowledged_at or at
     if to_status == IncidentStatus.OPEN:
         # Reopened: the earlier milestones no longer describe the current state.
         incident.mitigated_at = incident.resolved_at = incident.closed_at = None
-    incident.save(update_fields=["status", *MILESTONE_FOR_STATUS.values(), "updated_at"])
+    incident.save(update_fields=["status", "acknowledged_at", *MILESTONE_FOR_STATUS.values(), "updated_at"])
     label = IncidentStatus(to_status).label.lower()
     if not note and actor is not None:
         note = f"{user_display_name(actor)} changed the status from {current} to {label}."
@@ -336,13 +346,13 @@ def incident_reopen(*, incident: Incident, actor, at: datetime | None = None, no
 def incident_acknowledge(*, incident: Incident, actor, at: datetime | None = None) -> Incident:
     """Stamp the acknowledged time and make the actor owner when nobody owns the incident yet.
 
-    Raise IncidentRuleError when already acknowledged or no longer open or mitigated.
+    Raise IncidentRuleError when already acknowledged or no longer open.
     """
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
     if incident.acknowledged_at is not None:
         raise IncidentRuleError(ALREADY_ACKNOWLEDGED)
-    if incident.status not in (IncidentStatus.OPEN, IncidentStatus.MITIGATED):
+    if incident.status not in ACKNOWLEDGEABLE_STATUSES:
         raise IncidentRuleError(CANNOT_ACKNOWLEDGE.format(status=incident.status))
     at = at or timezone.now()
     incident.acknowledged_at = at

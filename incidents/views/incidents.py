@@ -126,7 +126,7 @@ def _detail_context(request, incident, **forms) -> dict:
         "related": incident_related_visible(incident=incident, user=request.user),
         "roles": LinkRole.choices,
         "severities": Severity.choices,
-        "can_acknowledge": incident.acknowledged_at is None and status in ("open", "mitigated"),
+        "can_acknowledge": incident.acknowledged_at is None and status in services.ACKNOWLEDGEABLE_STATUSES,
         "status_actions": [
             action
             for action, target in (

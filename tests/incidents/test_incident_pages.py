@@ -485,3 +485,81 @@ def test_empty_filter_values_mean_no_filter(client, member, catalogue):
     response = client.get(f"{LIST}?q=&team=&status=&severity=&kind=&model=&environment=&detected_after=&sort=")
     assert response.status_code == 200
     assert len(titles(response)) == len(catalogue)
+
+
+# The buttons of the incident page follow the transition table --------------------------------------
+
+
+def _buttons(response) -> list[str]:
+    import re
+
+    page = response.content.decode()
+    assert '<div class="action-bar">' in page
+    head = page.split('<div class="action-bar">', 1)[1].split("</header>", 1)[0]
+    return re.findall(r"<button[^>]*>([^<]+)</button>", head)
+
+
+def test_a_mitigated_incident_offers_resolve_only(client, incident, lead):
+    services.incident_mitigate(incident=incident, actor=lead)
+    client.force_login(lead)
+    buttons = _buttons(client.get(incident.get_absolute_url()))
+    assert "Acknowledge" not in buttons
+    assert "Reopen" not in buttons
+    assert "Resolve" in buttons
+
+
+def test_whoever_declares_and_leads_has_acknowledged(client, team, lead, frozen):
+    client.force_login(lead)
+    client.post(
+        reverse("incidents:declare"),
+        {"team": team.pk, "title": "Scores drift", "kind": "other", "severity": "SEV3", "lead": "on"},
+    )
+    incident = Incident.objects.get(title="Scores drift")
+    assert incident.acknowledged_at == NOW
+    assert "Acknowledge" not in _buttons(client.get(incident.get_absolute_url()))
+
+
+def test_an_incident_nobody_acknowledged_offers_acknowledge(client, incident, lead):
+    client.force_login(lead)
+    assert _buttons(client.get(incident.get_absolute_url()))[:3] == ["Acknowledge", "Mark mitigated", "Resolve"]
+    services.incident_acknowledge(incident=incident, actor=lead)
+    assert "Acknowledge" not in _buttons(client.get(incident.get_absolute_url()))
+
+
+def test_mitigating_counts_as_acknowledging(incident, lead, frozen):
+    incident = services.incident_mitigate(incident=incident, actor=lead)
+    assert incident.acknowledged_at == NOW
+    with pytest.raises(services.IncidentRuleError):
+        services.incident_acknowledge(incident=incident, actor=lead)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ([], ["Acknowledge", "Mark mitigated", "Resolve"]),
+        (["mitigate"], ["Resolve"]),
+        (["resolve"], ["Close", "Reopen"]),
+        (["mitigate", "resolve"], ["Close", "Reopen"]),
+    ],
+)
+def test_status_buttons_are_the_moves_the_table_allows(client, incident, lead, path, expected):
+    for action in path:
+        getattr(services, f"incident_{action}")(incident=incident, actor=lead)
+    client.force_login(lead)
+    buttons = [
+        b
+        for b in _buttons(client.get(incident.get_absolute_url()))
+        if b in {*expected, "Acknowledge", "Mark mitigated", "Resolve", "Close", "Reopen"}
+    ]
+    assert buttons == expected
+    incident.refresh_from_db()
+    offered = {services.ACTION_FOR_STATUS[target] for target in services.ALLOWED_TRANSITIONS[incident.status]}
+    label = {"mitigate": "Mark mitigated", "resolve": "Resolve", "close": "Close", "reopen": "Reopen"}
+    assert {label[action] for action in offered} == set(buttons) - {"Acknowledge"}
+
+
+def test_a_resolved_incident_offers_one_way_to_start_its_post_mortem(client, incident, lead):
+    services.incident_resolve(incident=incident, actor=lead)
+    client.force_login(lead)
+    page = client.get(incident.get_absolute_url()).content.decode()
+    assert page.count(reverse("postmortems:start", args=[incident.pk])) == 1
