@@ -44,8 +44,6 @@ from incidents.selectors.deliveries import delivery_ids_overdue
 
 logger = logging.getLogger(__name__)
 
-# -- The lease ----------------------------------------------------------------------------------------------------
-
 # Set while a drain task is queued and not yet started; expires in case that task is lost.
 DRAIN_PENDING = "delivery-drain-pending"
 DRAIN_PENDING_SECONDS = 30
@@ -56,6 +54,8 @@ DRAIN_LEASE = "delivery-drain-lease"
 DRAIN_LEASE_SECONDS = 1.0
 # A web process trusts a lease it saw until this long before the lease's end.
 DRAIN_LEASE_MARGIN_SECONDS = 0.25
+
+# -- The lease ----------------------------------------------------------------------------------------------------
 
 # Until when (time.monotonic()) a drain in this process's view holds the lease.
 _leased_until = 0.0
@@ -176,7 +176,7 @@ def delivery_processing_wake() -> bool:
     """Make sure a drain looks for deliveries after this moment; return False when the broker cannot take one.
 
     Call it once the deliveries to process are committed. With a shared
-    Redis, a drain that holds its lease (``drain_lease``) will look again:
+    Redis, a drain that holds the drain lease (above) will look again:
     nothing to do. Else publish a drain only when none is pending: a drain
     clears the pending flag as it starts, so the one pending serves every
     delivery committed before then. Without a shared Redis (the embedded
