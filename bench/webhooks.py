@@ -1,11 +1,22 @@
 """Benchmark the webhook path against a bare Django insert, side by side in one run, and the processing rate.
 
-    .venv/bin/python bench/webhooks.py [--duration 8] [--rounds 4] [--clients 8] [--web-workers 2] [--process 2000]
+    .venv/bin/python bench/webhooks.py [--client wrk|python] [--duration 8] [--rounds 4] [--clients 8]
+        [--web-workers 2] [--process 2000]
 
 Starts two gunicorn servers on loopback against one fresh PostgreSQL database:
 Kintsugi (config.wsgi, Redis as broker and cache) and the bare app of
 bench/bare_settings.py (one view inserting the raw body). Both receive the same
-signed GitHub ``workflow_run`` deliveries from the same client processes.
+signed GitHub ``workflow_run`` deliveries, deploying ten models, one in ten a
+failure, from the same client.
+
+The full load comes from ``wrk`` (``apt-get install -y wrk``), a C client
+that costs the two shared cores little, so the servers, not the client, set
+the rates: ``--clients`` connections over two threads, each request a
+pre-signed body (rotated) with a delivery id of its own, so every one is new.
+``--client python`` drives it from Python processes instead (a slower client
+caps both servers alike, pulling the ratio towards 1), as when wrk is
+missing. The half-peak latency is always measured by paced Python clients
+(wrk cannot pace).
 
 The full load is interleaved: ``--duration`` seconds per server are split into
 ``--rounds`` rounds, each driving both servers in turn for duration/rounds
@@ -65,6 +76,8 @@ MODELS = [
     "spam-filter",
     "demand-forecast",
     "price-optimizer",
+    "fraud-explainer",
+    "search-reranker",
 ]
 MODEL_PATTERN = r"Deploy (?P<model>[a-z-]+) v(?P<version>\d+)"
 
@@ -317,6 +330,98 @@ def client_loop(args) -> tuple[int, int, list[float]]:
     return ok, other, latencies
 
 
+# Rotates pre-signed requests; every request gets a delivery id of its own. Writes its summary as JSON.
+WRK_SCRIPT = """
+local threads = {}
+local next_id = 0
+
+function setup(thread)
+    next_id = next_id + 1
+    thread:set("thread_id", next_id)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    signatures, bodies = {}, {}
+    for line in io.lines(args[1]) do
+        local signature, body = line:match("^(%S+)\t(.*)$")
+        table.insert(signatures, signature)
+        table.insert(bodies, body)
+    end
+    prefix = args[2] .. "-" .. thread_id .. "-"
+    sent = 0
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["User-Agent"] = "GitHub-Hookshot/bench"
+    wrk.headers["X-GitHub-Event"] = "workflow_run"
+    wrk.headers["X-GitHub-Hook-ID"] = "292047"
+end
+
+function request()
+    sent = sent + 1
+    local index = sent % #bodies + 1
+    wrk.headers["X-Hub-Signature-256"] = signatures[index]
+    wrk.headers["X-GitHub-Delivery"] = prefix .. sent
+    return wrk.format(nil, nil, nil, bodies[index])
+end
+
+function done(summary, latency, requests)
+    local errors = summary.errors
+    io.write(string.format(
+        '{"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, "p50_us": %d, "p99_us": %d}\\n',
+        summary.requests, summary.duration, errors.status, errors.connect + errors.read + errors.write + errors.timeout,
+        latency:percentile(50), latency:percentile(99)))
+end
+"""
+WRK_BODIES = 200
+
+
+def wrk_files(directory: str, secret: str) -> tuple[str, str]:
+    """Write the wrk script and its pre-signed requests (one in ten a failure) into ``directory``; return both paths."""
+    script, requests = Path(directory) / "webhooks.lua", Path(directory) / "requests.tsv"
+    script.write_text(WRK_SCRIPT)
+    lines = []
+    for n in range(WRK_BODIES):
+        body = workflow_run_body(run_id=500_000_000 + n, failed=n % 10 == 0)
+        signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        lines.append(f"{signature}\t{body.decode()}")
+    requests.write_text("\n".join(lines) + "\n")
+    return str(script), str(requests)
+
+
+def wrk_load(port: int, path: str, files: tuple[str, str], connections: int, duration: float) -> dict:
+    """Drive the server with wrk for ``duration`` seconds (whole seconds, at least one); return its run."""
+    script, requests = files
+    command = [
+        shutil.which("wrk") or "wrk",
+        "--threads",
+        str(min(2, connections)),
+        "--connections",
+        str(connections),
+        "--duration",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "--script",
+        script,
+        f"http://127.0.0.1:{port}{path}",
+        "--",
+        requests,
+        secrets.token_hex(6),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    summary = json.loads(output.strip().splitlines()[-1])
+    refused = summary["non_2xx"] + summary["socket_errors"]
+    return {
+        "accepted": summary["requests"] - summary["non_2xx"],
+        "refused": refused,
+        "elapsed": summary["duration_us"] / 1e6,
+        "latencies": [],
+        "p50_ms": summary["p50_us"] / 1000,
+        "p99_ms": summary["p99_us"] / 1000,
+    }
+
+
 def process_cpu(pid: str) -> tuple[str, float]:
     """Return a process's name and the CPU seconds (user + system) it used so far; ("", 0.0) when it has ended."""
     try:
@@ -353,23 +458,25 @@ def drive(
     clients: int,
     duration: float,
     rate: float | None = None,
+    wrk: tuple[str, str] | None = None,
 ) -> dict:
+    """Load the server for ``duration`` seconds: with wrk when its files are given (full load), else Python clients."""
     per_client = rate / clients if rate else None
     cpu_before, services_before = server_cpu_seconds(server), services_cpu_seconds()
-    started = time.perf_counter()
-    results = pool.map(client_loop, [(port, path, secret, index, duration, per_client) for index in range(clients)])
-    elapsed = time.perf_counter() - started
+    if wrk is not None:
+        run = wrk_load(port, path, wrk, clients, duration)
+    else:
+        started = time.perf_counter()
+        results = pool.map(client_loop, [(port, path, secret, index, duration, per_client) for index in range(clients)])
+        run = {
+            "accepted": sum(result[0] for result in results),
+            "refused": sum(result[1] for result in results),
+            "elapsed": time.perf_counter() - started,
+            "latencies": [latency for result in results for latency in result[2]],
+        }
     cpu = server_cpu_seconds(server) - cpu_before
     services = {name: seconds - services_before[name] for name, seconds in services_cpu_seconds().items()}
-    run = {
-        "accepted": sum(result[0] for result in results),
-        "refused": sum(result[1] for result in results),
-        "elapsed": elapsed,
-        "latencies": [latency for result in results for latency in result[2]],
-        "cpu_s": cpu,
-        "postgres_cpu_s": services["postgres"],
-        "redis_cpu_s": services["redis-server"],
-    }
+    run.update(cpu_s=cpu, postgres_cpu_s=services["postgres"], redis_cpu_s=services["redis-server"])
     return pooled([run])
 
 
@@ -381,6 +488,10 @@ def pooled(runs: list[dict]) -> dict:
     latencies = sorted(latency for run in runs for latency in run["latencies"])
     cpu, postgres_cpu, redis_cpu = (sum(run[key] for run in runs) for key in ("cpu_s", "postgres_cpu_s", "redis_cpu_s"))
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    if all("p50_ms" in run for run in runs):
+        # wrk reports quantiles, not latencies: the median of the runs' medians, and the worst of their p99s.
+        quantiles[49] = statistics.median(run["p50_ms"] for run in runs) / 1000
+        quantiles[98] = max(run["p99_ms"] for run in runs) / 1000
     return {
         "accepted": ok,
         "refused": other,
@@ -558,7 +669,13 @@ def main() -> int:
         help="seconds of full load per server (split into the rounds), and of each half-peak measurement",
     )
     parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of the full load (ABBA...)")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "python"],
+        default="wrk" if shutil.which("wrk") else "python",
+        help="what drives the full load: wrk (default when installed) or Python client processes",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections (wrk) or client processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers of each server")
     parser.add_argument("--process", type=int, default=2000, help="stored deliveries to process for the worker rate")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database to look at")
@@ -569,6 +686,8 @@ def main() -> int:
     options.clients = min(max(options.clients, 1), 64)
     options.rounds = min(max(options.rounds, 1), int(options.duration))  # at least a second per round
     round_duration = options.duration / options.rounds
+    if options.client == "wrk":
+        round_duration = max(1, round(round_duration))  # wrk counts whole seconds
 
     server_url = bench_admin_url()
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
@@ -617,16 +736,19 @@ def main() -> int:
         wait_until_serving(bare_port)
         hook = source.webhook_path
         context = multiprocessing.get_context("fork")
+        wrk = wrk_files(var_dir, secret) if options.client == "wrk" else None
         with context.Pool(options.clients) as pool:
-            drive(pool, servers[0], kintsugi_port, hook, secret, options.clients, 1.0)  # warm both up
-            drive(pool, servers[1], bare_port, hook, secret, options.clients, 1.0)
+            drive(pool, servers[0], kintsugi_port, hook, secret, options.clients, 2.0, wrk=wrk)  # warm both up
+            drive(pool, servers[1], bare_port, hook, secret, options.clients, 2.0, wrk=wrk)
             # Each round drives both, the bare one first in even rounds and Kintsugi first in odd ones (ABBA...).
             targets = {"bare": (servers[1], bare_port), "kintsugi": (servers[0], kintsugi_port)}
             rounds: dict[str, list[dict]] = {"bare": [], "kintsugi": []}
             for number in range(options.rounds):
                 for name in ("bare", "kintsugi") if number % 2 == 0 else ("kintsugi", "bare"):
                     server, port = targets[name]
-                    rounds[name].append(drive(pool, server, port, hook, secret, options.clients, round_duration))
+                    rounds[name].append(
+                        drive(pool, server, port, hook, secret, options.clients, round_duration, wrk=wrk)
+                    )
             bare, kintsugi = pooled(rounds["bare"]), pooled(rounds["kintsugi"])
             half = kintsugi["rate"] / 2
             kintsugi_half = drive(
@@ -643,6 +765,12 @@ def main() -> int:
     ]
     ratio = statistics.median(round_ratios)
     if not options.receive_only:
+        # The load's deliveries repeat runs (wrk rotates its bodies): processing is measured on deliveries of its own.
+        from incidents.models import Delivery
+
+        Delivery.objects.filter(status=Delivery.Status.RECEIVED).update(
+            status=Delivery.Status.IGNORED, next_attempt_at=None
+        )
         store_deliveries(source, 2 * options.process + options.process // 2)
         one_at_a_time = measure_processing(options.process // 2, batch_size=1)
         processing = measure_processing(options.process)
@@ -655,8 +783,9 @@ def main() -> int:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
+    client = "wrk, 2 threads, connections" if options.client == "wrk" else "Python client processes"
     print(
-        f"\nWebhook receive: {options.clients} clients, {options.web_workers} gunicorn workers each, "
+        f"\nWebhook receive: {options.clients} {client}, {options.web_workers} gunicorn workers each, "
         f"{options.duration:.0f} s of full load per server in {options.rounds} interleaved rounds of "
         f"{round_duration:.1f} s, {options.duration:.0f} s at half peak, signed GitHub workflow_run deliveries of "
         f"{len(workflow_run_body(1, False)) / 1024:.0f} KiB"
