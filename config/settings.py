@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "experiments",
     "search",
     "demo",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -270,6 +271,22 @@ INSIGHTS_WORKING_HOURS_PER_WEEK = float(os.environ.get("INSIGHTS_WORKING_HOURS_P
 INSIGHTS_OPERATIONS_SHARE = float(os.environ.get("INSIGHTS_OPERATIONS_SHARE", "0.5"))
 INSIGHTS_ACTION_ITEM_HOURS = float(os.environ.get("INSIGHTS_ACTION_ITEM_HOURS", "4"))
 
+# Notifications: outbound calls, retries and coalescing.
+# Let outbound webhooks and chat URLs reach loopback and private addresses (tests, a private network's receivers).
+KINTSUGI_OUTBOUND_ALLOW_PRIVATE = env_bool("KINTSUGI_OUTBOUND_ALLOW_PRIVATE", False)
+# Seconds each connect, send and read of an outbound call may take.
+KINTSUGI_OUTBOUND_TIMEOUT = float(os.environ.get("KINTSUGI_OUTBOUND_TIMEOUT", "5"))
+# Attempts of one message before it is shown as failed; seconds before the first retry, doubled each time.
+KINTSUGI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("KINTSUGI_NOTIFY_MAX_ATTEMPTS", "6"))
+KINTSUGI_NOTIFY_RETRY_BACKOFF = float(os.environ.get("KINTSUGI_NOTIFY_RETRY_BACKOFF", "30"))
+# Events of one kind about one lane or subject within this many seconds fold into the first.
+KINTSUGI_NOTIFY_COALESCE_SECONDS = int(os.environ.get("KINTSUGI_NOTIFY_COALESCE_SECONDS", "600"))
+# The sweeper queues events and messages still waiting this many seconds after they were due.
+KINTSUGI_NOTIFY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_NOTIFY_SWEEP_AFTER", "60"))
+CELERY_BEAT_SCHEDULE |= {
+    "start-notifications-sweep": {"task": "notifications.tasks.start_notifications_sweep", "schedule": 60.0},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -308,6 +325,9 @@ SPECTACULAR_SETTINGS = {
         "ExperimentOutcomeEnum": "experiments.models.ExperimentOutcome",
         "GameDayStateEnum": "experiments.models.GameDayState",
         "InjectionKindEnum": "experiments.models.InjectionKind",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+        "SendStatusEnum": "notifications.models.SendStatus",
+        "EventKindEnum": "notifications.models.EventKind",
     },
 }
 

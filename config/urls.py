@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("postmortems.api.urls")),
     path("", include("experiments.api.urls")),
     path("", include("search.api_urls")),
+    path("", include("notifications.api.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("teams/", include("teams.urls")),
     path("digest/", include("teams.digest.urls")),
+    path("", include("notifications.urls")),
     path("hooks/", include("incidents.ingest.urls")),
     path("", include("incidents.urls")),
     path("", include("postmortems.urls")),

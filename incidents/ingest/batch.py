@@ -49,6 +49,8 @@ from incidents.services.deployments import (
     source_lanes_lock,
 )
 from incidents.services.registry import registered_models_lock, registry_change_apply
+from notifications.models import EventKind as NotificationKind
+from notifications.services.events import notify_event
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,13 @@ def delivery_failure_count(delivery: Delivery, *, error: str, now: datetime) -> 
         delivery.status = Delivery.Status.FAILED
         delivery.processed_at = now
         delivery.next_attempt_at = None
+        notify_event(
+            kind=NotificationKind.SOURCE_DELIVERIES_FAILING,
+            source=delivery.source,
+            key=f"{delivery.pk}-{delivery.replay_count}",
+            details={"error": delivery.error[:500]},
+            at=now,
+        )
         return None
     delay = delivery_retry_delay(attempts=delivery.attempts)
     delivery.next_attempt_at = now + timedelta(seconds=delay)

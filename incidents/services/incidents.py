@@ -28,6 +28,8 @@ from incidents.models import (
     Tag,
     TimelineEntry,
 )
+from notifications.models import EventKind
+from notifications.services.events import notify_event
 from teams.selectors import user_display_name
 
 ALLOWED_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -228,6 +230,7 @@ def incident_open(
         new_value=IncidentStatus.OPEN,
     )
     incident_changed(incident=incident)  # its followers (search) see the new incident
+    notify_event(kind=EventKind.INCIDENT_OPENED, incident=incident, actor=created_by)
     return incident
 
 
@@ -253,6 +256,13 @@ def incident_set_tags(*, incident: Incident, tags: list[str]) -> None:
     objects = [existing.get(name) or Tag.objects.get_or_create(name=name)[0] for name in names]
     incident.tags.set(objects)
 
+
+# What people hear when an incident moves into each status (closing is quiet: nothing is left to do).
+EVENT_FOR_STATUS = {
+    IncidentStatus.MITIGATED: EventKind.INCIDENT_MITIGATED,
+    IncidentStatus.RESOLVED: EventKind.INCIDENT_RESOLVED,
+    IncidentStatus.OPEN: EventKind.INCIDENT_REOPENED,
+}
 
 MILESTONE_FOR_STATUS = {
     IncidentStatus.MITIGATED: "mitigated_at",
@@ -307,7 +317,7 @@ def incident_transition(
     label = IncidentStatus(to_status).label.lower()
     if not note and actor is not None:
         note = f"{user_display_name(actor)} changed the status from {current} to {label}."
-    timeline_entry_add(
+    entry = timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.STATUS,
         text=note or f"Status changed from {current} to {label}.",
@@ -319,6 +329,8 @@ def incident_transition(
         deployment=deployment,
         delivery=delivery,
     )
+    if to_status in EVENT_FOR_STATUS:
+        notify_event(kind=EVENT_FOR_STATUS[to_status], incident=incident, actor=actor, key=entry.pk)
     return incident
 
 
@@ -357,11 +369,12 @@ def incident_acknowledge(*, incident: Incident, actor, at: datetime | None = Non
     at = at or timezone.now()
     incident.acknowledged_at = at
     text = f"{user_display_name(actor)} acknowledged the incident."
-    if incident.owner_id is None:
+    took_lead = incident.owner_id is None
+    if took_lead:
         incident.owner = actor
         text = f"{user_display_name(actor)} acknowledged the incident and is leading it."
     incident.save()
-    timeline_entry_add(
+    entry = timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.MILESTONE,
         text=text,
@@ -369,6 +382,8 @@ def incident_acknowledge(*, incident: Incident, actor, at: datetime | None = Non
         author=actor,
         new_value=at.isoformat(),
     )
+    if took_lead:
+        notify_event(kind=EventKind.INCIDENT_OWNER_ASSIGNED, incident=incident, actor=actor, key=entry.pk)
     return incident
 
 
@@ -388,7 +403,7 @@ def incident_change_severity(
     incident.save(update_fields=["severity", "updated_at"])
     direction = "raised" if severity < old else "lowered"
     text = f"{user_display_name(actor)} {direction} the severity from {old} to {severity}."
-    timeline_entry_add(
+    entry = timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.SEVERITY,
         text=f"{text} {note}".strip(),
@@ -397,6 +412,11 @@ def incident_change_severity(
         old_value=old,
         new_value=severity,
     )
+    if direction == "raised":
+        details = {"from": old, "to": severity}
+        notify_event(
+            kind=EventKind.INCIDENT_SEVERITY_RAISED, incident=incident, actor=actor, details=details, key=entry.pk
+        )
     return incident
 
 
@@ -420,7 +440,7 @@ def incident_assign_owner(*, incident: Incident, owner, actor, at: datetime | No
         text = f"{user_display_name(actor)} is now leading the incident."
     else:
         text = f"{user_display_name(actor)} made {user_display_name(owner)} the owner."
-    timeline_entry_add(
+    entry = timeline_entry_add(
         incident=incident,
         kind=TimelineEntry.Kind.OWNER,
         text=text,
@@ -429,6 +449,10 @@ def incident_assign_owner(*, incident: Incident, owner, actor, at: datetime | No
         old_value=old.username if old else "",
         new_value=owner.username if owner else "",
     )
+    if owner is not None:
+        notify_event(
+            kind=EventKind.INCIDENT_OWNER_ASSIGNED, incident=incident, actor=actor, recipients=[owner], key=entry.pk
+        )
     return incident
 
 

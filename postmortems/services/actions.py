@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident
+from notifications.models import EventKind
+from notifications.services.events import notify_event
 from postmortems.models import (
     RESOLVED_STATUSES,
     ActionItem,
@@ -158,7 +160,7 @@ def action_item_create(
         today=today,
         due_date_changed=True,
     )
-    return ActionItem.objects.create(
+    item = ActionItem.objects.create(
         team_id=incident.team_id,
         incident=incident,
         postmortem=postmortem,
@@ -167,6 +169,9 @@ def action_item_create(
         updated_at=now,
         **fields,
     )
+    if item.owner_id != actor.pk:
+        notify_event(kind=EventKind.ACTION_ITEM_ASSIGNED, action_item=item, actor=actor, key=f"owner-{item.owner_id}")
+    return item
 
 
 def _lock(item: ActionItem) -> ActionItem:
@@ -220,6 +225,7 @@ def action_item_update(*, item: ActionItem, actor, **fields) -> ActionItem:
         due_date_changed="due_date" in fields and fields["due_date"] != item.due_date,
     )
     changed = False
+    previous_owner_id = item.owner_id
     for field, value in cleaned.items():
         if getattr(item, field) != value:
             setattr(item, field, value)
@@ -232,6 +238,8 @@ def action_item_update(*, item: ActionItem, actor, **fields) -> ActionItem:
     if changed:
         item.updated_at = now
         item.save()
+    if item.owner_id != previous_owner_id and item.owner_id != actor.pk:
+        notify_event(kind=EventKind.ACTION_ITEM_ASSIGNED, action_item=item, actor=actor, key=now.isoformat())
     return item
 
 

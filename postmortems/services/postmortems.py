@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from incidents.models import Deployment, Incident, ModelVersion, TimelineEntry
 from incidents.services.incidents import timeline_entry_add
+from notifications.models import EventKind
+from notifications.services.events import notify_event
 from postmortems.document import MAX_FACTORS, ContentError, is_filled, normalise_content
 from postmortems.models import (
     ContributingFactor,
@@ -37,6 +39,12 @@ from postmortems.selectors.facts import incident_facts, prefill_text
 from postmortems.selectors.templates import template_for_incident
 from postmortems.services.follow_ups import postmortem_published, postmortem_written
 from teams.selectors import user_display_name, user_is_team_member
+
+# What the author hears of a reviewer's decision (a comment alone is not a decision).
+EVENT_FOR_DECISION = {
+    ReviewDecision.APPROVE: EventKind.POSTMORTEM_APPROVED,
+    ReviewDecision.REQUEST_CHANGES: EventKind.POSTMORTEM_CHANGES_REQUESTED,
+}
 
 User = get_user_model()
 
@@ -478,6 +486,14 @@ def postmortem_submit(*, postmortem: Postmortem, actor, reviewers: Iterable = ()
     locked.submitted_at = timezone.now()
     locked.save(update_fields=["status", "submitted_by", "submitted_at"])
     _note_on_incident(incident=locked.incident, actor=actor, text=f"Post-mortem sent for review by {_name(actor)}.")
+    asked = [reviewer.user for reviewer in locked.reviewers.select_related("user").exclude(user=actor)]
+    notify_event(
+        kind=EventKind.POSTMORTEM_REVIEW_REQUESTED,
+        postmortem=locked,
+        actor=actor,
+        recipients=asked,
+        key=locked.submitted_at,
+    )
     return locked
 
 
@@ -486,7 +502,12 @@ def postmortem_reviewer_add(*, postmortem: Postmortem, user, actor) -> Postmorte
     _require_team_member(actor, postmortem.incident)
     if postmortem.status == PostmortemStatus.PUBLISHED:
         raise PostmortemError(PUBLISHED_READ_ONLY)
-    return _add_reviewer(postmortem=postmortem, user=user, actor=actor)
+    reviewer = _add_reviewer(postmortem=postmortem, user=user, actor=actor)
+    in_review = Postmortem.objects.filter(pk=postmortem.pk, status=PostmortemStatus.IN_REVIEW).exists()
+    if in_review and user.pk != actor.pk:
+        kind = EventKind.POSTMORTEM_REVIEW_REQUESTED
+        notify_event(kind=kind, postmortem=postmortem, actor=actor, recipients=[user], key=f"reviewer-{reviewer.pk}")
+    return reviewer
 
 
 def postmortem_reviewer_remove(*, reviewer: PostmortemReviewer, actor) -> None:
@@ -539,6 +560,11 @@ def postmortem_review(*, postmortem: Postmortem, reviewer, decision: str, commen
     if decision == ReviewDecision.REQUEST_CHANGES:
         locked.status = PostmortemStatus.DRAFT
         locked.save(update_fields=["status"])
+    if decision in EVENT_FOR_DECISION:
+        details = {"comment": comment}
+        notify_event(
+            kind=EVENT_FOR_DECISION[decision], postmortem=locked, actor=reviewer, details=details, key=review.pk
+        )
     return review
 
 
@@ -609,6 +635,7 @@ def postmortem_publish(
     revision = f" (revision {locked.revision})" if locked.revision > 1 else ""
     _note_on_incident(incident=locked.incident, actor=actor, text=f"Post-mortem published{revision} by {_name(actor)}.")
     postmortem_published(postmortem=locked)  # follow-ups: search index, lessons proposed as learnings
+    notify_event(kind=EventKind.POSTMORTEM_PUBLISHED, postmortem=locked, actor=actor, key=f"revision-{locked.revision}")
     return locked
 
 

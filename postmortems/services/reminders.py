@@ -9,9 +9,16 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications.models import EventKind
+from notifications.services.events import notify_event
+from notifications.services.sends import email_wanted
 from postmortems.models import ActionItem, ReminderKind, ReminderSend
 from postmortems.selectors.reminders import local_now, reminder_due
 
+EVENT_FOR_REMINDER = {
+    ReminderKind.DUE_SOON: EventKind.ACTION_ITEM_DUE_SOON,
+    ReminderKind.OVERDUE: EventKind.ACTION_ITEM_OVERDUE,
+}
 EMAIL_TEMPLATES = {ReminderKind.DUE_SOON: "emails/action_due_soon", ReminderKind.OVERDUE: "emails/action_overdue"}
 
 
@@ -63,7 +70,10 @@ def action_item_remind(*, item_id: int, now: datetime | None = None) -> Reminder
             send = ReminderSend.objects.create(
                 item=item, kind=kind, period=period, recipient=item.owner, email=item.owner.email, sent_at=now
             )
-            message.send()
+            # In the app and the team's channels; the email is this reminder (see EMAILED_BY_REMINDERS).
+            notify_event(kind=EVENT_FOR_REMINDER[kind], action_item=item, key=period.isoformat(), at=now)
+            if email_wanted(user=item.owner, kind=EVENT_FOR_REMINDER[kind], direct=True):
+                message.send()
     except IntegrityError:
         return None
     return send

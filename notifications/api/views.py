@@ -1,0 +1,179 @@
+"""API of notifications (the caller's own) and of a team's channels (members read, leads manage)."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from notifications.api.serializers import (
+    ChannelCreatedSerializer,
+    ChannelSerializer,
+    ChannelUpdateSerializer,
+    ChannelWriteSerializer,
+    NotificationSendSerializer,
+    NotificationSerializer,
+)
+from notifications.models import Notification
+from notifications.selectors import channel_send_log, channels_visible_to, notification_list, notification_unread_count
+from notifications.services.channels import (
+    NOT_A_LEAD,
+    channel_create,
+    channel_delete,
+    channel_send_test,
+    channel_update,
+)
+from notifications.services.inbox import notification_mark_all_read, notification_mark_read
+from teams.models import Membership, Team
+from teams.selectors import user_is_team_member
+
+UNKNOWN_TEAM = "Unknown team {team!r}: give the id or the slug of one of your teams."
+
+
+def _as_api_error(error: DjangoValidationError):
+    raise serializers.ValidationError(error.message_dict) from error
+
+
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The signed-in person's notifications, newest first. Another person's answer 404."""
+
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema is built without a user
+            return Notification.objects.none()
+        unread = self.request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        return notification_list(user=self.request.user, unread=unread)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only the unread notifications.")]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses={200: NotificationSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        """Mark the notification read (again is harmless)."""
+        notification = self.get_object()
+        notification_mark_read(notification=notification, user=request.user)
+        return Response(NotificationSerializer(notification).data)
+
+    @extend_schema(request=None, responses={200: inline_serializer("ReadAll", {"marked": serializers.IntegerField()})})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        """Mark every unread notification read; answer how many were."""
+        return Response({"marked": notification_mark_all_read(user=request.user)})
+
+    @extend_schema(responses={200: inline_serializer("UnreadCount", {"unread": serializers.IntegerField()})})
+    @action(detail=False, methods=["get"], url_path="unread-count")
+    def unread_count(self, request):
+        """Answer how many notifications are unread (what the bell shows)."""
+        return Response({"unread": notification_unread_count(user=request.user)})
+
+
+class ChannelViewSet(viewsets.ModelViewSet):
+    """Channels of the caller's teams (every team's for staff): members read them, leads manage them."""
+
+    serializer_class = ChannelSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        channels = channels_visible_to(user=self.request.user).order_by("team__name", "name", "id")
+        team = self.request.query_params.get("team", "")
+        if team:
+            channels = channels.filter(
+                Q(team__slug=team) | Q(team_id=int(team) if team.isascii() and team.isdigit() else None)
+            )
+        return channels
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        user = self.request.user
+        if user.is_staff:
+            led = set(Team.objects.values_list("pk", flat=True))
+        else:
+            led = set(Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list("team_id", flat=True))
+        context["can_manage"] = dict.fromkeys(led, True)
+        return context
+
+    def _team(self, reference: str) -> Team:
+        lookup = Q(slug=reference)
+        if reference.isascii() and reference.isdigit() and len(reference) < 18:
+            lookup |= Q(pk=int(reference))
+        team = Team.objects.filter(lookup).first()
+        if team is None or not user_is_team_member(user=self.request.user, team=team):
+            raise serializers.ValidationError({"team": [UNKNOWN_TEAM.format(team=reference[:60])]})
+        return team
+
+    @extend_schema(
+        parameters=[OpenApiParameter("team", OpenApiTypes.STR, description="Only this team's (id or slug).")]
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=ChannelWriteSerializer, responses={201: ChannelCreatedSerializer})
+    def create(self, request):
+        """Create a channel (leads); a ``webhook`` channel's answer holds its signing ``secret``, never shown again."""
+        serializer = ChannelWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        team = self._team(data.pop("team"))
+        try:
+            channel = channel_create(team=team, actor=request.user, **data)
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from error
+        except DjangoValidationError as error:
+            _as_api_error(error)
+        context = {**self.get_serializer_context(), "can_manage": {team.pk: True}}
+        return Response(ChannelCreatedSerializer(channel, context=context).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ChannelUpdateSerializer, responses={200: ChannelSerializer})
+    def partial_update(self, request, pk=None):
+        """Change the name, URL, events or active flag (leads)."""
+        channel = self.get_object()
+        serializer = ChannelUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            channel_update(channel=channel, actor=request.user, **serializer.validated_data)
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from error
+        except DjangoValidationError as error:
+            _as_api_error(error)
+        return Response(ChannelSerializer(channel, context=self.get_serializer_context()).data)
+
+    @extend_schema(exclude=True)
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+    def destroy(self, request, pk=None):
+        """Delete the channel and its delivery log (leads)."""
+        channel = self.get_object()
+        try:
+            channel_delete(channel=channel, actor=request.user)
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from error
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: NotificationSendSerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request, pk=None):
+        """Queue a test message (leads); follow its send in ``sends``."""
+        channel = self.get_object()
+        try:
+            send = channel_send_test(channel=channel, actor=request.user)
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(NOT_A_LEAD.format(team=channel.team)) from error
+        return Response(NotificationSendSerializer(send).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: NotificationSendSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def sends(self, request, pk=None):
+        """The channel's delivery log, newest first: status, attempts, answer code, next try."""
+        channel = self.get_object()
+        page = self.paginate_queryset(channel_send_log(channel=channel))
+        return self.get_paginated_response(NotificationSendSerializer(page, many=True).data)
