@@ -8,8 +8,8 @@ constraints make a second run write nothing), then queues the sends.
 ``send_deliver`` claims a send before attempting it (a conditional UPDATE
 that only one worker wins), so a task that runs twice sends once. A failed
 attempt is retried with exponential backoff up to
-``KINTSUGI_NOTIFY_MAX_ATTEMPTS``; a refused URL or a 4xx answer (other than
-408 and 429) fails at once. A worker lost half-way leaves the claim to
+``KINTSUGI_NOTIFY_MAX_ATTEMPTS``; a refused URL, a redirect or a 4xx answer
+(other than 408, 425 and 429) fails at once. A worker lost half-way leaves the claim to
 expire, and the sweeper tries again: a receiver may then see one message
 twice, with the same ``webhook-id`` to tell.
 """
@@ -198,7 +198,8 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> NotificationSe
             code = _deliver_http(send, now=now)
             if not 200 <= code < 300:
                 error = f"The receiver answered {code}."
-                final = 400 <= code < 500 and code not in RETRYABLE_CLIENT_ERRORS
+                # A redirect (never followed) or a 4xx is the receiver's answer for good; 5xx may pass.
+                final = code < 500 and code not in RETRYABLE_CLIENT_ERRORS
     except OutboundRefused as refusal:
         error, final = str(refusal), True
     except (OutboundFailed, OSError) as failure:

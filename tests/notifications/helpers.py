@@ -8,9 +8,9 @@ from notifications.models import Event, NotificationSend, SendStatus
 from notifications.services.sends import event_dispatch, send_deliver
 
 
-def dispatch_all() -> None:
+def dispatch_all(now: datetime | None = None) -> None:
     for event_id in Event.objects.filter(dispatched_at__isnull=True).order_by("pk").values_list("pk", flat=True):
-        event_dispatch(event_id=event_id)
+        event_dispatch(event_id=event_id, now=now)
 
 
 def deliver_due(now: datetime | None = None) -> list[NotificationSend]:
@@ -25,5 +25,5 @@ def deliver_due(now: datetime | None = None) -> list[NotificationSend]:
 
 
 def run_all(now: datetime | None = None) -> list[NotificationSend]:
-    dispatch_all()
+    dispatch_all(now)
     return deliver_due(now)
