@@ -101,9 +101,7 @@ def _text(event: Event, facts: dict) -> str:
     details = facts.get("details", {})
     repeats = event.repeats
     if kind == EventKind.INCIDENT_OPENED:
-        what = (
-            f"Opened by {facts['source']}" if facts.get("source") and not facts.get("actor") else f"Declared by {actor}"
-        )
+        what = f"Declared by {actor}" if facts.get("actor") else f"Opened by {facts.get('source') or 'a pipeline'}"
         text = f"{what} as {facts.get('severity', '')}."
         if facts.get("failing_step"):
             text += f" Failing step: {facts['failing_step']}."
@@ -113,6 +111,8 @@ def _text(event: Event, facts: dict) -> str:
     if kind == EventKind.INCIDENT_SEVERITY_RAISED:
         return f"{actor} raised the severity from {details.get('from', '?')} to {details.get('to', '?')}."
     if kind == EventKind.INCIDENT_OWNER_ASSIGNED:
+        if facts.get("owner") and facts.get("owner") == facts.get("actor"):
+            return f"{actor} took the lead."
         return f"{actor} handed the incident to {facts.get('owner') or 'nobody'}."
     if kind in (EventKind.INCIDENT_MITIGATED, EventKind.INCIDENT_RESOLVED, EventKind.INCIDENT_REOPENED):
         verb = EventKind(kind).label.split()[-1].lower()

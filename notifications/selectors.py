@@ -20,7 +20,9 @@ from teams.selectors import user_is_team_member, user_team_ids
 
 def _still_visible(user) -> Q:
     # An incident restricted after the notice was written hides the notice too.
-    return Q(event__incident__isnull=True) | Q(incident_visibility_q(user=user, prefix="event__incident__"))
+    if user.is_staff:  # staff see every incident (an empty condition would drop out of the OR below)
+        return Q()
+    return Q(event__incident__isnull=True) | incident_visibility_q(user=user, prefix="event__incident__")
 
 
 def notification_list(*, user, unread: bool = False) -> QuerySet[Notification]:
@@ -90,10 +92,14 @@ def email_choices(*, user) -> list[EmailChoice]:
     chosen = dict(EmailPreference.objects.filter(user=user).values_list("kind", "when"))
     choices = []
     for kind in EventKind:
-        note = "you are asked to act" if kind in DIRECT_ASK_KINDS else "you own the incident, or triage it"
+        note = (
+            "Asks you when it is yours to act on."
+            if kind in DIRECT_ASK_KINDS
+            else "Asks you when you own the incident (or triage it)."
+        )
         if kind == EventKind.POSTMORTEM_PUBLISHED:
-            note = "nobody is asked: this is for your team to read"
+            note = "Asks nobody: your team and the reviewers are told."
         if kind in EMAILED_BY_REMINDERS:
-            note = "the morning reminder to the owner"
+            note = "The email is the morning reminder to the item's owner."
         choices.append(EmailChoice(kind.value, kind.label, chosen.get(kind.value, EmailWhen.ASKED), note))
     return choices

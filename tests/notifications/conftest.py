@@ -1,6 +1,7 @@
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.incidents.ingest.conftest import celery_worker  # noqa: F401 - a real worker, shared with intake's tests
 from tests.notifications.receivers import Inbox, Receiver, free_port
 
 # An incident of the Fraud team with a failed deployment, its post-mortem and an outside reviewer.

@@ -128,7 +128,7 @@ def test_slack_gets_block_kit_as_slack_documents_it(team, lead, member, receiver
 
 def test_slack_text_is_escaped_and_long_titles_clipped(team, lead, receiver):
     channel(team, lead, receiver, ChannelKind.SLACK)
-    incident_open(team=team, title="<!channel> & " + "x" * 400, created_by=lead)
+    incident_open(team=team, title="<!channel> & " + "x" * 280, created_by=lead)
     run_all()
     body = receiver.received()[0].json()
     header = body["blocks"][0]["text"]["text"]
