@@ -8,6 +8,9 @@ EVENT_CHOICES = [(ALL_EVENTS, "Every event"), *EventKind.choices]
 class ChannelForm(forms.Form):
     """A channel as a lead types it; the services validate the URL and the events."""
 
+    # The team page holds other forms with a "name" field: keep this one's ids apart.
+    prefix = "channel"
+
     kind = forms.ChoiceField(choices=ChannelKind.choices, initial=ChannelKind.SLACK)
     name = forms.CharField(max_length=120, help_text="How the team's pages name it, e.g. #ml-incidents.")
     url = forms.CharField(

@@ -94,7 +94,13 @@ def test_a_lead_adds_a_webhook_channel_and_sees_the_secret_once(client, team, le
     assert "Notification channels" in team_page and "Add a channel" in team_page
     created = client.post(
         f"/teams/{team.slug}/channels/new/",
-        {"kind": "webhook", "name": "Bridge", "url": "https://hooks.example.com/k", "events": ["*"], "active": "on"},
+        {
+            "channel-kind": "webhook",
+            "channel-name": "Bridge",
+            "channel-url": "https://hooks.example.com/k",
+            "channel-events": ["*"],
+            "channel-active": "on",
+        },
     )
     assert created.status_code == 201
     channel = Channel.objects.get()
@@ -107,7 +113,12 @@ def test_a_bad_channel_form_answers_400_and_keeps_nothing(client, team, lead):
     client.force_login(lead)
     answer = client.post(
         f"/teams/{team.slug}/channels/new/",
-        {"kind": "slack", "name": "x", "url": "http://192.168.1.4/hook", "events": ["*"]},
+        {
+            "channel-kind": "slack",
+            "channel-name": "x",
+            "channel-url": "http://192.168.1.4/hook",
+            "channel-events": ["*"],
+        },
     )
     assert answer.status_code == 400
     assert "private, loopback or link-local" in answer.content.decode()
@@ -149,7 +160,12 @@ def test_editing_a_channel(client, team, lead):
     assert client.get(f"/teams/{team.slug}/channels/{channel.pk}/edit/").status_code == 200
     saved = client.post(
         f"/teams/{team.slug}/channels/{channel.pk}/edit/",
-        {"kind": "webhook", "name": "#ml-incidents", "url": SLACK_URL, "events": ["incident.opened"]},
+        {
+            "channel-kind": "webhook",
+            "channel-name": "#ml-incidents",
+            "channel-url": SLACK_URL,
+            "channel-events": ["incident.opened"],
+        },
     )
     assert saved.status_code == 302
     channel.refresh_from_db()
