@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from postmortems.models import CoachRule, Template, TemplateSection
+from config.admin import ReadOnlyAdmin
+from postmortems.models import ActionItem, CoachRule, Learning, Postmortem, Template, TemplateSection
 
 
 @admin.register(CoachRule)
@@ -28,3 +29,35 @@ class TemplateAdmin(admin.ModelAdmin):
     list_display = ["name", "team", "builtin_key", "is_active"]
     list_filter = ["is_active"]
     inlines = [TemplateSectionInline]
+
+
+@admin.register(Postmortem)
+class PostmortemAdmin(ReadOnlyAdmin):
+    """Post-mortems change through their workflow (versions, reviews, publishing): read-only here."""
+
+    list_display = ["title", "incident", "status", "template_name", "version", "updated_at", "published_at"]
+    list_filter = ["status", "template_name"]
+    search_fields = ["title", "incident__title"]
+    list_select_related = ["incident"]
+    exclude = ["content"]
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(ReadOnlyAdmin):
+    """Action items change through their services (reminders, resolution, search): read-only here."""
+
+    list_display = ["title", "team", "owner", "kind", "priority", "status", "due_date"]
+    list_filter = ["status", "priority", "kind", "team"]
+    search_fields = ["title", "owner__username", "incident__title"]
+    date_hierarchy = "due_date"
+    list_select_related = ["team", "owner"]
+
+
+@admin.register(Learning)
+class LearningAdmin(ReadOnlyAdmin):
+    """Learnings are indexed for search when written through their service: read-only here."""
+
+    list_display = ["title", "team", "created_at"]
+    list_filter = ["team"]
+    search_fields = ["title", "body"]
+    list_select_related = ["team"]
