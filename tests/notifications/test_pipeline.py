@@ -1,0 +1,102 @@
+"""Pipelines through the real batch: a burst and a flapping lane coalesce; a source failing tells its leads."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from incidents.ingest import batch
+from incidents.ingest.batch import delivery_batch_process
+from incidents.models import Delivery, Incident
+from notifications.models import ChannelKind, Event, EventKind, Notification
+from notifications.services.channels import channel_create
+from tests.factories import DeliveryFactory, SourceFactory
+from tests.incidents.ingest.github import deployment_status_payload
+from tests.notifications.helpers import run_all
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def source(team, lead):
+    return SourceFactory(team=team, name="fraud-serving", kind="github", created_by=lead)
+
+
+def store(source, states: list[str], *, start) -> list[int]:
+    """Store one delivery per state, a run each, thirty seconds apart from ``start``."""
+    ids = []
+    for index, state in enumerate(states):
+        at = start + timedelta(seconds=30 * index)
+        payload = deployment_status_payload(state=state, at=at, deployment_id=1000 + index)
+        delivery = DeliveryFactory(
+            source=source,
+            event="deployment_status",
+            body=json.dumps(payload).encode(),
+            headers={"X-GitHub-Event": "deployment_status"},
+            received_at=at,
+            next_attempt_at=at,
+        )
+        ids.append(delivery.pk)
+    return ids
+
+
+def test_twenty_failures_in_ten_minutes_say_incident_opened_once(source, team, lead, member, receiver):
+    channel_create(team=team, actor=lead, kind=ChannelKind.SLACK, name="#ml", url=receiver.url(), events=["*"])
+    ids = store(source, ["failure"] * 20, start=timezone.now() - timedelta(minutes=10))
+    for chunk in (ids[:7], ids[7:14], ids[14:]):  # three batches, as a busy drain takes them
+        delivery_batch_process(ids=chunk)
+    assert Incident.objects.count() == 1
+    run_all()
+    assert list(Event.objects.values_list("kind", flat=True)) == [EventKind.INCIDENT_OPENED]
+    assert len(receiver.received()) == 1
+    assert Notification.objects.filter(user=member).count() == 1
+
+
+def test_a_flapping_lane_folds_its_openings_and_mitigations(source, team, lead, member, receiver):
+    channel_create(team=team, actor=lead, kind=ChannelKind.SLACK, name="#ml", url=receiver.url(), events=["*"])
+    ids = store(source, ["failure", "success"] * 10, start=timezone.now() - timedelta(minutes=10))
+    for delivery_id in ids:  # one at a time, as they arrive
+        delivery_batch_process(ids=[delivery_id])
+    assert Incident.objects.count() == 10  # each failure after a success opens the lane's next incident
+    run_all()
+    events = {event.kind: event for event in Event.objects.all()}
+    assert set(events) == {EventKind.INCIDENT_OPENED, EventKind.INCIDENT_MITIGATED}
+    assert events[EventKind.INCIDENT_OPENED].repeats == 9
+    assert events[EventKind.INCIDENT_MITIGATED].repeats == 9
+    texts = [request.json()["text"] for request in receiver.received()]
+    assert len(texts) == 2, texts  # one "opened", one "mitigated": not twenty messages
+    assert Notification.objects.filter(user=member).count() == 2
+
+
+def test_a_person_declaring_in_the_same_lane_is_not_folded(source, team, lead, fraud_model):
+    from incidents.services.incidents import incident_open
+
+    for title in ("Drift on cards", "Drift on wallets"):
+        incident_open(team=team, title=title, model=fraud_model, environment="production", created_by=lead)
+    assert Event.objects.filter(kind=EventKind.INCIDENT_OPENED).count() == 2
+
+
+def test_a_source_whose_deliveries_keep_failing_tells_its_leads(
+    source, team, lead, member, settings, monkeypatch, inbox
+):
+    settings.KINTSUGI_DELIVERY_MAX_ATTEMPTS = 2
+
+    def unreachable(**kwargs):
+        raise RuntimeError("model registry unreachable")
+
+    monkeypatch.setattr(batch, "deployment_event_apply", unreachable)
+    (delivery_id,) = store(source, ["failure"], start=timezone.now() - timedelta(minutes=1))
+    delivery_batch_process(ids=[delivery_id])
+    assert not Event.objects.exists()  # one failed attempt is not yet "failing"
+    Delivery.objects.filter(pk=delivery_id).update(next_attempt_at=timezone.now())
+    delivery_batch_process(ids=[delivery_id])
+    assert Delivery.objects.get(pk=delivery_id).status == Delivery.Status.FAILED
+    run_all()
+    event = Event.objects.get()
+    assert event.kind == EventKind.SOURCE_DELIVERIES_FAILING
+    assert event.facts["details"]["error"] == "RuntimeError: model registry unreachable"
+    assert list(Notification.objects.values_list("user__username", "direct")) == [(lead.username, True)]
+    (email,) = inbox.to(lead.email)
+    assert email["Subject"] == "Deliveries from fraud-serving are failing"
+    assert "model registry unreachable" in email.get_body(("plain",)).get_content()
