@@ -193,3 +193,25 @@ def test_building_digests_asks_the_database_the_same_number_of_times_for_4_or_40
     # post-mortem (4). Teams' week: incidents, deployments (2). Archive: facets, the learnings picked, and
     # the anniversary pick's windows (3).
     assert large <= 20
+
+
+def test_who_gets_a_teams_digest_at_its_hour(org, frozen):
+    from teams.digest.models import DigestSend
+    from teams.digest.selectors import digest_recipients_due
+    from teams.digest.services import digest_unsubscribe
+
+    week = IsoWeek.parse(WEEK)
+    follower = UserFactory(username="fay")  # in no team, follows Fraud: Fraud's schedule is hers
+    digest_preferences_update(user=follower, enabled=True, followed_teams=[org.fraud])
+    elsewhere = UserFactory(username="eli")  # joined Recommendations first: its schedule is his
+    MembershipFactory(team=org.recsys, user=elsewhere)
+    MembershipFactory(team=org.fraud, user=elsewhere)
+    digest_unsubscribe(user=org.tomas)
+    DigestSend.objects.create(recipient=org.lucia, week=WEEK, email=org.lucia.email, claimed_at=NOW)
+    no_email = UserFactory(username="mute", email="")
+    MembershipFactory(team=org.fraud, user=no_email)
+
+    assert digest_recipients_due(team=org.fraud, week=week) == sorted([org.priya.pk, follower.pk])
+    assert digest_recipients_due(team=org.recsys, week=week) == sorted([org.oliver.pk, elsewhere.pk])
+    # The follower's digest puts the team she follows first.
+    assert digest_build(user=follower, week=week).learned[0].postmortem.team_name == "Fraud"
