@@ -12,6 +12,7 @@ CHAPTERS = [
     "demo.chapters.incidents",
     # Before the post-mortem chapters, which give every reviewed incident its follow-ups.
     "demo.chapters.insights",
+    "demo.chapters.experiments",
     "demo.chapters.postmortems",
     "demo.chapters.follow_ups",
     "demo.chapters.last_two_weeks",

@@ -453,7 +453,12 @@ def _follow_ups_of_postmortems(own_incident_ids: set[int]) -> None:
     """Give every incident with a post-mortem (other than the demo's own) follow-ups fitting its kind."""
     today = timezone.localdate()
     now = timezone.now()
-    postmortems = Postmortem.objects.select_related("incident__team").exclude(incident_id__in=own_incident_ids)
+    postmortems = (
+        Postmortem.objects.select_related("incident__team")
+        .exclude(incident_id__in=own_incident_ids)
+        # A game day's findings are its own chapter's action items.
+        .exclude(incident__game_day__isnull=False)
+    )
     for postmortem in postmortems.order_by("id"):
         incident = postmortem.incident
         # Leads first ("lead" sorts before "member"): a lead files the items, teammates own them.
