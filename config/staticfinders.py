@@ -10,6 +10,9 @@ refuses. It skips that when the page already holds a stylesheet with the id
 ``plotly.js-style-global`` and the class ``no-inline-styles``. The rules are
 read out of the same plotly.min.js (the object plotly builds its CSS from) and
 written to ``vendor/plotly/plotly.css``, which the page links with that id.
+The bundled map library injects its own stylesheet the same way unless an
+element with its id exists: that text is written to a file of its own too, and
+``plotly_stylesheets()`` names every link a page needs, with its id.
 """
 
 import functools
@@ -24,6 +27,7 @@ from django.core.files.storage import FileSystemStorage
 PREFIX = "vendor/plotly"
 SCRIPT = "plotly.min.js"
 STYLESHEET = "plotly.css"
+GLOBAL_STYLE_ID = "plotly.js-style-global"
 
 # The rules object plotly.js turns into CSS: {"X,X div":'direction:ltr;…', …}, X standing for the plot's
 # root selector and Y for the notifier's.
@@ -64,16 +68,36 @@ def _unquote(text: str) -> str:
     return text
 
 
+# A library bundled in plotly.min.js that adds a <style> with a fixed id unless the page has one.
+_INJECTED_STYLE = re.compile(
+    r"""if\(!document\.getElementById\("([0-9a-f]{16,})"\)\)\{var (\w+)=document\.createElement\("style"\);"""
+    r"""\2\.id="\1",\2\.textContent=`([^`]*)`"""
+)
+
+
+def injected_stylesheets(script: str) -> list[tuple[str, str]]:
+    """Return (element id, CSS) of each stylesheet plotly.min.js's bundled libraries inject by themselves."""
+    return [(match.group(1), match.group(3)) for match in _INJECTED_STYLE.finditer(script)]
+
+
 @functools.cache
-def _generated_stylesheet_dir() -> Path:
-    source = plotly_package_data() / SCRIPT
+def _generated() -> tuple[Path, tuple[tuple[str, str], ...]]:
+    """Write the stylesheets plotly.js would inject; return their folder and (element id, file name) of each."""
+    script = (plotly_package_data() / SCRIPT).read_text(encoding="utf-8")
     target = Path(settings.VAR_DIR) / "generated-static" / "plotly"
     target.mkdir(parents=True, exist_ok=True)
-    css = plotly_css(source.read_text(encoding="utf-8"))
-    path = target / STYLESHEET
-    if not path.exists() or path.read_text(encoding="utf-8") != css:
-        path.write_text(css, encoding="utf-8")
-    return target
+    sheets = [(GLOBAL_STYLE_ID, STYLESHEET, plotly_css(script))]
+    sheets += [(element_id, f"plotly-{element_id[:12]}.css", css) for element_id, css in injected_stylesheets(script)]
+    for _, name, css in sheets:
+        path = target / name
+        if not path.exists() or path.read_text(encoding="utf-8") != css:
+            path.write_text(css, encoding="utf-8")
+    return target, tuple((element_id, name) for element_id, name, _ in sheets)
+
+
+def plotly_stylesheets() -> list[tuple[str, str]]:
+    """Return (element id, static path) of every stylesheet to link before plotly.min.js loads."""
+    return [(element_id, f"{PREFIX}/{name}") for element_id, name in _generated()[1]]
 
 
 def _storage(location: Path) -> FileSystemStorage:
@@ -83,12 +107,12 @@ def _storage(location: Path) -> FileSystemStorage:
 
 
 class PlotlyFinder(BaseFinder):
-    """Find ``vendor/plotly/plotly.min.js`` in the plotly package and ``vendor/plotly/plotly.css`` beside it."""
+    """Find ``vendor/plotly/plotly.min.js`` in the plotly package and the stylesheets generated beside it."""
 
     def _files(self) -> dict[str, Path]:
-        return {
-            f"{PREFIX}/{SCRIPT}": plotly_package_data() / SCRIPT,
-            f"{PREFIX}/{STYLESHEET}": _generated_stylesheet_dir() / STYLESHEET,
+        folder, sheets = _generated()
+        return {f"{PREFIX}/{SCRIPT}": plotly_package_data() / SCRIPT} | {
+            f"{PREFIX}/{name}": folder / name for _, name in sheets
         }
 
     def check(self, **kwargs):
@@ -102,4 +126,6 @@ class PlotlyFinder(BaseFinder):
 
     def list(self, ignore_patterns):
         yield SCRIPT, _storage(plotly_package_data())
-        yield STYLESHEET, _storage(_generated_stylesheet_dir())
+        folder, sheets = _generated()
+        for _, name in sheets:
+            yield name, _storage(folder)
