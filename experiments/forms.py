@@ -100,3 +100,20 @@ class GameDayAbortForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Which abort condition was met, or what changed.",
     )
+
+
+class TrafficStepForm(forms.Form):
+    percent = forms.IntegerField(min_value=0, max_value=100, label="Candidate traffic (%)")
+    note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"placeholder": "Why now"}))
+
+
+OUTCOME_CHOICES = [("promoted", "Promote the candidate"), ("rolled_back", "Roll back"), ("aborted", "Abort")]
+
+
+class ConcludeForm(forms.Form):
+    outcome = forms.ChoiceField(choices=OUTCOME_CHOICES, widget=forms.RadioSelect, label="Outcome")
+    reason = forms.CharField(
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Markdown. What decided it: the deciding metric, a failure, a change of plan.",
+    )

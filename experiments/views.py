@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from experiments.forms import GameDayAbortForm, GameDayFinishForm, GameDayPlanForm
+from experiments.forms import ConcludeForm, GameDayAbortForm, GameDayFinishForm, GameDayPlanForm, TrafficStepForm
 from experiments.models import ExperimentOutcome, GameDayState
 from experiments.selectors import (
     experiment_get_visible,
@@ -22,6 +22,7 @@ from experiments.selectors import (
     game_day_get_visible,
     game_day_list,
 )
+from experiments.services import experiments as experiment_services
 from experiments.services import game_days as services
 from experiments.services.game_days import InvalidGameDayTransition, user_can_run_game_day
 from incidents.pagination import CappedPaginator
@@ -115,19 +116,74 @@ def _traffic_chart(page) -> dict:
     }
 
 
-def experiment_detail(request, pk):
-    """Show the experiment: traffic over time, each arm's deployments, failures and incidents, the outcome."""
+def _visible_experiment(request, pk):
     experiment = experiment_get_visible(user=request.user, pk=pk)
     if experiment is None:
         raise Http404("No such experiment.")
+    return experiment
+
+
+def _experiment_context(request, experiment, **forms) -> dict:
     page = experiment_page(user=request.user, experiment=experiment)
-    context = {
+    return {
         "experiment": experiment,
         "page": page,
         "chart": _traffic_chart(page),
         "can_change": user_is_team_member(user=request.user, team=experiment.team),
+        "step_form": forms.get("step_form") or TrafficStepForm(),
+        "conclude_form": forms.get("conclude_form") or ConcludeForm(),
     }
-    return render(request, "experiments/experiment_detail.html", context)
+
+
+def experiment_detail(request, pk):
+    """Show the experiment: traffic over time, each arm's deployments, failures and incidents, the outcome."""
+    experiment = _visible_experiment(request, pk)
+    return render(request, "experiments/experiment_detail.html", _experiment_context(request, experiment))
+
+
+def _changeable_experiment(request, pk):
+    experiment = _visible_experiment(request, pk)
+    if not user_is_team_member(user=request.user, team=experiment.team):
+        raise PermissionDenied(experiment_services.NOT_A_TEAM_MEMBER.format(team=experiment.team))
+    return experiment
+
+
+def _experiment_refused(request, experiment, message: str, **forms):
+    messages.error(request, message)
+    context = _experiment_context(request, experiment, **forms)
+    return render(request, "experiments/experiment_detail.html", context, status=400)
+
+
+@require_POST
+def experiment_step_page(request, pk):
+    """Record the candidate's new traffic share, now."""
+    experiment = _changeable_experiment(request, pk)
+    form = TrafficStepForm(request.POST)
+    if not form.is_valid():
+        return _experiment_refused(request, experiment, experiment_services.STEP_PERCENT_RANGE, step_form=form)
+    try:
+        experiment_services.traffic_step_add(experiment=experiment, actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        return _experiment_refused(request, experiment, " ".join(error.messages), step_form=form)
+    messages.success(request, f"The candidate now serves {form.cleaned_data['percent']} % of traffic.")
+    return redirect(experiment)
+
+
+@require_POST
+def experiment_conclude_page(request, pk):
+    """Promote, roll back or abort the experiment, with the reason."""
+    experiment = _changeable_experiment(request, pk)
+    form = ConcludeForm(request.POST)
+    if not form.is_valid():
+        return _experiment_refused(request, experiment, experiment_services.REASON_REQUIRED, conclude_form=form)
+    try:
+        experiment_services.experiment_conclude(experiment=experiment, actor=request.user, **form.cleaned_data)
+    except experiment_services.InvalidOutcomeChange as error:
+        return _experiment_refused(request, experiment, str(error), conclude_form=form)
+    except ValidationError as error:
+        return _experiment_refused(request, experiment, " ".join(error.messages), conclude_form=form)
+    messages.success(request, "Experiment concluded.")
+    return redirect(experiment)
 
 
 def game_day_index(request):

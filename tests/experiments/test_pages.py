@@ -136,3 +136,96 @@ def test_member_not_facilitating_sees_no_start_button_but_can_abort(client, memb
     assert client.post(reverse("experiments:game-day-start", args=[game_day.pk])).status_code == 403
     response = client.post(reverse("experiments:game-day-abort", args=[game_day.pk]), {"reason": "Upgrade."})
     assert response.status_code == 302
+
+
+def test_member_steps_and_concludes_an_experiment_from_its_page(client, member, experiment, frozen):
+    _login(client, member)
+    response = client.post(reverse("experiments:experiment-step", args=[experiment.pk]), {"percent": 50})
+    assert response.status_code == 302
+    assert [step.percent for step in experiment.steps.all()] == [10, 50]
+    refused = client.post(reverse("experiments:experiment-step", args=[experiment.pk]), {"percent": 150})
+    assert refused.status_code == 400 and experiment.steps.count() == 2
+    no_reason = client.post(reverse("experiments:experiment-conclude", args=[experiment.pk]), {"outcome": "promoted"})
+    assert no_reason.status_code == 400
+    done = client.post(
+        reverse("experiments:experiment-conclude", args=[experiment.pk]),
+        {"outcome": "promoted", "reason": "Precision held at 50 %."},
+    )
+    assert done.status_code == 302
+    again = client.post(
+        reverse("experiments:experiment-conclude", args=[experiment.pk]), {"outcome": "aborted", "reason": "x"}
+    )
+    assert again.status_code == 400
+    assert "Cannot move an experiment from promoted to aborted; allowed: none." in again.content.decode()
+
+
+def test_outsider_cannot_step_or_conclude(client, outsider, experiment):
+    _login(client, outsider)
+    html = client.get(experiment.get_absolute_url()).content.decode()
+    assert "Record the step" not in html
+    assert client.post(reverse("experiments:experiment-step", args=[experiment.pk]), {"percent": 50}).status_code == 403
+    response = client.post(
+        reverse("experiments:experiment-conclude", args=[experiment.pk]), {"outcome": "promoted", "reason": "x"}
+    )
+    assert response.status_code == 403
+
+
+def _grow(team, model, member, start: int, size: int) -> None:
+    """Add ``size`` experiments (each with an incident on its candidate) and game days of two participants."""
+    from experiments.services.game_days import game_day_plan
+    from tests.factories import ModelVersionFactory, UserFactory
+
+    for index in range(start, start + size):
+        grown = experiment_services.experiment_start(
+            team=team,
+            model=model,
+            environment=f"env-{index}",
+            candidate_version=ModelVersionFactory(model=model, version=str(100 + index)),
+            initial_percent=10,
+            started_at=NOW - timedelta(days=index + 1),
+            actor=member,
+        )
+        incident = incident_open(team=team, title=f"Failure {index}", model=model)
+        experiment_services.experiment_attach_incident(experiment=grown, incident=incident, arm=Arm.CANDIDATE)
+        game_day_plan(
+            team=team,
+            actor=member,
+            title=f"Drill {index}",
+            hypothesis="It holds.",
+            scheduled_at=NOW + timedelta(days=index),
+            participants=[member, UserFactory(username=f"guest{index}")],
+        )
+
+
+# Each limit: session and user, the list (its count, then its page), and per page what it adds.
+LIST_QUERY_LIMITS = {
+    "/experiments/": 4,
+    "/game-days/": 5,  # and the participants, prefetched
+    "/api/v1/experiments/": 5,  # token, user, count, page, steps prefetched
+    "/api/v1/game-days/": 5,  # token, user, count, page, participants prefetched
+    "team": 13,  # the team page's 11, and 2 for its game days and their participants
+    "lineage": 14,  # the lineage's 13, and 1 for the experiments between versions
+}
+
+
+@pytest.mark.parametrize("url", sorted(LIST_QUERY_LIMITS))
+def test_lists_run_the_same_number_of_queries_at_two_sizes(
+    client, member, team, model, url, frozen, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _login(client, member)
+    target = {"team": team.get_absolute_url(), "lineage": model.get_absolute_url()}.get(url, url)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(target).status_code == 200
+        return len(queries)
+
+    _grow(team, model, member, 0, 2)
+    small = count()
+    _grow(team, model, member, 2, 10)
+    with django_assert_max_num_queries(LIST_QUERY_LIMITS[url]):
+        big = count()
+    assert big == small, f"{url}: {small} queries with little data, {big} with more"
