@@ -1,4 +1,5 @@
-// The phone menu's button, and Escape closing whatever is open (the menu, a dropdown).
+// The phone menu's button, "/" jumping to the header's search, and Escape closing whatever is open
+// (the menu, a dropdown).
 // Without JavaScript the button stays hidden and the menu stays open: every link is still reachable.
 (function () {
   "use strict";
@@ -18,7 +19,20 @@
     });
   }
 
+  var search = document.getElementById("topbar-q");
+
+  function typingInto(element) {
+    return element && (element.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+  }
+
   document.addEventListener("keydown", function (event) {
+    if (event.key === "/" && search && !event.ctrlKey && !event.metaKey && !event.altKey && !typingInto(event.target)) {
+      event.preventDefault();
+      if (toggle && !search.offsetParent) setOpen(true);
+      search.focus();
+      search.select();
+      return;
+    }
     if (event.key !== "Escape") return;
     var dropdown = document.activeElement && document.activeElement.closest("details[open]");
     var openDropdowns = document.querySelectorAll("details.dropdown[open]");

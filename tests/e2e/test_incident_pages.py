@@ -152,3 +152,39 @@ def test_a_resolved_incident_invites_the_post_mortem(page, live_server, demo, sc
     call_to_action.click()
     page.wait_for_url("**/postmortems/**")
     assert incident.title in page.locator("body").inner_text()
+
+
+@pytest.mark.parametrize("path", ["/", "/incidents/", "/models/", "/postmortems/", "/learnings/", "/sources/"])
+def test_search_is_in_the_header_of_every_page(page, live_server, demo, path):
+    sign_in(page, live_server, "lucia")
+    page.goto(f"{live_server.url}{path}")
+    header_search = page.locator("header.topbar form[role=search]")
+    expect(header_search.get_by_role("searchbox", name="Search")).to_be_visible()
+    assert header_search.get_attribute("action") == "/search/"
+
+
+def test_slash_jumps_to_the_header_search_and_finds_incidents_post_mortems_and_learnings(
+    page, phone, live_server, demo, screenshot
+):
+    sign_in(page, live_server, "lucia")
+    page.goto(f"{live_server.url}/incidents/")
+    page.keyboard.press("/")
+    searchbox = page.locator("header.topbar form[role=search] input[type=search]")
+    expect(searchbox).to_be_focused()
+    searchbox.fill("fraud-detector")
+    searchbox.press("Enter")
+    page.wait_for_url("**/search/?q=fraud-detector")
+    kinds = set(page.locator(".hit .badge").all_inner_texts())
+    assert {"Incident", "Post-mortem"} <= kinds, kinds
+    screenshot(page, "header-search-results")
+    # Typing "/" into a field types a slash; it does not jump.
+    page.goto(f"{live_server.url}/incidents/new/")
+    page.click("#id_title")
+    page.keyboard.type("a/b")
+    expect(page.locator("#id_title")).to_have_value("a/b")
+    sign_in(phone, live_server, "lucia")
+    phone.goto(f"{live_server.url}/incidents/")
+    phone.get_by_role("button", name="Menu").click()
+    expect(phone.locator("header.topbar form[role=search] input[type=search]")).to_be_visible()
+    assert fits_a_phone(phone)
+    screenshot(phone, "header-search-phone")
