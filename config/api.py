@@ -1,7 +1,10 @@
 """Shared API plumbing: error shape and JSON answers for API paths."""
 
 from django.http import JsonResponse
+from rest_framework import routers
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.validation import ID_PATH_PATTERN
 
 
 def exception_handler(exc, context):
@@ -25,6 +28,24 @@ def exception_handler(exc, context):
     else:
         response.data = {"message": message, "errors": data}
     return response
+
+
+class IdLookupMixin:
+    """Match detail routes looked up by ``pk`` on ids only, so ``/postmortems/abc/`` is a plain 404."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        if getattr(viewset, "lookup_field", "pk") == "pk" and not hasattr(viewset, "lookup_value_regex"):
+            lookup = getattr(viewset, "lookup_url_kwarg", None) or "pk"
+            return f"(?P<{lookup_prefix}{lookup}>{ID_PATH_PATTERN})"
+        return super().get_lookup_regex(viewset, lookup_prefix)
+
+
+class Router(IdLookupMixin, routers.SimpleRouter):
+    pass
+
+
+class RootRouter(IdLookupMixin, routers.DefaultRouter):
+    pass
 
 
 def json_error(status: int, message: str, **extra) -> JsonResponse:

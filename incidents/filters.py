@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import Case, IntegerField, Q, Value, When
 
+from config.validation import DateTimeFilter, id_parse
 from config.widgets import IsoDateInput
 from incidents.models import Incident, IncidentKind, IncidentStatus, RegisteredModel, Severity
 
@@ -23,12 +24,6 @@ STATUS_RANK = Case(
     output_field=IntegerField(),
 )
 SEARCH_MAX_LENGTH = 200
-
-
-def parse_id(value: str) -> int | None:
-    """Return the value as a database id when it is one (digits that fit in 64 bits), else None."""
-    value = (value or "").strip()
-    return int(value) if value.isdigit() and len(value) <= 18 else None
 
 
 def _date_only(value: str) -> bool:
@@ -53,12 +48,8 @@ class IncidentFilterSet(django_filters.FilterSet):
     environment = django_filters.CharFilter(
         field_name="environment", lookup_expr="iexact", label="Environment", max_length=100
     )
-    detected_after = django_filters.DateTimeFilter(
-        method="filter_detected_after", label="Detected from", widget=IsoDateInput()
-    )
-    detected_before = django_filters.DateTimeFilter(
-        method="filter_detected_before", label="Detected until", widget=IsoDateInput()
-    )
+    detected_after = DateTimeFilter(method="filter_detected_after", label="Detected from", widget=IsoDateInput())
+    detected_before = DateTimeFilter(method="filter_detected_before", label="Detected until", widget=IsoDateInput())
     sort = django_filters.ChoiceFilter(
         choices=[(key, label) for key, (label, _) in SORTS.items()],
         method="filter_sort",
@@ -94,14 +85,14 @@ class IncidentFilterSet(django_filters.FilterSet):
         from teams.models import Team
 
         value = value.strip()
-        team_id = parse_id(value)
+        team_id = id_parse(value)
         if team_id is None:
             team_id = Team.objects.filter(slug=value).values_list("pk", flat=True).first()
         return queryset.filter(team_id=team_id) if team_id is not None else queryset.none()
 
     def filter_model(self, queryset, name, value):
         value = value.strip()
-        model_id = parse_id(value)
+        model_id = id_parse(value)
         if model_id is not None:
             return queryset.filter(model_id=model_id)
         return queryset.filter(

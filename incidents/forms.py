@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.validation import DateTimeFormField
 from config.widgets import IsoDateTimeInput
 from incidents.models import IncidentKind, LinkRole, RegisteredModel, Severity
 from incidents.services.incidents import (
@@ -56,13 +57,13 @@ class IncidentDeclareForm(forms.Form):
     environment = forms.CharField(
         max_length=100, required=False, widget=forms.TextInput(attrs={"list": "environments"})
     )
-    started_at = forms.DateTimeField(
+    started_at = DateTimeFormField(
         required=False,
         widget=IsoDateTimeInput(),
         label="Started",
         help_text="When the impact began (UTC). Leave empty if it began when detected.",
     )
-    detected_at = forms.DateTimeField(
+    detected_at = DateTimeFormField(
         required=False, widget=IsoDateTimeInput(), label="Detected", help_text="UTC. Leave empty for now."
     )
     summary = forms.CharField(
@@ -128,11 +129,11 @@ class IncidentEditForm(forms.Form):
 
 
 class MilestonesForm(forms.Form):
-    started_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Started")
-    detected_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Detected")
-    acknowledged_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Acknowledged", required=False)
-    mitigated_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Mitigated", required=False)
-    resolved_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Resolved", required=False)
+    started_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Started")
+    detected_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Detected")
+    acknowledged_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Acknowledged", required=False)
+    mitigated_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Mitigated", required=False)
+    resolved_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Resolved", required=False)
 
     @classmethod
     def initial_from(cls, incident) -> dict:

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.validation import DateFormField, id_parse
 from config.widgets import IsoDateInput
 from postmortems.models import ACTION_KIND_GROUPS, ActionItemKind, ActionItemPriority, ActionItemStatus
 from postmortems.services.actions import BULK_NOTHING_SELECTED
@@ -33,7 +34,7 @@ class ActionItemForm(forms.Form):
     owner = OwnerField(label="Owner", help_text="One person who sees it through.")
     kind = forms.ChoiceField(choices=ACTION_KIND_GROUPS, initial=ActionItemKind.PREVENT)
     priority = forms.ChoiceField(choices=ActionItemPriority.choices, initial=ActionItemPriority.P3)
-    due_date = forms.DateField(
+    due_date = DateFormField(
         required=False,
         widget=IsoDateInput(),
         help_text="Left empty, it follows the incident's severity.",
@@ -73,8 +74,9 @@ class BulkStatusForm(forms.Form):
         raw = self.data.getlist("items") if hasattr(self.data, "getlist") else list(self.data.get("items", []))
         if not raw:
             raise forms.ValidationError(BULK_NOTHING_SELECTED)
-        for value in raw:
-            if not str(value).isdigit() or len(str(value)) > 18:
+        items = [id_parse(str(value)) for value in raw]
+        for value, item in zip(raw, items, strict=True):
+            if item is None:
                 raise forms.ValidationError(NOT_AN_ITEM.format(value=str(value)[:20]))
-        cleaned["items"] = [int(value) for value in raw]
+        cleaned["items"] = items
         return cleaned

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.validation import IdModelMultipleChoiceField
 from incidents.models import Deployment, IncidentKind, ModelVersion
 from postmortems.document import MAX_FACTORS
 from postmortems.models import FACTOR_CATEGORY_GROUPS, PostmortemStatus, SectionKind, SectionPrefill, Template
@@ -80,7 +81,7 @@ def factor_link_choices(incident) -> tuple[list, list]:
 
 
 class SubmitForm(forms.Form):
-    reviewers = forms.ModelMultipleChoiceField(
+    reviewers = IdModelMultipleChoiceField(
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

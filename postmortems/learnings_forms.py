@@ -2,6 +2,7 @@
 
 from django import forms
 
+from config.validation import DateFormField, IdModelMultipleChoiceField
 from config.widgets import IsoDateInput
 from incidents.models import RegisteredModel
 from postmortems.models import FACTOR_CATEGORY_GROUPS, FactorCategory
@@ -10,7 +11,7 @@ from teams.models import Team
 DATES_REVERSED = "The start date is after the end date."
 
 
-class ModelChoiceField(forms.ModelMultipleChoiceField):
+class ModelChoiceField(IdModelMultipleChoiceField):
     def label_from_instance(self, obj) -> str:
         return f"{obj.name} ({obj.team})"
 
@@ -55,8 +56,8 @@ class LearningFilterForm(forms.Form):
         queryset=RegisteredModel.objects.order_by("name"), required=False, empty_label="All models"
     )
     tag = forms.CharField(required=False, max_length=60)
-    since = forms.DateField(required=False, widget=IsoDateInput(), label="From")
-    until = forms.DateField(required=False, widget=IsoDateInput(), label="To")
+    since = DateFormField(required=False, widget=IsoDateInput(), label="From")
+    until = DateFormField(required=False, widget=IsoDateInput(), label="To")
 
     def clean(self):
         cleaned = super().clean()

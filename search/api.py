@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.validation import DateField, IdRelatedField
 from incidents.models import RegisteredModel
 from postmortems.learnings_forms import DATES_REVERSED
 from postmortems.models import FactorCategory
@@ -30,11 +31,11 @@ class SearchParamsSerializer(serializers.Serializer):
     )
     kind = serializers.ChoiceField(choices=SearchKind.choices, required=False)
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
-    model = serializers.PrimaryKeyRelatedField(queryset=RegisteredModel.objects.all(), required=False)
+    model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False)
     category = serializers.ChoiceField(choices=FactorCategory.choices, required=False)
     tag = serializers.CharField(max_length=60, required=False)
-    since = serializers.DateField(required=False)
-    until = serializers.DateField(required=False)
+    since = DateField(required=False)
+    until = DateField(required=False)
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, default=1)
 
     def validate(self, data):

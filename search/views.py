@@ -3,6 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from config.validation import id_parse
 from search.forms import SearchForm
 from search.selectors import SearchFilters, search
 
@@ -21,7 +22,8 @@ def filters_from(cleaned: dict) -> SearchFilters:
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 4 else 1
+    number = id_parse(raw or "")
+    return number if number is not None and number < 1000 else 1
 
 
 @require_GET

@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.filters import parse_id
+from config.validation import DateTimeField, id_parse
 from incidents.models import Incident, IncidentKind, ModelVersion, RegisteredModel, Severity
 from incidents.services.incidents import NOTE_MAX_LENGTH
 
@@ -90,7 +90,7 @@ class TeamField(serializers.Field):
         from teams.models import Team
 
         text = str(data).strip()
-        team_id = parse_id(text)
+        team_id = id_parse(text)
         team = Team.objects.filter(pk=team_id).first() if team_id else Team.objects.filter(slug=text).first()
         if team is None:
             raise serializers.ValidationError(TEAM_UNKNOWN.format(value=text[:100]))
@@ -106,7 +106,7 @@ class UserField(serializers.Field):
 
     def to_internal_value(self, data):
         text = str(data).strip()
-        user_id = parse_id(text)
+        user_id = id_parse(text)
         user = (
             User.objects.filter(pk=user_id, is_active=True).first()
             if user_id
@@ -146,15 +146,15 @@ class IncidentCreateSerializer(serializers.Serializer):
     impact = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
     tags = serializers.ListField(child=serializers.CharField(max_length=80), required=False, default=list)
     restricted = serializers.BooleanField(required=False, default=False)
-    started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-    detected_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    started_at = DateTimeField(required=False, allow_null=True, default=None)
+    detected_at = DateTimeField(required=False, allow_null=True, default=None)
     owner = UserField(required=False, allow_null=True, default=None)
 
     def validate(self, attrs):
         name = attrs.get("model", "").strip()
         if name:
             models = RegisteredModel.objects.filter(team=attrs["team"])
-            model_id = parse_id(name)
+            model_id = id_parse(name)
             model = models.filter(pk=model_id).first() if model_id else models.filter(name=name).first()
             if model is None:
                 raise serializers.ValidationError({"model": MODEL_UNKNOWN.format(value=name)})
@@ -172,11 +172,11 @@ class IncidentUpdateSerializer(_ManagedFieldsMixin, serializers.Serializer):
     impact = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
     tags = serializers.ListField(child=serializers.CharField(max_length=80), required=False)
     restricted = serializers.BooleanField(required=False)
-    started_at = serializers.DateTimeField(required=False)
-    detected_at = serializers.DateTimeField(required=False)
-    acknowledged_at = serializers.DateTimeField(required=False, allow_null=True)
-    mitigated_at = serializers.DateTimeField(required=False, allow_null=True)
-    resolved_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = DateTimeField(required=False)
+    detected_at = DateTimeField(required=False)
+    acknowledged_at = DateTimeField(required=False, allow_null=True)
+    mitigated_at = DateTimeField(required=False, allow_null=True)
+    resolved_at = DateTimeField(required=False, allow_null=True)
 
 
 class TransitionSerializer(serializers.Serializer):

@@ -1,11 +1,10 @@
 """API of incidents, timelines and the model registry, under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
-
+from config.api import Router
 from incidents.api.views import IncidentViewSet, RegisteredModelViewSet
 from incidents.insights.urls import api_patterns as insights_api_patterns
 
-router = SimpleRouter()
+router = Router()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("models", RegisteredModelViewSet, basename="model")
 

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
+from config.validation import id_parse
 from incidents.api.serializers import (
     AssignSerializer,
     IncidentCreateSerializer,
@@ -21,7 +22,7 @@ from incidents.api.serializers import (
     TimelineItemSerializer,
     TransitionSerializer,
 )
-from incidents.filters import IncidentFilterSet, parse_id
+from incidents.filters import IncidentFilterSet
 from incidents.models import RegisteredModel
 from incidents.pagination import CappedPageNumberPagination
 from incidents.selectors.incidents import (
@@ -34,8 +35,6 @@ from incidents.selectors.registry import model_list, model_version_summaries, mo
 from incidents.services import incidents as services
 from incidents.services.incidents import NOT_A_TEAM_MEMBER, IncidentRuleError, InvalidTransition
 
-# Ids fit in 64 bits: longer digit strings are not ids (and overflow some databases).
-ID_PATTERN = "[0-9]{1,18}"
 NOT_IN_TEAM = "Only members of {team} (and staff) can declare its incidents."
 MILESTONE_FIELDS = set(services.MILESTONES)
 
@@ -80,7 +79,6 @@ class IncidentViewSet(
 
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
-    lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -111,20 +109,11 @@ class IncidentViewSet(
             raise ApiValidationError(
                 {"owner": [services.OWNER_NOT_MEMBER.format(user=owner.username, team=data["team"])]}
             )
-        started, detected = data.get("started_at"), data.get("detected_at")
-        if started and detected and started > detected:
-            raise ApiValidationError(
-                {
-                    "detected_at": [
-                        services.MILESTONE_ORDER.format(name="Detected", earlier="started", earlier_at=started)
-                    ]
-                }
-            )
         try:
             tags = services.tag_names_clean(data.pop("tags"))
+            incident = services.incident_open(created_by=request.user, owner=owner, tags=tags, **data)
         except ValidationError as error:
             raise _validation_error(error) from error
-        incident = services.incident_open(created_by=request.user, owner=owner, tags=tags, **data)
         return Response(self._fresh(incident.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IncidentUpdateSerializer, responses={200: IncidentSerializer})
@@ -244,7 +233,7 @@ class RegisteredModelFilterSet(filters.FilterSet):
         fields: list[str] = []
 
     def filter_team(self, queryset, name, value):
-        team_id = parse_id(value)
+        team_id = id_parse(value)
         return queryset.filter(team_id=team_id) if team_id else queryset.filter(team__slug=value.strip())
 
 
@@ -253,7 +242,6 @@ class RegisteredModelViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = RegisteredModelSerializer
     filterset_class = RegisteredModelFilterSet
-    lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
 
     def get_queryset(self):

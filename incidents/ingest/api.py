@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config.validation import IdFilter, IdOrNameFilter
 from incidents.models import Delivery, Deployment, DeploymentStatus
 from incidents.selectors.deliveries import delivery_list_for_user, deployment_list_for_user
 from incidents.services.deliveries import delivery_replay
@@ -19,7 +20,7 @@ REPLAY_QUEUED = "Delivery queued to be processed again."
 
 
 class DeliveryFilter(django_filters.FilterSet):
-    source = django_filters.NumberFilter(field_name="source_id")
+    source = IdFilter(field_name="source_id")
     status = django_filters.ChoiceFilter(choices=Delivery.Status.choices)
     event = django_filters.CharFilter()
 
@@ -120,25 +121,19 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 
 class DeploymentFilter(django_filters.FilterSet):
-    source = django_filters.NumberFilter(field_name="source_id")
-    team = django_filters.CharFilter(method="filter_team", help_text="Team id or slug.")
-    model = django_filters.CharFilter(method="filter_model", help_text="Registered model id or name.")
+    source = IdFilter(field_name="source_id")
+    team = IdOrNameFilter(id_field="team_id", name_field="team__slug", help_text="Team id or slug.")
+    model = IdOrNameFilter(
+        id_field="model_version__model_id",
+        name_field="model_version__model__name",
+        help_text="Registered model id or name.",
+    )
     status = django_filters.ChoiceFilter(choices=DeploymentStatus.choices)
     environment = django_filters.CharFilter()
 
     class Meta:
         model = Deployment
         fields = ["source", "team", "model", "status", "environment"]
-
-    def filter_team(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(team_id=int(value))
-        return queryset.filter(team__slug=value)
-
-    def filter_model(self, queryset, name, value):
-        if value.isdigit():
-            return queryset.filter(model_version__model_id=int(value))
-        return queryset.filter(model_version__model__name=value)
 
 
 class DeploymentSerializer(serializers.ModelSerializer):

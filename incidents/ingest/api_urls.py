@@ -1,11 +1,10 @@
 """API of sources, deliveries and deployments, under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
-
+from config.api import Router
 from incidents.ingest.api import DeliveryViewSet, DeploymentViewSet
 from incidents.ingest.source_api import SourceViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("deployments", DeploymentViewSet, basename="deployment")
 

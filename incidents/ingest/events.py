@@ -17,6 +17,8 @@ from enum import StrEnum
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from config.validation import text_repair
+
 
 class EventKind(StrEnum):
     PIPELINE = "pipeline"  # a whole pipeline or workflow run
@@ -91,10 +93,10 @@ MULTILINE_FIELDS = {"message", "description"}
 
 
 def clean_text(value: str, *, limit: int, multiline: bool = False) -> str:
-    """Return ``value`` without NUL characters, stripped, flattened to one line unless ``multiline``, clipped."""
+    """Return ``value`` without NUL or lone surrogates, stripped, on one line unless ``multiline``, clipped."""
     if not isinstance(value, str):
         raise TypeError(f"expected text, got {type(value).__name__}")
-    value = value.replace("\x00", "")
+    value = text_repair(value)
     if not multiline:
         value = " ".join(value.split())
     value = value.strip()

@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from config.validation import text_repair
+
 # Characters shown on a page; the whole body is always available as a download.
 DISPLAY_LIMIT = 64 * 1024
 
@@ -22,7 +24,8 @@ def _pretty_json(text: str) -> str | None:
     if not text:
         return None
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        # A sender's lone surrogate ("\ud800") has no UTF-8 form: show U+FFFD in its place.
+        return text_repair(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
     except (ValueError, RecursionError):
         return None
 

@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config.validation import IdOrNameFilter, IdRelatedField, id_parse
 from incidents.ingest.views import source_send_test_delivery
 from incidents.models import RegisteredModel, Source, SourceKind
 from incidents.models.sources import ModelPatternField
@@ -46,8 +47,10 @@ class TeamReferenceField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | str) or data == "":
             self.fail("unknown", team=data)
-        lookup = Q(pk=int(data)) if isinstance(data, int) or data.isdigit() else Q(slug=data)
-        team = Team.objects.filter(lookup).first()
+        team_id = id_parse(data)
+        if team_id is None and isinstance(data, int):
+            self.fail("unknown", team=data)
+        team = Team.objects.filter(Q(pk=team_id) if team_id is not None else Q(slug=data[:100])).first()
         if team is None:
             self.fail("unknown", team=data)
         return team
@@ -95,9 +98,7 @@ class SourceCreateSerializer(serializers.Serializer):
     environment_severity = serializers.JSONField(required=False)
     model_pattern = serializers.CharField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
     model_pattern_field = serializers.ChoiceField(choices=ModelPatternField.choices, required=False)
-    default_model = serializers.PrimaryKeyRelatedField(
-        queryset=RegisteredModel.objects.all(), required=False, allow_null=True
-    )
+    default_model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False, allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT_PER_MINUTE, required=False)
 
     def validate_kind(self, value: str) -> str:
@@ -120,9 +121,7 @@ class SourceOptionsSerializer(serializers.Serializer):
     environment_severity = serializers.JSONField(required=False)
     model_pattern = serializers.CharField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
     model_pattern_field = serializers.ChoiceField(choices=ModelPatternField.choices, required=False)
-    default_model = serializers.PrimaryKeyRelatedField(
-        queryset=RegisteredModel.objects.all(), required=False, allow_null=True
-    )
+    default_model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False, allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT_PER_MINUTE, required=False)
 
     def to_internal_value(self, data):
@@ -144,16 +143,13 @@ class RotateSecretSerializer(serializers.Serializer):
 
 
 class SourceFilter(django_filters.FilterSet):
-    team = django_filters.CharFilter(method="filter_team", label="Team id or slug")
+    team = IdOrNameFilter(id_field="team_id", name_field="team__slug", label="Team id or slug")
     kind = django_filters.ChoiceFilter(choices=SourceKind.choices)
     is_active = django_filters.BooleanFilter()
 
     class Meta:
         model = Source
         fields = ["team", "kind", "is_active"]
-
-    def filter_team(self, queryset, name, value):
-        return queryset.filter(team_id=int(value)) if value.isdigit() else queryset.filter(team__slug=value)
 
 
 def _raise_as_api_error(error: DjangoValidationError):

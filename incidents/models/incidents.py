@@ -112,6 +112,9 @@ class Incident(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=IncidentStatus.values), name="incident_status_valid"),
             models.CheckConstraint(condition=models.Q(severity__in=Severity.values), name="incident_severity_valid"),
             models.CheckConstraint(condition=models.Q(kind__in=IncidentKind.values), name="incident_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(started_at__lte=models.F("detected_at")), name="incident_started_before_detected"
+            ),
         ]
         indexes = [
             models.Index(fields=["-detected_at", "-id"], name="incident_recent"),

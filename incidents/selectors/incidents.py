@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from config.validation import id_parse
 from incidents.models import (
     AliasMove,
     Deployment,
@@ -246,10 +247,10 @@ def incident_owner_candidates(*, incident: Incident) -> list:
 
 def incident_find_by_reference(*, reference: str, user) -> Incident | None:
     """Return the visible incident named by "INC-12", "#12" or "12", else None."""
-    text = (reference or "").strip().upper().removeprefix("INC-").removeprefix("#").strip()
-    if not text.isdigit() or len(text) > 18:
+    number = id_parse((reference or "").strip().upper().removeprefix("INC-").removeprefix("#"))
+    if number is None:
         return None
-    return incident_get_visible(user=user, pk=int(text))
+    return incident_get_visible(user=user, pk=number)
 
 
 def incident_list_active(*, user, team_ids: list[int] | None = None, limit: int = 8) -> list[Incident]:

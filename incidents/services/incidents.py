@@ -195,9 +195,15 @@ def incident_open(
     """Open an incident and record its first timeline entry.
 
     Declared by a person (``created_by``) or opened by a pipeline (``source``). A person who declares an
-    incident and leads it (``owner`` is ``created_by``) has acknowledged it by declaring it.
+    incident and leads it (``owner`` is ``created_by``) has acknowledged it by declaring it. Raise
+    ValidationError (on ``detected_at``) when it would start after it was detected (``detected_at``
+    defaults to now).
     """
     detected_at = detected_at or timezone.now()
+    if started_at is not None and started_at > detected_at:
+        raise ValidationError(
+            {"detected_at": MILESTONE_ORDER.format(name="Detected", earlier="started", earlier_at=started_at)}
+        )
     leads_it = owner is not None and created_by is not None and owner == created_by
     incident = Incident.objects.create(
         team=team,

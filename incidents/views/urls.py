@@ -1,23 +1,8 @@
 """Page URLs of incidents and models (namespace ``incidents``)."""
 
-from django.urls import path, register_converter
+from django.urls import path
 
 from incidents.views import incidents, registry
-
-
-class IdConverter:
-    """A database id: digits that fit in 64 bits (longer ones are simply not found)."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
 
 incident_patterns: list = [
     path("incidents/", incidents.incident_index, name="list"),

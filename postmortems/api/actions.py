@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from config.validation import DateField, IdField, IdFilter, IdRelatedField, form_error, id_parse
 from incidents.models import Incident
 from postmortems.models import (
     UNRESOLVED_STATUSES,
@@ -36,7 +37,6 @@ User = get_user_model()
 
 UNKNOWN_OWNER = "No active person with the id or username {value!r}."
 UNKNOWN_TEAM = "No team with the id or slug {value!r}."
-MAX_ID = 2**63 - 1
 
 
 def raise_api_error(error: ActionItemError):
@@ -104,8 +104,8 @@ class OwnerInput(serializers.Field):
     def to_internal_value(self, data):
         value = str(data).strip()
         person = None
-        if value.isdigit() and int(value) <= MAX_ID:
-            person = User.objects.filter(pk=int(value), is_active=True).first()
+        if id_parse(value) is not None:
+            person = User.objects.filter(pk=id_parse(value), is_active=True).first()
         if person is None:
             person = User.objects.filter(username=value[:150], is_active=True).first()
         if person is None:
@@ -120,16 +120,14 @@ class ActionItemWriteSerializer(serializers.Serializer):
     owner = OwnerInput()
     kind = serializers.ChoiceField(choices=ActionItemKind.choices, required=False)
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
-    due_date = serializers.DateField(required=False)
+    due_date = DateField(required=False)
     verification = serializers.CharField(max_length=5000, allow_blank=True)
     tracker_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
 
 
 class ActionItemCreateSerializer(ActionItemWriteSerializer):
-    incident = serializers.PrimaryKeyRelatedField(queryset=Incident.objects.select_related("team"), required=False)
-    postmortem = serializers.PrimaryKeyRelatedField(
-        queryset=Postmortem.objects.select_related("incident__team"), required=False
-    )
+    incident = IdRelatedField(queryset=Incident.objects.select_related("team"), required=False)
+    postmortem = IdRelatedField(queryset=Postmortem.objects.select_related("incident__team"), required=False)
 
     def validate(self, data):
         if "incident" not in data and "postmortem" not in data:
@@ -143,7 +141,7 @@ class ActionItemUpdateSerializer(ActionItemWriteSerializer):
 
 
 class BulkStatusSerializer(serializers.Serializer):
-    items = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), max_length=200)
+    items = serializers.ListField(child=IdField(), max_length=200)
     status = serializers.ChoiceField(choices=ActionItemStatus.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -153,12 +151,12 @@ class OwnerFilterField(forms.CharField):
         value = super().clean(value)
         if not value or value == "me":
             return value or None
-        if value.isdigit() and int(value) <= MAX_ID:
-            person = User.objects.filter(pk=int(value)).first()
+        if id_parse(value) is not None:
+            person = User.objects.filter(pk=id_parse(value)).first()
         else:
             person = User.objects.filter(username=value[:150]).first()
         if person is None:
-            raise forms.ValidationError(UNKNOWN_OWNER.format(value=value[:60]))
+            raise form_error(UNKNOWN_OWNER.format(value=value[:60]))
         return person
 
 
@@ -168,11 +166,11 @@ class TeamFilterField(forms.CharField):
         if not value:
             return None
         condition = Q(slug=value[:100])
-        if value.isdigit() and int(value) <= MAX_ID:
-            condition |= Q(pk=int(value))
+        if id_parse(value) is not None:
+            condition |= Q(pk=id_parse(value))
         team = Team.objects.filter(condition).first()
         if team is None:
-            raise forms.ValidationError(UNKNOWN_TEAM.format(value=value[:60]))
+            raise form_error(UNKNOWN_TEAM.format(value=value[:60]))
         return team
 
 
@@ -193,7 +191,7 @@ class ActionItemFilter(django_filters.FilterSet):
         method="filter_overdue",
         help_text="true: unresolved and past its due date; false: all others.",
     )
-    incident = django_filters.NumberFilter(field_name="incident_id", min_value=1, max_value=MAX_ID)
+    incident = IdFilter(field_name="incident_id")
 
     class Meta:
         model = ActionItem

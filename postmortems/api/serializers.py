@@ -3,8 +3,17 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from config.validation import IdField, VersionField
 from incidents.models import IncidentKind
-from postmortems.models import FactorCategory, Postmortem, SectionKind, SectionPrefill, Template, TemplateSection
+from postmortems.models import (
+    FactorCategory,
+    Postmortem,
+    PostmortemStatus,
+    SectionKind,
+    SectionPrefill,
+    Template,
+    TemplateSection,
+)
 
 
 class IncidentSummarySerializer(serializers.Serializer):
@@ -114,22 +123,29 @@ class PostmortemDetailSerializer(PostmortemListSerializer):
         return {"version": copy["version"], "published": copy["published"], "title": copy["title"]}
 
 
+class PostmortemListParamsSerializer(serializers.Serializer):
+    team = serializers.CharField(required=False, max_length=100, help_text="Team slug or id")
+    status = serializers.ChoiceField(choices=PostmortemStatus.choices, required=False)
+    incident = IdField(required=False)
+    q = serializers.CharField(required=False, max_length=200, allow_blank=True, help_text="Words in the title")
+
+
 class PostmortemCreateSerializer(serializers.Serializer):
-    incident = serializers.IntegerField(min_value=1)
-    template = serializers.IntegerField(min_value=1, required=False)
+    incident = IdField()
+    template = IdField(required=False)
 
 
 class FactorInputSerializer(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    id = IdField(required=False, allow_null=True)
     category = serializers.ChoiceField(choices=FactorCategory.choices, required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
-    model_version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    deployment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    model_version = IdField(required=False, allow_null=True)
+    deployment = IdField(required=False, allow_null=True)
     delete = serializers.BooleanField(required=False, default=False)
 
 
 class PostmortemUpdateSerializer(serializers.Serializer):
-    based_on = serializers.IntegerField(min_value=1, help_text="The version your text starts from.")
+    based_on = VersionField(help_text="The version your text starts from.")
     title = serializers.CharField(required=False, max_length=300)
     content = serializers.DictField(
         required=False, help_text="Section key to text (or, for a chain of whys, a list of {why, because})."
@@ -243,5 +259,5 @@ class TemplateWriteSerializer(serializers.Serializer):
     incident_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=IncidentKind.choices), required=False, default=list
     )
-    copy_from = serializers.IntegerField(required=False, min_value=1)
+    copy_from = IdField(required=False)
     sections = TemplateSectionSerializer(many=True, required=False, max_length=40)

@@ -1,13 +1,13 @@
 """API of post-mortems, templates, the blameless coach, action items and learnings, under /api/v1/."""
 
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from config.api import Router
 from postmortems.api.actions import ActionItemViewSet
 from postmortems.api.learnings import LearningViewSet
 from postmortems.api.views import BlamelessCheckView, PostmortemViewSet, TemplateViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("postmortems", PostmortemViewSet, basename="postmortem")
 router.register("templates", TemplateViewSet, basename="template")
 
@@ -17,7 +17,7 @@ urlpatterns = [
 ]
 
 # Follow-up actions and the learnings library.
-follow_up_router = SimpleRouter()
+follow_up_router = Router()
 follow_up_router.register("action-items", ActionItemViewSet, basename="action-item")
 follow_up_router.register("learnings", LearningViewSet, basename="learning")
 urlpatterns += follow_up_router.urls

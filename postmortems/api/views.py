@@ -2,13 +2,14 @@
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.validation import id_parse
 from incidents.models import Incident
 from postmortems.api import serializers as api
 from postmortems.models import Postmortem, PostmortemStatus, Template
@@ -96,40 +97,25 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Postmortem.objects.none()
-        params = self.request.query_params
+        if self.action != "list":
+            return Postmortem.objects.none()
+        params = api.PostmortemListParamsSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
         team_id = None
-        team = params.get("team")
-        if team:
-            teams = (
-                Team.objects.filter(Q(slug=team) | Q(pk=int(team)))
-                if team.isdigit()
-                else Team.objects.filter(slug=team)
-            )
-            found = teams.first()
+        if data.get("team"):
+            team_id = id_parse(data["team"])
+            condition = Q(slug=data["team"]) | (Q(pk=team_id) if team_id is not None else Q(pk__in=[]))
+            found = Team.objects.filter(condition).first()
             team_id = found.pk if found else -1
-        status_filter = params.get("status") or None
-        if status_filter and status_filter not in PostmortemStatus.values:
-            raise ValidationError(
-                {"status": f"Unknown status {status_filter!r}; use {', '.join(PostmortemStatus.values)}."}
-            )
         postmortems = postmortem_list(
-            user=self.request.user, team_id=team_id, status=status_filter, query=params.get("q", "")[:200]
+            user=self.request.user, team_id=team_id, status=data.get("status") or None, query=data.get("q", "")
         )
-        incident = params.get("incident")
-        if incident:
-            if not incident.isdigit():
-                raise ValidationError({"incident": "Give the incident's id."})
-            postmortems = postmortems.filter(incident_id=int(incident))
+        if data.get("incident"):
+            postmortems = postmortems.filter(incident_id=data["incident"])
         return postmortems
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("team", str, description="Team slug or id"),
-            OpenApiParameter("status", str, enum=PostmortemStatus.values),
-            OpenApiParameter("incident", int),
-            OpenApiParameter("q", str, description="Words in the title"),
-        ]
-    )
+    @extend_schema(parameters=[api.PostmortemListParamsSerializer])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 

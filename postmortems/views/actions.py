@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.validation import id_parse
 from incidents.models import Incident
 from postmortems.actions_forms import ActionItemForm, BulkStatusForm, StatusForm
 from postmortems.models import ActionItem, ActionItemStatus, Postmortem
@@ -213,13 +214,13 @@ def action_bulk(request):
 
 def _target_of(request) -> tuple[Incident, Postmortem | None]:
     source = request.POST if request.method == "POST" else request.GET
-    postmortem_id, incident_id = source.get("postmortem", ""), source.get("incident", "")
-    if postmortem_id.isdigit() and len(postmortem_id) < 19:
+    postmortem_id, incident_id = id_parse(source.get("postmortem", "")), id_parse(source.get("incident", ""))
+    if postmortem_id is not None:
         postmortem = Postmortem.objects.select_related("incident__team").filter(pk=postmortem_id).first()
         if postmortem is None:
             raise Http404("No such post-mortem.")
         return postmortem.incident, postmortem
-    if incident_id.isdigit() and len(incident_id) < 19:
+    if incident_id is not None:
         incident = Incident.objects.select_related("team").filter(pk=incident_id).first()
         if incident is not None:
             return incident, Postmortem.objects.filter(incident=incident).first()

@@ -3,7 +3,7 @@
 import itertools
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.api import json_error
+from config.validation import VersionFormField
 from incidents.models import Incident
 from postmortems.diff import diff_text, diff_versions
 from postmortems.document import to_markdown
@@ -555,8 +556,8 @@ def postmortem_autosave_view(request, pk):
     if errors:
         return json_error(400, next(iter(errors.values())), errors=errors)
     try:
-        based_on = int(request.POST.get("based_on", ""))
-    except ValueError:
+        based_on = VersionFormField().clean(request.POST.get("based_on"))
+    except ValidationError:
         return json_error(400, BAD_VERSION)
     factors = None
     if f"{FACTORS_PREFIX}-TOTAL_FORMS" in request.POST:
@@ -765,8 +766,8 @@ def postmortem_diff(request, pk, number):
     if newer is None:
         raise Http404("No such version.")
     try:
-        against = int(request.GET.get("against", number - 1))
-    except ValueError:
+        against = VersionFormField(required=False).clean(request.GET.get("against")) or number - 1
+    except ValidationError:
         against = number - 1
     older = postmortem_version(postmortem=postmortem, number=against) if against >= 1 else None
     diffs = diff_versions(
