@@ -195,6 +195,7 @@ def test_api_refuses_bad_text_in_any_field(token_client_for, member, incident, b
         "/incidents/?detected_before=9999-12-31",
         "/learnings/?until=9999-12-31",
         "/search/?q=x&until=9999-12-31",
+        f"/search/?q=x&page={SUPERSCRIPT}",
         f"/actions/?owner={SUPERSCRIPT}",
         "/actions/?owner=%25",
     ],
