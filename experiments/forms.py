@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.validation import DateTimeFormField, IdModelMultipleChoiceField
 from config.widgets import IsoDateTimeInput
 from experiments.models import InjectionKind
 from experiments.services.game_days import MAX_DURATION_MINUTES
@@ -38,10 +39,10 @@ class GameDayPlanForm(forms.Form):
     abort_conditions = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="When anyone stops it at once."
     )
-    scheduled_at = forms.DateTimeField(widget=IsoDateTimeInput(), label="Starts at", help_text="UTC.")
+    scheduled_at = DateTimeFormField(widget=IsoDateTimeInput(), label="Starts at", help_text="UTC.")
     duration_minutes = forms.IntegerField(min_value=1, max_value=MAX_DURATION_MINUTES, initial=60, label="Minutes")
     facilitator = forms.ModelChoiceField(queryset=None, required=False, empty_label="Me")
-    participants = forms.ModelMultipleChoiceField(
+    participants = IdModelMultipleChoiceField(
         queryset=None, required=False, widget=forms.CheckboxSelectMultiple, help_text="Reminded the day before."
     )
     restricted = forms.BooleanField(required=False, help_text="Only the team and staff can see a restricted game day.")

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from config.validation import DateTimeFormField
+from config.validation import DateTimeFormField, IdFormField
 from config.widgets import IsoDateTimeInput
 from incidents.models import IncidentKind, LinkRole, RegisteredModel, Severity
 from incidents.services.incidents import (
@@ -17,7 +17,6 @@ from incidents.services.incidents import (
 
 MODEL_NOT_IN_TEAM = "{model} belongs to {team}; choose one of this team's models or none."
 NO_TEAM = "Join a team before declaring an incident: incidents belong to a team."
-MAX_ID = 2**63 - 1
 
 
 class TagsField(forms.CharField):
@@ -167,12 +166,12 @@ class NoteForm(forms.Form):
 
 
 class LinkDeploymentForm(forms.Form):
-    deployment = forms.IntegerField(min_value=1, max_value=MAX_ID)
+    deployment = IdFormField()
     role = forms.ChoiceField(choices=LinkRole.choices)
 
 
 class LinkModelVersionForm(forms.Form):
-    model_version = forms.IntegerField(min_value=1, max_value=MAX_ID)
+    model_version = IdFormField()
     role = forms.ChoiceField(choices=LinkRole.choices)
 
 

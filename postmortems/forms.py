@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from config.validation import IdModelMultipleChoiceField
+from config.validation import IdFormField, IdModelMultipleChoiceField
 from incidents.models import Deployment, IncidentKind, ModelVersion
 from postmortems.document import MAX_FACTORS
 from postmortems.models import FACTOR_CATEGORY_GROUPS, PostmortemStatus, SectionKind, SectionPrefill, Template
@@ -35,7 +35,7 @@ class StartForm(forms.Form):
 
 
 class FactorForm(forms.Form):
-    id = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
+    id = IdFormField(required=False, widget=forms.HiddenInput)
     category = forms.ChoiceField(choices=[("", "Choose a category…"), *FACTOR_CATEGORY_GROUPS], required=False)
     description = forms.CharField(
         required=False,

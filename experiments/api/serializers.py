@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from config.validation import DateTimeField, id_parse
 from experiments.models import (
     Experiment,
     ExperimentKind,
@@ -11,7 +12,6 @@ from experiments.models import (
 )
 from experiments.services.experiments import ACTION_FOR_OUTCOME
 from incidents.api.serializers import ModelRefSerializer, TeamField, TeamRefSerializer, UserField, UserRefSerializer
-from incidents.filters import parse_id
 from incidents.models import ModelVersion, RegisteredModel
 
 MODEL_UNKNOWN = "No registered model {value!r} in this team: give a model id or name."
@@ -74,7 +74,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
 
 def _model_in_team(team, value) -> RegisteredModel:
     text = str(value).strip()
-    model_id = parse_id(text)
+    model_id = id_parse(text)
     models = RegisteredModel.objects.filter(team=team)
     model = models.filter(pk=model_id).first() if model_id else models.filter(name=text).first()
     if model is None:
@@ -88,8 +88,8 @@ def _version_of(model, value, field: str) -> ModelVersion | None:
     text = str(value).strip()
     versions = ModelVersion.objects.filter(model=model).select_related("model")
     version = versions.filter(version=text).first()
-    if version is None and parse_id(text):
-        version = versions.filter(pk=parse_id(text)).first()
+    if version is None and id_parse(text):
+        version = versions.filter(pk=id_parse(text)).first()
     if version is None:
         raise serializers.ValidationError({field: [VERSION_UNKNOWN.format(value=text[:64])]})
     return version
@@ -107,7 +107,7 @@ class ExperimentCreateSerializer(serializers.Serializer):
     hypothesis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     deciding_metric = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     traffic_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
-    started_at = serializers.DateTimeField(required=False, allow_null=True)
+    started_at = DateTimeField(required=False, allow_null=True)
     restricted = serializers.BooleanField(default=False)
 
     def validate(self, attrs):
@@ -135,7 +135,7 @@ class ExperimentUpdateSerializer(serializers.Serializer):
 
 class TrafficStepCreateSerializer(serializers.Serializer):
     percent = serializers.IntegerField(min_value=0, max_value=100)
-    at = serializers.DateTimeField(required=False, allow_null=True)
+    at = DateTimeField(required=False, allow_null=True)
     step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
 
@@ -143,7 +143,7 @@ class TrafficStepCreateSerializer(serializers.Serializer):
 class ConcludeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[(value, value) for value in ACTION_FOR_OUTCOME])
     reason = serializers.CharField(max_length=10_000)
-    at = serializers.DateTimeField(required=False, allow_null=True)
+    at = DateTimeField(required=False, allow_null=True)
 
 
 class GameDaySerializer(serializers.ModelSerializer):
@@ -203,7 +203,7 @@ class GameDayPlanSerializer(serializers.Serializer):
     injection = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     blast_radius = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
     abort_conditions = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    scheduled_at = serializers.DateTimeField()
+    scheduled_at = DateTimeField()
     duration_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
     facilitator = UserField(required=False, allow_null=True)
     participants = serializers.ListField(child=UserField(), required=False, max_length=100)

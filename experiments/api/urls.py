@@ -1,10 +1,9 @@
 """API of experiments and game days, under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
-
+from config.api import Router
 from experiments.api.views import ExperimentViewSet, GameDayViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("experiments", ExperimentViewSet, basename="experiment")
 router.register("game-days", GameDayViewSet, basename="game-day")
 

@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
+from config.validation import id_parse
 from experiments.api.serializers import (
     ConcludeSerializer,
     ExperimentCreateSerializer,
@@ -31,7 +32,6 @@ from experiments.models import ExperimentKind, ExperimentOutcome, GameDayState, 
 from experiments.selectors import experiment_list, game_day_list
 from experiments.services import experiments as experiment_services
 from experiments.services import game_days as game_day_services
-from incidents.filters import parse_id
 from incidents.pagination import CappedPageNumberPagination
 from teams.selectors import user_is_team_member
 
@@ -58,11 +58,11 @@ class _TeamModelEnvironmentFilterSet(django_filters.FilterSet):
     environment = django_filters.CharFilter(field_name="environment", lookup_expr="iexact", max_length=100)
 
     def filter_team(self, queryset, name, value):
-        team_id = parse_id(value)
+        team_id = id_parse(value)
         return queryset.filter(team_id=team_id) if team_id else queryset.filter(team__slug=value.strip())
 
     def filter_model(self, queryset, name, value):
-        model_id = parse_id(value)
+        model_id = id_parse(value)
         return queryset.filter(model_id=model_id) if model_id else queryset.filter(model__name=value.strip())
 
 

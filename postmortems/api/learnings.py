@@ -72,7 +72,7 @@ class LearningWriteSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=20_000)
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=12)
-    models = serializers.PrimaryKeyRelatedField(
+    models = IdRelatedField(
         queryset=RegisteredModel.objects.all(), many=True, required=False, source="registered_models"
     )
     categories = serializers.ListField(

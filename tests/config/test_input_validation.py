@@ -166,6 +166,13 @@ def test_api_action_item_bodies_are_validated(token_client_for, member, incident
     assert client.post("/api/v1/action-items/", body, format="json").status_code == 400
 
 
+def test_api_learning_refuses_models_past_64_bits(token_client_for, member):
+    body = {"title": "t", "body": "b", "models": [int(HUGE)]}
+    response = token_client_for(member).post("/api/v1/learnings/", body, format="json")
+    assert response.status_code == 400
+    assert "models" in response.json()
+
+
 def test_api_refuses_lone_surrogates_in_json_keys(token_client_for, member, source):
     response = token_client_for(member).patch(
         f"/api/v1/sources/{source.pk}/", SURROGATE_BODY, content_type="application/json"
