@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from config.validation import DateFormField, IdFormField
 from incidents.models import RegisteredModel
 from teams.models import Team
 
@@ -103,11 +104,11 @@ def period_dates(period: str, today: date) -> tuple[date, date]:
 
 class InsightsFilterForm(forms.Form):
     team = forms.SlugField(required=False, max_length=100)
-    model = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    model = IdFormField(required=False)
     environment = forms.CharField(required=False, max_length=100)
     period = forms.ChoiceField(choices=Period.choices, required=False)
-    start = forms.DateField(required=False)
-    end = forms.DateField(required=False)
+    start = DateFormField(required=False)
+    end = DateFormField(required=False)
     compare = forms.BooleanField(required=False)
 
     def clean_team(self):

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from config.validation import IdModelMultipleChoiceField
 from teams.models import Team
 
 
@@ -9,7 +10,7 @@ class DigestPreferencesForm(forms.Form):
     enabled = forms.BooleanField(
         required=False, label="Send me the weekly digest", help_text="One email a week; nothing when there is nothing."
     )
-    followed_teams = forms.ModelMultipleChoiceField(
+    followed_teams = IdModelMultipleChoiceField(
         queryset=Team.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -212,6 +212,19 @@ def test_pages_answer_odd_queries_without_error(client, member, query):
     assert client.get(query).status_code in (200, 400)
 
 
+def test_insights_refuse_a_period_at_the_calendars_edge(client, member):
+    client.force_login(member)
+    response = client.get("/insights/?period=custom&start=0001-01-01&end=0001-01-07&compare=on")
+    assert response.status_code in (200, 400)
+    assert DATE_OUT_OF_RANGE in response.content.decode()
+
+
+def test_digest_preferences_refuse_teams_past_64_bits(client, member):
+    client.force_login(member)
+    response = client.post("/digest/preferences/", {"subscribed": "on", "followed_teams": [HUGE]})
+    assert response.status_code in (200, 400)
+
+
 def test_new_action_page_with_a_unicode_digit_incident_is_not_found(client, member):
     client.force_login(member)
     assert client.get(f"/actions/new/?incident={SUPERSCRIPT}").status_code == 404
