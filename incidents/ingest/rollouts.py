@@ -38,7 +38,7 @@ def whole_number(found: Any, *, highest: int) -> int | None:
         return None
     if isinstance(found, float) and found.is_integer():
         found = int(found)
-    if isinstance(found, str) and found.strip().isdigit() and len(found.strip()) <= 6:
+    if isinstance(found, str) and found.strip().isascii() and found.strip().isdigit() and len(found.strip()) <= 6:
         found = int(found.strip())
     if isinstance(found, int) and 0 <= found <= highest:
         return found

@@ -7,6 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from config.markdown import render_markdown
+from config.validation import IdRelatedField
 from incidents.models import RegisteredModel
 from postmortems.models import FactorCategory, Learning
 from postmortems.selectors.learnings import learning_list, learnings_with_relations
