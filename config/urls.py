@@ -1,16 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import views
 from config.api import RootRouter
-from config.validation import IdConverter
 from demo.views import SignInView
 from teams.api.views import MeView, TeamViewSet
-
-# Ids in page paths: ASCII digits within 64 bits, so a longer number is a 404 rather than an overflow.
-register_converter(IdConverter, "id")
 
 router = RootRouter()
 router.register("teams", TeamViewSet, basename="team")
