@@ -1,10 +1,9 @@
 """API of notifications and channels, under /api/v1/."""
 
-from rest_framework.routers import SimpleRouter
-
+from config.api import Router
 from notifications.api.views import ChannelViewSet, NotificationViewSet
 
-router = SimpleRouter()
+router = Router()
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("channels", ChannelViewSet, basename="channel")
 
