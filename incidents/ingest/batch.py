@@ -412,7 +412,9 @@ def _deliveries_write(deliveries: list[Delivery]) -> None:
 
     ``bulk_update`` would build a CASE per field and row, which costs more than
     the processing itself; one UPDATE run for many rows (psycopg pipelines
-    them) writes the same values through the same field conversions.
+    them) writes the same values through the same field conversions. Like
+    ``bulk_update`` it leaves out ``Model.save()``: no signal is sent (none is
+    connected to Delivery), and Delivery has no ``auto_now`` field to stamp.
     """
     if not deliveries:
         return
