@@ -304,6 +304,8 @@ def game_day_finish(
             at=game_day.ended_at,
             note=f"{user_display_name(actor)} finished the game day: the hypothesis {verdict}.",
         )
+        # Read again: the transition above changed the incident's row, not this copy of it.
+        game_day.incident.refresh_from_db()
         if not Postmortem.objects.filter(incident=game_day.incident).exists():
             postmortem_start(incident=game_day.incident, actor=actor)
     return game_day

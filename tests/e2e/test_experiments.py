@@ -154,3 +154,35 @@ def test_plan_start_and_finish_a_game_day_in_the_browser(page, phone, live_serve
         phone.goto(f"{live_server.url}{url}")
         assert fits_a_phone(phone), name
         shot(phone, name)
+
+
+def test_demo_canary_and_game_day_pages(page, phone, live_server):
+    from django.core.management import call_command
+
+    from demo.chapters.experiments import STALE_FEATURES
+    from experiments.models import Experiment
+
+    call_command("seed_demo", verbosity=0)
+    lucia = UserFactory(username="lucia")  # the demo's fraud lead, signed in with the tests' password
+    lucia.set_password(PASSWORD)
+    lucia.save()
+    canary = Experiment.objects.get(model__name="fraud-detector", candidate_version__version="9")
+    drill = GameDay.objects.get(title=STALE_FEATURES)
+    sign_in(page, live_server, lucia)
+    page.goto(f"{live_server.url}{canary.get_absolute_url()}")
+    assert page.locator(".xp-outcome-rolled_back").is_visible()
+    assert page.locator(".xp-arm-candidate", has_text="fraud-detector v9 failed to deploy").is_visible()
+    shot(page, "demo-canary")
+    page.goto(f"{live_server.url}{drill.get_absolute_url()}")
+    assert page.locator(".xp-verdict-failed").is_visible()
+    shot(page, "demo-game-day")
+    page.goto(f"{live_server.url}{drill.incident.postmortem.get_absolute_url()}")
+    shot(page, "demo-game-day-postmortem")
+    sign_in(phone, live_server, lucia)
+    for name, url in (
+        ("demo-canary-phone", canary.get_absolute_url()),
+        ("demo-game-day-phone", drill.get_absolute_url()),
+    ):
+        phone.goto(f"{live_server.url}{url}")
+        assert fits_a_phone(phone), name
+        shot(phone, name)

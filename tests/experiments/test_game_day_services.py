@@ -82,6 +82,10 @@ def test_finish_records_the_verdict_resolves_the_drill_and_starts_the_postmortem
     assert postmortem.content["expected_vs_observed"].startswith("**The hypothesis did not hold.**")
     assert "Precision fell to 0.82." in postmortem.content["expected_vs_observed"]
     assert "a drill, not an outage" in postmortem.content["timeline"]
+    # The facts are the resolved drill's: 40 minutes to resolve, nothing after it on the timeline.
+    resolve = next(row for row in postmortem.facts["durations"] if row["label"] == "Time to resolve")
+    assert resolve["seconds"] == 40 * 60
+    assert postmortem.facts["incident"]["resolved_at"] == (NOW + timedelta(minutes=40)).isoformat()
 
 
 def test_finish_needs_the_verdict(game_day, facilitator):
