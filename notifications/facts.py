@@ -193,5 +193,11 @@ def event_audience(event: Event) -> tuple[list[Recipient], list]:
             people.setdefault(reviewer.user_id, Recipient(user=reviewer.user, direct=False))
     if event.actor_id:
         people.pop(event.actor_id, None)
-    audience = [recipient for recipient in people.values() if user_may_see(user=recipient.user, event=event)]
+    # The team sees all of its own incidents, post-mortems, actions and sources: ask the selectors for the others.
+    members = set(Membership.objects.filter(team_id=event.team_id).values_list("user_id", flat=True))
+    audience = [
+        recipient
+        for recipient in people.values()
+        if (recipient.user.pk in members and recipient.user.is_active) or user_may_see(user=recipient.user, event=event)
+    ]
     return audience, asked
