@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from experiments.selectors import game_days_of_team
 from incidents.insights.views import embedded_dora
@@ -71,10 +71,13 @@ def member_add(request, slug):
     return render(request, "teams/team_detail.html", context, status=400)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request, slug, membership_id):
+    """Remove a member once the lead confirmed it; until then, show what removing means."""
     team = _team_for_lead(request, slug)
-    membership = get_object_or_404(Membership, pk=membership_id, team=team)
+    membership = get_object_or_404(Membership.objects.select_related("user"), pk=membership_id, team=team)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        return render(request, "teams/member_remove.html", {"team": team, "membership": membership})
     try:
         membership_remove(membership=membership)
     except TeamRuleError as error:

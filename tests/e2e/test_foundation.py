@@ -123,3 +123,22 @@ def test_without_javascript_the_phone_menu_is_simply_open(browser, live_server, 
     expect(page.locator("nav.mainnav >> text=Teams")).to_be_visible()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     context.close()
+
+
+def test_removing_a_member_asks_first_in_a_dialog(page, live_server, signed_in, screenshot, team, lead, member):
+    from teams.models import Membership
+
+    signed_in(lead)
+    page.goto(f"{live_server.url}/teams/{team.slug}/")
+    row = page.locator("tr", has_text=member.username)
+    row.get_by_role("button", name="Remove").click()
+    dialog = page.get_by_role("dialog", name=f"Remove {member.username} from {team.name}?")
+    expect(dialog).to_be_visible()
+    screenshot(page, "team-remove-dialog")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert Membership.objects.filter(team=team, user=member).exists()
+    row.get_by_role("button", name="Remove").click()
+    dialog.get_by_role("button", name=f"Remove {member.username}").click()
+    expect(page.locator(".flash")).to_contain_text(f"{member.username} left {team.name}.")
+    assert not Membership.objects.filter(team=team, user=member).exists()

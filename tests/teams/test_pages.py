@@ -75,18 +75,41 @@ def test_member_cannot_add_members(client, team, member):
     assert not Membership.objects.filter(user=newcomer).exists()
 
 
-def test_lead_removes_member(client, team, lead, member):
+def test_remove_asks_for_confirmation_first(client, team, lead, member):
     membership = Membership.objects.get(team=team, user=member)
     client.force_login(lead)
-    response = client.post(reverse("teams:member-remove", args=[team.slug, membership.pk]))
+    url = reverse("teams:member-remove", args=[team.slug, membership.pk])
+    response = client.post(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Remove {member.username} from {team.name}?" in page
+    assert 'name="confirm" value="yes"' in page
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert client.get(url).status_code == 200
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_lead_removes_member_once_confirmed(client, team, lead, member):
+    membership = Membership.objects.get(team=team, user=member)
+    client.force_login(lead)
+    response = client.post(reverse("teams:member-remove", args=[team.slug, membership.pk]), {"confirm": "yes"})
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_team_page_marks_remove_for_the_confirmation_dialog(client, team, lead, member):
+    client.force_login(lead)
+    page = client.get(team.get_absolute_url()).content.decode()
+    assert f'data-confirm="Remove {member.username} from {team.name}?"' in page
+    assert "js/confirm.js" in page
 
 
 def test_last_lead_cannot_be_removed(client, team, lead):
     membership = Membership.objects.get(team=team, user=lead)
     client.force_login(lead)
-    response = client.post(reverse("teams:member-remove", args=[team.slug, membership.pk]), follow=True)
+    response = client.post(
+        reverse("teams:member-remove", args=[team.slug, membership.pk]), {"confirm": "yes"}, follow=True
+    )
     assert Membership.objects.filter(pk=membership.pk).exists()
     assert LAST_LEAD.encode() in response.content
 
