@@ -1,0 +1,414 @@
+"""How long insights take at 1M deployments and 100k incidents, against hand-written SQL computing the same numbers.
+
+    .venv/bin/python bench/insights.py [--deployments 1000000] [--incidents 100000] [--rounds 7]
+
+Creates a fresh PostgreSQL database, fills it with ``generate_series`` (a year of
+deployments and incidents over 20 teams and 100 models, 5 % of incidents
+restricted, 5 % drills), then, as a member of one team (so the visibility rule
+is part of every query), times:
+
+- each series endpoint ``/api/v1/insights/<series>/`` through Django's test
+  client (middleware, auth, filters, queries, JSON), over the last 52 weeks;
+- the insights page (every series, figures and tables rendered);
+
+against the hand-written SQL that computes the same numbers, in the same run
+on the same data. The numbers are compared and must be equal; the ratio says
+what the ORM, the filters and the rendering add to the database's own work.
+
+Environment: BENCH_DATABASE_URL names the server and the prefix of the database ``<prefix>_insights``,
+created anew (bench/databases.py).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT
+
+BENCH_DB = bench_database_name("insights")
+END = date(2026, 11, 15)  # a Sunday: 52 whole weeks end here
+START = END - timedelta(weeks=52) + timedelta(days=1)
+QUERY = f"period=custom&start={START.isoformat()}&end={END.isoformat()}"
+
+
+def recreate_database() -> str:
+    import psycopg
+
+    with psycopg.connect(bench_admin_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    return bench_database_url(BENCH_DB)
+
+
+def drop_database() -> None:
+    import psycopg
+
+    with psycopg.connect(bench_admin_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def fill(*, deployments: int, incidents: int) -> None:
+    """Fill the database in a few statements; every value follows from the row number."""
+    import re
+
+    from django.db import connection
+
+    def bound(statement: str) -> str:
+        # Statements with parameters spell the modulo operator %%.
+        return re.sub(r"%(?!\()", "%%", statement)
+
+    end = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO teams_team (name, slug, description, timezone, digest_weekday, digest_hour, created_at)
+            SELECT 'Team ' || n, 'team-' || n, '', 'UTC', 0, 9, now() FROM generate_series(1, 20) n;
+            INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, email, is_staff,
+                                   is_active, date_joined)
+            SELECT '!', false, 'person' || n, '', '', '', false, true, now() FROM generate_series(1, 200) n;
+            INSERT INTO teams_membership (user_id, team_id, role, joined_at)
+            SELECT u.id, t.id, 'member', now() FROM auth_user u
+            JOIN teams_team t ON t.slug = 'team-' || (1 + (substr(u.username, 7)::int % 20));
+            INSERT INTO incidents_registeredmodel (team_id, name, description, tags, created_at)
+            SELECT t.id, 'model-' || n, '', '{}', now() FROM generate_series(1, 100) n
+            JOIN teams_team t ON t.slug = 'team-' || (1 + n % 20);
+            INSERT INTO incidents_modelversion (model_id, version, version_number, run_id, source_uri, description,
+                                                tags, created_at)
+            SELECT m.id, v::text, v, '', '', '', '{}', now() FROM incidents_registeredmodel m, generate_series(1, 10) v;
+            """
+        )
+        cursor.execute(
+            bound(
+                """
+            INSERT INTO incidents_deployment (team_id, external_id, model_version_id, environment, status, pipeline,
+                run_id, title, sha, ref, run_url, failing_step, started_at, finished_at, committed_at, last_event_at,
+                created_at, updated_at)
+            SELECT m.team_id, 'run-' || n, v.id,
+                   CASE WHEN n % 5 < 3 THEN 'production' ELSE 'staging' END,
+                   CASE WHEN n % 50 = 0 THEN 'cancelled' WHEN n % 10 = 0 THEN 'failed' ELSE 'succeeded' END,
+                   'deploy', '', '', md5(n::text), 'main', '', '', at - interval '10 minutes', at,
+                   CASE WHEN n % 2 = 0 THEN at - (n % 97) * interval '1 hour' END, at, at, at
+            FROM generate_series(1, %(deployments)s) n
+            CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - (n % 525600) * interval '1 minute'
+                                       - (n % 7) * interval '1 second' AS at) t
+            JOIN incidents_registeredmodel m ON m.name = 'model-' || (1 + n % 100)
+            JOIN incidents_modelversion v ON v.model_id = m.id AND v.version_number = 1 + (n / 100) % 10
+            """
+            ),
+            {"deployments": deployments, "end": end},
+        )
+        cursor.execute(
+            bound(
+                """
+            INSERT INTO incidents_incident (team_id, title, kind, severity, status, owner_id, environment, model_id,
+                model_unknown, summary, impact, restricted, started_at, detected_at, acknowledged_at, mitigated_at,
+                resolved_at, created_at, updated_at)
+            SELECT m.team_id, 'Incident ' || n,
+                   CASE WHEN n % 20 = 0 THEN 'game_day' ELSE 'failed_deployment' END,
+                   'SEV' || (1 + n % 4), 'resolved', o.user_id,
+                   CASE WHEN n % 5 < 3 THEN 'production' ELSE 'staging' END, m.id, false, '', '', n % 20 = 7,
+                   at, at + (n % 60) * interval '1 minute', at + (n % 60 + n % 13) * interval '1 minute',
+                   at + (n % 300) * interval '1 minute', at + (n % 3000) * interval '1 minute', at, at
+            FROM generate_series(1, %(incidents)s) n
+            CROSS JOIN LATERAL (SELECT %(end)s::timestamptz - (n * 317 % 525600) * interval '1 minute'
+                                       - interval '3 days' AS at) t
+            JOIN incidents_registeredmodel m ON m.name = 'model-' || (1 + n % 100)
+            JOIN LATERAL (SELECT user_id FROM teams_membership WHERE team_id = m.team_id
+                          ORDER BY user_id LIMIT 1) o ON true
+            """
+            ),
+            {"incidents": incidents, "end": end},
+        )
+        cursor.execute(
+            bound(
+                """
+            INSERT INTO incidents_incidentdeployment (incident_id, deployment_id, role, created_at)
+            SELECT i.id, d.id, CASE WHEN i.id % 2 = 0 THEN 'cause' ELSE 'suspect' END, now()
+            FROM incidents_incident i
+            JOIN incidents_deployment d ON d.external_id = 'run-' || (i.id * 7 % %(deployments)s + 1)
+            WHERE i.id % 5 = 0;
+            INSERT INTO incidents_aliasmove (model_id, alias, from_version_id, to_version_id, kind, moved_at)
+            SELECT v.model_id, 'champion', v.id, v.id, 'rollback', now()
+            FROM incidents_modelversion v WHERE v.version_number % 4 = 0;
+            ANALYZE;
+            """
+            ),
+            {"deployments": deployments},
+        )
+
+
+# ---------------------------------------------------------------- the hand-written SQL
+
+VISIBLE = "(i.restricted = false OR i.team_id IN (SELECT team_id FROM teams_membership WHERE user_id = %(user)s))"
+HOURS = "EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0"
+
+SQL = {
+    "dora": [
+        f"""
+        WITH d AS (
+            SELECT d.team_id, v.model_id, date_trunc('week', d.last_event_at AT TIME ZONE 'UTC') AS week,
+                   d.status = 'failed' OR EXISTS (
+                       SELECT 1 FROM incidents_incidentdeployment l JOIN incidents_incident i ON i.id = l.incident_id
+                       WHERE l.deployment_id = d.id AND l.role = 'cause' AND {VISIBLE} AND i.kind <> 'game_day'
+                   ) AS failure,
+                   CASE WHEN d.status = 'succeeded' THEN {HOURS.format(end="d.last_event_at", start="d.committed_at")}
+                   END AS lead
+            FROM incidents_deployment d LEFT JOIN incidents_modelversion v ON v.id = d.model_version_id
+            WHERE d.status IN ('succeeded', 'failed') AND d.environment = 'production'
+              AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s
+        )
+        SELECT grouping(team_id), grouping(model_id), grouping(week), team_id, model_id, week, count(*),
+               count(*) FILTER (WHERE failure), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead)
+        FROM d GROUP BY GROUPING SETS ((team_id), (model_id), (week), (model_id, week), ())
+        """,
+        f"""
+        SELECT grouping(i.team_id), grouping(i.model_id), i.team_id, i.model_id,
+               percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY {HOURS.format(end="coalesce(i.mitigated_at, i.resolved_at)", start="i.started_at")}
+               )
+        FROM incidents_incident i
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.environment = 'production'
+          AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        GROUP BY GROUPING SETS ((i.team_id), (i.model_id), ())
+        """,
+    ],
+    "incidents": [
+        f"""
+        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC') AS week, count(*),
+               count(*) FILTER (WHERE i.severity = 'SEV1'),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.resolved_at", start="i.started_at")}),
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY {HOURS.format(end="i.resolved_at", start="i.started_at")}),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.detected_at", start="i.started_at")}),
+               percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY {HOURS.format(end="i.acknowledged_at", start="i.detected_at")}),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.mitigated_at", start="i.started_at")})
+        FROM incidents_incident i
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        GROUP BY ROLLUP (1)
+        """
+    ],
+    "versions": [
+        f"""
+        SELECT m.name, v.version,
+               (SELECT count(*) FROM incidents_deployment d WHERE d.model_version_id = v.id
+                  AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s),
+               (SELECT count(*) FROM incidents_deployment d WHERE d.model_version_id = v.id AND d.status = 'failed'
+                  AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s),
+               (SELECT count(*) FROM incidents_incident i
+                WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+                  AND (EXISTS (SELECT 1 FROM incidents_incidentmodelversion l
+                               WHERE l.incident_id = i.id AND l.model_version_id = v.id)
+                       OR EXISTS (SELECT 1 FROM incidents_incidentdeployment l
+                                  JOIN incidents_deployment d ON d.id = l.deployment_id
+                                  WHERE l.incident_id = i.id AND d.model_version_id = v.id))),
+               EXISTS (SELECT 1 FROM incidents_aliasmove a WHERE a.from_version_id = v.id AND a.kind = 'rollback')
+        FROM incidents_modelversion v JOIN incidents_registeredmodel m ON m.id = v.model_id
+        ORDER BY m.name, v.version_number NULLS LAST, v.version
+        """
+    ],
+    "operational-load": [
+        f"""
+        SELECT i.team_id, date_trunc('week', i.acknowledged_at AT TIME ZONE 'UTC'),
+               sum({HOURS.format(end="i.resolved_at", start="i.acknowledged_at")}), count(*)
+        FROM incidents_incident i
+        WHERE {VISIBLE} AND i.owner_id IS NOT NULL AND i.resolved_at IS NOT NULL AND i.kind <> 'game_day'
+          AND i.acknowledged_at >= %(since)s AND i.acknowledged_at < %(until)s
+        GROUP BY 1, 2
+        """
+    ],
+    "game-days": [
+        f"""
+        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC'), count(*)
+        FROM incidents_incident i
+        WHERE {VISIBLE} AND i.kind = 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        GROUP BY 1
+        """
+    ],
+    "follow-through": [
+        f"""
+        SELECT count(*), count(p.id)
+        FROM incidents_incident i LEFT JOIN postmortems_postmortem p ON p.incident_id = i.id
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.resolved_at >= %(since)s AND i.resolved_at < %(until)s
+        """
+    ],
+    "factors": [
+        f"""
+        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC'), f.category, count(*)
+        FROM postmortems_contributingfactor f JOIN postmortems_postmortem p ON p.id = f.postmortem_id
+        JOIN incidents_incident i ON i.id = p.incident_id
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        GROUP BY 1, 2
+        """
+    ],
+}
+
+
+def run_sql(series: str, params: dict) -> list[list[tuple]]:
+    from django.db import connection
+
+    results = []
+    with connection.cursor() as cursor:
+        for statement in SQL[series]:
+            cursor.execute(statement, params)
+            results.append(cursor.fetchall())
+    return results
+
+
+def close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) < 0.006
+
+
+def check(series: str, data: dict, rows: list[list[tuple]]) -> None:
+    """Assert that the endpoint's numbers are the hand-written SQL's."""
+    week = lambda value: value.date().isoformat()  # noqa: E731 - a one-line reader
+    if series == "dora":
+        deployed, restored = rows
+        overall = next(r for r in deployed if r[0] and r[1] and r[2])
+        assert data["overall"]["deployments"] == overall[6]
+        assert data["overall"]["change_failures"] == overall[7]
+        assert close(data["overall"]["lead_time_median_hours"], overall[8])
+        teams = {r[3]: r for r in deployed if not r[0] and r[1] and r[2]}
+        for team in data["teams"]:
+            if team["id"] in teams:
+                assert (team["deployments"], team["change_failures"]) == teams[team["id"]][6:8], team
+        models_weekly = {(r[4], week(r[5])): r for r in deployed if r[0] and not r[1] and not r[2]}
+        for model in data["models"]:
+            for w in model["weeks"]:
+                expected = models_weekly.get((model["id"], w["week"]))
+                assert w["deployments"] == (expected[6] if expected else 0)
+        weeks = {week(r[5]): r for r in deployed if r[0] and r[1] and not r[2]}
+        for w in data["weeks"]:
+            assert w["change_failures"] == (weeks[w["week"]][7] if w["week"] in weeks else 0)
+        overall_restore = next(r for r in restored if r[0] and r[1])
+        assert close(data["overall"]["restore_median_hours"], overall_restore[4])
+        model_restore = {r[3]: r[4] for r in restored if r[0] and not r[1]}
+        for model in data["models"]:
+            assert close(model["restore_median_hours"], model_restore.get(model["id"]))
+    elif series == "incidents":
+        (weekly,) = rows
+        by_week = {week(r[0]): r for r in weekly if r[0] is not None}
+        total = next(r for r in weekly if r[0] is None)
+        assert data["overall"]["total"] == total[1]
+        assert close(data["overall"]["resolve_p90"], total[4])
+        for w in data["weeks"]:
+            row = by_week.get(w["week"])
+            assert w["total"] == (row[1] if row else 0)
+            if row:
+                assert w["sev1"] == row[2]
+                assert close(w["resolve_median"], row[3]) and close(w["detect_median"], row[5])
+                assert close(w["acknowledge_median"], row[6]) and close(w["mitigate_median"], row[7])
+    elif series == "versions":
+        (versions,) = rows
+        expected = [(f"{r[0]} v{r[1]}", r[2], r[3], r[4], r[5]) for r in versions if r[2] or r[4]]
+        got = [
+            (v["label"], v["deployments"], v["failed_deployments"], v["incidents"], v["rolled_back"])
+            for v in data["versions"]
+        ]
+        assert got == expected
+    elif series == "operational-load":
+        (load,) = rows
+        hours = {(r[0], week(r[1])): r[2] for r in load}
+        for team in data["teams"]:
+            for w in team["weeks"]:
+                assert close(w["incident_hours"], hours.get((team["id"], w["week"]), 0.0))
+    elif series == "game-days":
+        (drills,) = rows
+        by_week = {week(r[0]): r[1] for r in drills}
+        assert [w["drills"] for w in data["weeks"]] == [by_week.get(w["week"], 0) for w in data["weeks"]]
+    elif series == "follow-through":
+        ((resolved, with_postmortem),) = rows[0]
+        assert (data["overall"]["resolved_incidents"], data["overall"]["with_postmortem"]) == (
+            resolved,
+            with_postmortem,
+        )
+    elif series == "factors":
+        (factors,) = rows
+        assert sum(c["total"] for c in data["categories"]) == sum(r[2] for r in factors)
+
+
+def timed(function, rounds: int) -> float:
+    """Return the median milliseconds of ``rounds`` calls, after one warm-up call."""
+    function()
+    spent = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        function()
+        spent.append((time.perf_counter() - started) * 1000)
+    return statistics.median(spent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deployments", type=int, default=1_000_000)
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = recreate_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["LOG_LEVEL"] = "ERROR"
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-that-is-long-enough-to-pass-checks-1234567890")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    os.environ["SECURE_SSL_REDIRECT"] = "false"
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    try:
+        call_command("migrate", verbosity=0)
+        started = time.perf_counter()
+        fill(deployments=args.deployments, incidents=args.incidents)
+        print(
+            f"Filled {args.deployments:,} deployments and {args.incidents:,} incidents "
+            f"in {time.perf_counter() - started:.0f} s; 52 weeks from {START} to {END}."
+        )
+        reader = get_user_model().objects.get(username="person1")
+        client = Client()
+        client.force_login(reader)
+        since = datetime.combine(START, datetime.min.time(), tzinfo=UTC)
+        until = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        params = {"user": reader.pk, "since": since, "until": until}
+
+        print(f"{'what':<28}{'Kintsugi ms':>12}{'SQL ms':>10}{'ratio':>8}")
+        total_sql = 0.0
+        for series in SQL:
+            url = f"/api/v1/insights/{series}/?{QUERY}"
+            response = client.get(url)
+            assert response.status_code == 200, response.content[:300]
+            check(series, response.json(), run_sql(series, params))
+            ours = timed(lambda url=url: client.get(url), args.rounds)
+            theirs = timed(lambda series=series: run_sql(series, params), args.rounds)
+            total_sql += theirs
+            print(f"{'/api/v1/insights/' + series + '/':<28}{ours:>12.1f}{theirs:>10.1f}{ours / theirs:>8.2f}")
+        page = f"/insights/?{QUERY}"
+        assert client.get(page).status_code == 200
+        ours = timed(lambda: client.get(page), args.rounds)
+        everything = timed(lambda: [run_sql(series, params) for series in SQL], args.rounds)
+        print(f"{'/insights/ (every series)':<28}{ours:>12.1f}{everything:>10.1f}{ours / everything:>8.2f}")
+        print("Every endpoint's numbers equal the hand-written SQL's.")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database()
+
+
+if __name__ == "__main__":
+    main()
