@@ -1003,6 +1003,7 @@ __all__ = [
     "digest_recipients",
     "digest_recipients_due",
     "digest_send_status",
+    "digest_sends_of",
 ]
 
 
@@ -1023,3 +1024,8 @@ def digest_preference_for(*, user) -> PreferenceView:
         followed_team_ids=frozenset(preference.followed_teams.values_list("id", flat=True)),
         unsubscribed_at=preference.unsubscribed_at,
     )
+
+
+def digest_sends_of(*, user, limit: int = 5) -> list[DigestSend]:
+    """Return the user's latest digest claims (sent, failed or being sent), newest week first."""
+    return list(DigestSend.objects.filter(recipient=user).order_by("-week", "-id")[:limit])

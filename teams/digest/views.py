@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from teams.digest.forms import DigestPreferencesForm
 from teams.digest.schedule import WEEK_INVALID, IsoWeek
-from teams.digest.selectors import digest_build, digest_preference_for, digest_send_status
+from teams.digest.selectors import digest_build, digest_preference_for, digest_send_status, digest_sends_of
 from teams.digest.services import (
     UNSUBSCRIBE_INVALID,
     digest_email_context,
@@ -57,6 +57,7 @@ def digest_preferences(request):
         "form": form,
         "current": current,
         "own_teams": Team.objects.filter(pk__in=own_team_ids).order_by("name"),
+        "sends": digest_sends_of(user=request.user),
     }
     return render(request, "teams/digest/preferences.html", context, status=status)
 

@@ -128,3 +128,12 @@ def test_staff_read_digest_sends_in_the_admin(org, client):
     assert client.get("/admin/teams/digestsend/").status_code == 200
     assert client.get("/admin/teams/digestpreference/").status_code == 200
     assert client.get("/admin/teams/digestsend/add/").status_code == 403
+
+
+def test_preferences_list_the_latest_digests(org, client, frozen, inbox):
+    from teams.digest.schedule import IsoWeek
+    from teams.digest.services import digest_deliver
+
+    digest_deliver(user_id=org.priya.pk, week=IsoWeek.parse("2026-W50"))
+    body = signed_in(client, org.priya).get("/digest/preferences/").content.decode()
+    assert "2026-W50" in body and "sent 7 Dec, 09:00 to priya@example.com" in body
