@@ -376,3 +376,33 @@ def test_emails_go_to_whoever_is_asked_and_wants_them(team, lead, member, inbox)
     incident_assign_owner(incident=incident, owner=member, actor=lead)
     run_all()
     assert len(inbox.to(member.email)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_for_one_send_send_it_once(team, lead, receiver):
+    import threading
+
+    from django.db import connection
+
+    channel(team, lead, receiver, ChannelKind.WEBHOOK)
+    declare(team, lead)
+    dispatch_all()
+    send_id = NotificationSend.objects.get().pk
+    start = threading.Barrier(2)
+    results = []
+
+    def worker():
+        start.wait()
+        try:
+            results.append(send_deliver(send_id=send_id))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(result is None for result in results) == [False, True]  # one claimed it, the other found it taken
+    assert len(receiver.received()) == 1
+    assert NotificationSend.objects.get().status == SendStatus.SENT
