@@ -190,3 +190,25 @@ def test_after_the_window_a_new_event_is_recorded(team, lead, member, settings):
     later = timezone.now() + timedelta(seconds=settings.KINTSUGI_NOTIFY_COALESCE_SECONDS + 1)
     notify_event(kind=EventKind.INCIDENT_SEVERITY_RAISED, incident=incident, actor=lead, key="later", at=later)
     assert Event.objects.filter(kind=EventKind.INCIDENT_SEVERITY_RAISED).count() == 2
+
+
+def test_a_due_soon_reminder_is_heard_in_the_app_and_emailed_once(team, lead, member, incident, inbox):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from notifications.models import NotificationSend
+    from postmortems.services.reminders import action_item_remind
+    from tests.factories import ActionItemFactory
+
+    morning = datetime(2026, 3, 18, 10, 0, tzinfo=UTC)
+    item = ActionItemFactory(incident=incident, owner=member, due_date=morning.date() + timedelta(days=2))
+    with time_machine.travel(morning, tick=False):
+        assert action_item_remind(item_id=item.pk) is not None
+        assert action_item_remind(item_id=item.pk) is None  # the same period again: nothing
+        dispatch_all()
+    assert noticed(member, "action_item.") == [EventKind.ACTION_ITEM_DUE_SOON]
+    assert Notification.objects.get(user=member, event__kind=EventKind.ACTION_ITEM_DUE_SOON).direct
+    # The reminder is the owner's email: the notification adds none.
+    assert not NotificationSend.objects.filter(user=member, event__kind=EventKind.ACTION_ITEM_DUE_SOON).exists()
+    assert len(inbox.to(member.email)) == 1
