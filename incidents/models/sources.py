@@ -31,7 +31,14 @@ class ModelPatternField(models.TextChoices):
 
 
 def default_environment_severity() -> dict:
-    return {"production": "SEV2", "prod": "SEV2", "staging": "SEV3", "*": "SEV4"}
+    """Return the rules a new source starts with: common production and staging names, then anything else.
+
+    ``*`` in a name stands for any characters, so ``ml-serving-prod``, ``prod-eu`` and ``production-us``
+    are production while ``preprod`` is not. The team sees and edits these rows on the source's page.
+    """
+    production = ["production", "prod", "prod-*", "*-prod", "*-prod-*", "production-*", "*-production"]
+    staging = ["staging", "stage", "staging-*", "*-staging", "stg-*", "*-stg"]
+    return {**dict.fromkeys(production, "SEV2"), **dict.fromkeys(staging, "SEV3"), "*": "SEV4"}
 
 
 class Source(models.Model):

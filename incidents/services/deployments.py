@@ -21,6 +21,7 @@ common case, a run of a known version that only inserts a deployment (the
 knowledge answers. The rules are the same either way, and only here.
 """
 
+import fnmatch
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -275,14 +276,31 @@ def _deployment_insert(
     return deployment
 
 
+def _glob(pattern: str) -> str:
+    """Return the rule as an fnmatch pattern in which only ``*`` is special."""
+    return pattern.replace("[", "[[]").replace("?", "[?]")
+
+
 def severity_for(*, source: Source, environment: str) -> str:
-    """Return the severity the source maps the environment to ("*" for any other; SEV3 when unmapped)."""
+    """Return the severity of the source's rule that matches the environment best; SEV3 when none does.
+
+    Names compare without case; ``*`` in a name stands for any characters. The exact name wins, then the
+    pattern with the most characters that are not ``*`` (``prod-eu-*`` before ``prod-*``), then ``*`` alone.
+    """
     mapping = source.environment_severity if isinstance(source.environment_severity, dict) else {}
-    for key in (environment, environment.lower(), "*"):
-        value = mapping.get(key)
-        if isinstance(value, str) and value.upper() in Severity.values:
+    name = environment.casefold()
+    best: tuple[int, str] | None = None
+    for key, value in mapping.items():
+        if not isinstance(key, str) or not isinstance(value, str) or value.upper() not in Severity.values:
+            continue
+        pattern = key.casefold()
+        if pattern == name:
             return value.upper()
-    return Severity.SEV3
+        if "*" in pattern and fnmatch.fnmatchcase(name, _glob(pattern)):
+            rank = len(pattern.replace("*", ""))
+            if best is None or rank > best[0]:
+                best = (rank, value.upper())
+    return best[1] if best else Severity.SEV3
 
 
 def deployment_label(*, deployment: Deployment, model: RegisteredModel | None) -> str:

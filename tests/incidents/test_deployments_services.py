@@ -240,6 +240,44 @@ def test_severity_follows_the_source_environment_map(team, mapping, environment,
     assert severity_for(source=source, environment=environment) == expected
 
 
+@pytest.mark.parametrize(
+    ("mapping", "environment", "expected"),
+    [
+        ({"prod-*": "SEV1", "*": "SEV4"}, "prod-eu", "SEV1"),
+        ({"*-prod": "SEV1", "*": "SEV4"}, "ML-Serving-Prod", "SEV1"),
+        ({"*-prod": "SEV1", "*": "SEV4"}, "preprod", "SEV4"),
+        # The exact name wins over a pattern, and the longer pattern over the shorter.
+        ({"prod-*": "SEV2", "prod-eu": "SEV1"}, "prod-eu", "SEV1"),
+        ({"prod-*": "SEV2", "prod-eu-*": "SEV1", "*": "SEV4"}, "prod-eu-west", "SEV1"),
+    ],
+)
+def test_environment_names_may_be_patterns(team, mapping, environment, expected):
+    source = SourceFactory(team=team, environment_severity=mapping)
+    assert severity_for(source=source, environment=environment) == expected
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ("production", "SEV2"),
+        ("prod", "SEV2"),
+        ("ml-serving-prod", "SEV2"),
+        ("prod-eu", "SEV2"),
+        ("production-us", "SEV2"),
+        ("eu-production", "SEV2"),
+        ("staging", "SEV3"),
+        ("staging-eu", "SEV3"),
+        ("preprod", "SEV4"),
+        ("dev", "SEV4"),
+    ],
+)
+def test_default_rules_know_common_production_names(team, environment, expected):
+    from incidents.models.sources import default_environment_severity
+
+    source = SourceFactory(team=team, environment_severity=default_environment_severity())
+    assert severity_for(source=source, environment=environment) == expected
+
+
 def test_default_severity_map_ranks_production_above_staging(source):
     apply(source, event("failed", T0, run="1", environment="production"))
     apply(source, event("failed", T0, run="2", environment="staging"))
