@@ -196,20 +196,28 @@ SQL = {
     ],
     "versions": [
         f"""
-        SELECT m.name, v.version,
-               (SELECT count(*) FROM incidents_deployment d WHERE d.model_version_id = v.id
-                  AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s),
-               (SELECT count(*) FROM incidents_deployment d WHERE d.model_version_id = v.id AND d.status = 'failed'
-                  AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s),
-               (SELECT count(*) FROM incidents_incident i
-                WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
-                  AND (EXISTS (SELECT 1 FROM incidents_incidentmodelversion l
-                               WHERE l.incident_id = i.id AND l.model_version_id = v.id)
-                       OR EXISTS (SELECT 1 FROM incidents_incidentdeployment l
-                                  JOIN incidents_deployment d ON d.id = l.deployment_id
-                                  WHERE l.incident_id = i.id AND d.model_version_id = v.id))),
+        WITH inc AS (
+            SELECT i.id FROM incidents_incident i
+            WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        ), deployed AS (
+            SELECT model_version_id, count(*) AS total, count(*) FILTER (WHERE status = 'failed') AS failed
+            FROM incidents_deployment
+            WHERE model_version_id IS NOT NULL AND last_event_at >= %(since)s AND last_event_at < %(until)s
+            GROUP BY 1
+        ), links AS (
+            SELECT model_version_id AS version_id, incident_id FROM incidents_incidentmodelversion
+            WHERE incident_id IN (SELECT id FROM inc)
+            UNION
+            SELECT d.model_version_id, l.incident_id FROM incidents_incidentdeployment l
+            JOIN incidents_deployment d ON d.id = l.deployment_id
+            WHERE l.incident_id IN (SELECT id FROM inc) AND d.model_version_id IS NOT NULL
+        ), linked AS (SELECT version_id, count(*) AS total FROM links GROUP BY 1)
+        SELECT m.name, v.version, coalesce(deployed.total, 0), coalesce(deployed.failed, 0),
+               coalesce(linked.total, 0),
                EXISTS (SELECT 1 FROM incidents_aliasmove a WHERE a.from_version_id = v.id AND a.kind = 'rollback')
         FROM incidents_modelversion v JOIN incidents_registeredmodel m ON m.id = v.model_id
+        LEFT JOIN deployed ON deployed.model_version_id = v.id LEFT JOIN linked ON linked.version_id = v.id
+        WHERE deployed.total IS NOT NULL OR linked.total IS NOT NULL
         ORDER BY m.name, v.version_number NULLS LAST, v.version
         """
     ],

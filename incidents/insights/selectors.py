@@ -14,7 +14,7 @@ counted by ``game_day_series`` alone.
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -330,62 +330,65 @@ def incident_series(*, user, filters: InsightsFilters) -> dict:
 def version_series(*, user, filters: InsightsFilters) -> dict:
     """Return, per model version in version order, its deployments, failed deployments and incidents in the period.
 
-    An incident counts for a version it is linked to, directly or through a
+    An incident counts once for a version it is linked to, directly or through a
     linked deployment of that version. A version whose champion alias was ever
-    rolled back away from it is marked ``rolled_back``.
+    rolled back away from it is marked ``rolled_back``. Each count is one grouped
+    query over deployments or links, so versions cost nothing per row.
     """
     deployments = Deployment.objects.filter(
-        model_version=OuterRef("pk"), last_event_at__gte=filters.since, last_event_at__lt=filters.until
+        model_version__isnull=False, last_event_at__gte=filters.since, last_event_at__lt=filters.until
     )
     if filters.environment:
         deployments = deployments.filter(environment=filters.environment)
-    incidents = (
-        _visible_incidents(user=user, filters=filters)
-        .excluding_drills()
-        .filter(
-            Q(
-                Exists(
-                    IncidentModelVersion.objects.filter(incident=OuterRef("pk"), model_version=OuterRef(OuterRef("pk")))
-                )
-            )
-            | Q(
-                Exists(
-                    IncidentDeployment.objects.filter(
-                        incident=OuterRef("pk"), deployment__model_version=OuterRef(OuterRef("pk"))
-                    )
+    if filters.model:
+        deployments = deployments.filter(model_version__model=filters.model)
+    if filters.team:
+        deployments = deployments.filter(model_version__model__team=filters.team)
+    deployed = {
+        row["model_version_id"]: row
+        for row in deployments.order_by()
+        .values("model_version_id")
+        .annotate(total=Count("id"), failed=Count("id", filter=Q(status=DeploymentStatus.FAILED)))
+    }
+    incidents = _visible_incidents(user=user, filters=filters).excluding_drills().values("id")
+    linked: dict[int, int] = {}
+    directly = (
+        IncidentModelVersion.objects.filter(incident__in=incidents)
+        .order_by()
+        .values("model_version_id")
+        .annotate(total=Count("incident_id", distinct=True))
+    )
+    # Through a deployment, unless also linked directly to the same version: each incident once.
+    through_deployments = (
+        IncidentDeployment.objects.filter(incident__in=incidents, deployment__model_version__isnull=False)
+        .exclude(
+            Exists(
+                IncidentModelVersion.objects.filter(
+                    incident=OuterRef("incident"), model_version=OuterRef("deployment__model_version")
                 )
             )
         )
+        .order_by()
+        .values("deployment__model_version_id")
+        .annotate(total=Count("incident_id", distinct=True))
     )
+    for row in directly:
+        linked[row["model_version_id"]] = linked.get(row["model_version_id"], 0) + row["total"]
+    for row in through_deployments:
+        version_id = row["deployment__model_version_id"]
+        linked[version_id] = linked.get(version_id, 0) + row["total"]
 
-    def counted(queryset: QuerySet):
-        # COUNT as a plain function: a correlated scalar subquery, with no GROUP BY added by the ORM.
-        return Coalesce(Subquery(queryset.annotate(total=Func(F("id"), function="COUNT")).values("total")), 0)
-
-    versions = ModelVersion.objects.all()
+    versions = ModelVersion.objects.filter(id__in=set(deployed) | set(linked))
     if filters.model:
         versions = versions.filter(model=filters.model)
     if filters.team:
         versions = versions.filter(model__team=filters.team)
     rows = (
         versions.annotate(
-            deployment_count=counted(deployments.order_by()),
-            failed_deployment_count=counted(deployments.filter(status=DeploymentStatus.FAILED).order_by()),
-            incident_count=counted(incidents),
-            rolled_back=Exists(AliasMove.objects.filter(from_version=OuterRef("pk"), kind=AliasMove.Kind.ROLLBACK)),
+            rolled_back=Exists(AliasMove.objects.filter(from_version=OuterRef("pk"), kind=AliasMove.Kind.ROLLBACK))
         )
-        .filter(Q(deployment_count__gt=0) | Q(incident_count__gt=0))
         .order_by("model__name", F("version_number").asc(nulls_last=True), "version")
-        .values(
-            "id",
-            "model_id",
-            "model__name",
-            "version",
-            "deployment_count",
-            "failed_deployment_count",
-            "incident_count",
-            "rolled_back",
-        )
+        .values("id", "model_id", "model__name", "version", "rolled_back")
     )
     return {
         "versions": [
@@ -395,9 +398,9 @@ def version_series(*, user, filters: InsightsFilters) -> dict:
                 "model": row["model__name"],
                 "version": row["version"],
                 "label": f"{row['model__name']} v{row['version']}",
-                "deployments": row["deployment_count"],
-                "failed_deployments": row["failed_deployment_count"],
-                "incidents": row["incident_count"],
+                "deployments": deployed.get(row["id"], {}).get("total", 0),
+                "failed_deployments": deployed.get(row["id"], {}).get("failed", 0),
+                "incidents": linked.get(row["id"], 0),
                 "rolled_back": row["rolled_back"],
             }
             for row in rows
