@@ -8,7 +8,10 @@ registers what it provides in its ``AppConfig.ready()``:
 - a *close check* (post-mortems, ``postmortems/apps.py``): why an incident
   may not be closed yet, or None when it may;
 - an *incident follower* (search, ``search/apps.py``): keeps data derived from
-  incidents current, given the ids of incidents that changed.
+  incidents current, given the ids of incidents that changed;
+- a *deployment follower* (experiments, ``experiments/apps.py``): records what
+  a pipeline event means beyond its lane (the rollout it reports, the arm its
+  failure hit), given what the deployment services recorded for it.
 
 Hooks are not signals: the services call them by name, at the point in their
 flow where the docstring says, inside the caller's transaction.
@@ -20,9 +23,11 @@ from contextvars import ContextVar
 
 CloseCheck = Callable[..., str | None]
 IncidentFollower = Callable[..., None]
+DeploymentFollower = Callable[..., None]
 
 _close_checks: list[CloseCheck] = []
 _followers: list[IncidentFollower] = []
+_deployment_followers: list[DeploymentFollower] = []
 # Incidents whose followers wait for the end of an ``incident_changes_deferred`` block (None outside one).
 _deferred: ContextVar[set[int] | None] = ContextVar("incident_changes_deferred", default=None)
 
@@ -37,6 +42,22 @@ def incident_follower_register(follower: IncidentFollower) -> None:
     """Register ``follower(*, incident_ids: set[int]) -> None``, called after those incidents changed."""
     if follower not in _followers:
         _followers.append(follower)
+
+
+def deployment_follower_register(follower: DeploymentFollower) -> None:
+    """Register ``follower(*, source, event, deployment, model, model_version, incidents, occurred_at, delivery)``.
+
+    Called by ``deployment_event_apply`` once the event's deployment is
+    recorded and its incidents opened, joined or mitigated, under the lane lock.
+    """
+    if follower not in _deployment_followers:
+        _deployment_followers.append(follower)
+
+
+def deployment_event_recorded(**recorded) -> None:
+    """Tell the deployment followers what the deployment services recorded for one pipeline event."""
+    for follower in _deployment_followers:
+        follower(**recorded)
 
 
 def incident_close_blocker(*, incident) -> str | None:

@@ -1,6 +1,7 @@
 """What a pipeline event means for experiments: the rollout it reports, and the arm its failure hit.
 
-Called by the deployment services once an event's deployment is recorded and
+Registered as a deployment follower (``incidents/hooks.py``): the deployment
+services call it once an event's deployment is recorded and
 its incidents opened, joined or mitigated, inside the same transaction and
 under the same lane lock (the model's row), so two deliveries of one rollout
 are applied one after the other. Safe to run again for the same delivery:
@@ -48,6 +49,24 @@ class RolloutContext:
     incidents: list[Incident]
     occurred_at: datetime
     delivery: object = None
+
+
+def experiment_deployment_follower(
+    *, source, event, deployment, model, model_version, incidents, occurred_at, delivery=None
+) -> None:
+    """Apply what the deployment services recorded for one event to experiments (the hook's signature)."""
+    experiment_event_apply(
+        context=RolloutContext(
+            source=source,
+            event=event,
+            deployment=deployment,
+            model=model,
+            model_version=model_version,
+            incidents=incidents,
+            occurred_at=occurred_at,
+            delivery=delivery,
+        )
+    )
 
 
 def experiment_event_apply(*, context: RolloutContext) -> Experiment | None:

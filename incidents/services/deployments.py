@@ -27,7 +27,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from experiments.services.rollouts import RolloutContext, experiment_event_apply
+from incidents.hooks import deployment_event_recorded
 from incidents.ingest.events import EventStatus, PipelineEvent
 from incidents.models import (
     Deployment,
@@ -605,8 +605,8 @@ def deployment_event_apply(
     deployment, then open, join or mitigate the lane's incidents. Safe to run
     again for the same delivery. With ``known`` (see ``BatchKnowledge``),
     skip the reads it answers, and add to it what this event recorded.
-    Then record what the event means for experiments: its rollout block, and
-    the arm its failure hit (``experiments.services.rollouts``).
+    Then tell the deployment followers (``incidents/hooks.py``; experiments
+    records the event's rollout block and the arm its failure hit).
     """
     model_version = known.version_of(team_id=source.team_id, event=event) if known is not None else None
     if model_version is not None:
@@ -644,17 +644,15 @@ def deployment_event_apply(
         delivery=delivery,
         known=known,
     )
-    experiment_event_apply(
-        context=RolloutContext(
-            source=source,
-            event=event,
-            deployment=deployment,
-            model=model,
-            model_version=model_version,
-            incidents=incidents,
-            occurred_at=occurred_at,
-            delivery=delivery,
-        )
+    deployment_event_recorded(
+        source=source,
+        event=event,
+        deployment=deployment,
+        model=model,
+        model_version=model_version,
+        incidents=incidents,
+        occurred_at=occurred_at,
+        delivery=delivery,
     )
     if known is not None:
         _knowledge_update(known, source=source, deployment=deployment, model=model, incidents=incidents)
