@@ -154,9 +154,10 @@ SQL = {
         f"""
         WITH d AS (
             SELECT d.team_id, v.model_id, date_trunc('week', d.last_event_at AT TIME ZONE 'UTC') AS week,
-                   d.status = 'failed' OR EXISTS (
-                       SELECT 1 FROM incidents_incidentdeployment l JOIN incidents_incident i ON i.id = l.incident_id
-                       WHERE l.deployment_id = d.id AND l.role = 'cause' AND {VISIBLE} AND i.kind <> 'game_day'
+                   d.status = 'failed' OR d.id IN (
+                       SELECT l.deployment_id FROM incidents_incidentdeployment l
+                       JOIN incidents_incident i ON i.id = l.incident_id
+                       WHERE l.role = 'cause' AND {VISIBLE} AND i.kind <> 'game_day'
                    ) AS failure,
                    CASE WHEN d.status = 'succeeded' THEN {HOURS.format(end="d.last_event_at", start="d.committed_at")}
                    END AS lead

@@ -129,9 +129,12 @@ def _dora_deployments(*, user, filters: InsightsFilters) -> QuerySet[Deployment]
     A change failure is a failed deployment, or one linked as the cause of an
     incident the user sees that is not a drill.
     """
-    caused = IncidentDeployment.objects.filter(
-        incident_visibility_q(user=user, prefix="incident__"), deployment=OuterRef("pk"), role=LinkRole.CAUSE
-    ).exclude(incident__kind=IncidentKind.GAME_DAY)
+    # Uncorrelated, so PostgreSQL hashes the caused deployments once instead of probing per deployment.
+    caused = (
+        IncidentDeployment.objects.filter(incident_visibility_q(user=user, prefix="incident__"), role=LinkRole.CAUSE)
+        .exclude(incident__kind=IncidentKind.GAME_DAY)
+        .values("deployment_id")
+    )
     deployments = Deployment.objects.filter(
         status__in=(DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED),
         environment=filters.dora_environment,
@@ -142,7 +145,7 @@ def _dora_deployments(*, user, filters: InsightsFilters) -> QuerySet[Deployment]
         deployments = deployments.filter(team=filters.team)
     if filters.model:
         deployments = deployments.filter(model_version__model=filters.model)
-    return deployments.alias(caused_incident=Exists(caused)).order_by()
+    return deployments.alias(caused_incident=Q(id__in=caused)).order_by()
 
 
 CHANGE_FAILURE = Q(status=DeploymentStatus.FAILED) | Q(caused_incident=True)
