@@ -50,6 +50,18 @@ class ActionItemForm(forms.Form):
         required=False, max_length=500, assume_scheme="https", label="Tracker issue", help_text="Optional link."
     )
 
+    def __init__(self, *args, owners_from_team=None, **kwargs):
+        """Offer every active person as owner, or with ``owners_from_team`` only that team's active members.
+
+        The short list keeps the incident page's quick form the same size however
+        large the organisation grows; the full form still offers everyone.
+        """
+        super().__init__(*args, **kwargs)
+        if owners_from_team is not None:
+            field = self.fields["owner"]
+            field.queryset = field.queryset.filter(memberships__team=owners_from_team)
+            field.help_text = f"A member of {owners_from_team.name} who sees it through."
+
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(choices=ActionItemStatus.choices)

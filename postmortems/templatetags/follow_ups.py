@@ -27,6 +27,7 @@ def _panel(context, *, incident, postmortem) -> dict:
         form = ActionItemForm(
             initial={"due_date": action_item_default_due_date(severity=incident.severity), "owner": user.pk},
             auto_id="id_action_%s",
+            owners_from_team=incident.team,
         )
     return {
         "request": request,

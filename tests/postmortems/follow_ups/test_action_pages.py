@@ -1,5 +1,6 @@
 """Pages of action items: my actions, the board, the lead's overdue list, one item, the forms and the panels."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -216,6 +217,20 @@ def test_create_from_an_incident(client, frozen, incident, lead, member):
     assert response.status_code == 302 and response["Location"] == "/actions/"
     item = ActionItem.objects.get()
     assert (item.owner, item.due_date, item.postmortem) == (member, TODAY + timedelta(weeks=6), None)
+
+
+def test_incident_page_offers_its_team_as_owners_and_the_full_form_everyone(
+    client, frozen, incident, lead, member, other_member
+):
+    """The quick form's owners stay the team's size however large the organisation grows."""
+    client.force_login(lead)
+    quick = client.get(reverse("incidents:detail", kwargs={"pk": incident.pk}))
+    full = client.get(reverse("postmortems:action-create"), {"incident": incident.pk})
+    html = quick.content.decode()
+    select = re.search(r'<select name="owner"[^>]*id="id_action_owner".*?</select>', html, re.S).group(0)
+    assert set(re.findall(r'<option value="(\d+)"', select)) == {str(lead.pk), str(member.pk)}
+    assert other_member in set(full.context["form"].fields["owner"].queryset)
+    assert f"{reverse('postmortems:action-create')}?incident={incident.pk}" in html
 
 
 def test_create_from_a_postmortem_links_it(client, frozen, incident, lead):
