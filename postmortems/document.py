@@ -123,15 +123,6 @@ def lessons_from_text(text: str) -> list[str]:
     return [paragraph.strip() for paragraph in re.split(r"\n\s*\n", text or "") if paragraph.strip()]
 
 
-def changed_section_keys(sections: Sequence[dict], before: Mapping, after: Mapping) -> list[str]:
-    """Return the keys of sections whose value differs, in the order of the sections."""
-    return [
-        section["key"]
-        for section in sections
-        if (before.get(section["key"]) or empty_value(section)) != (after.get(section["key"]) or empty_value(section))
-    ]
-
-
 def factors_text(factors: Iterable[Mapping]) -> str:
     """Return contributing factors (snapshot dicts) as a Markdown list."""
     lines = []

@@ -234,17 +234,6 @@ def incident_model_version_candidates(*, incident: Incident, limit: int = 30) ->
     return list(queryset.order_by("-created_at", "-id")[:limit])
 
 
-def incident_owner_candidates(*, incident: Incident) -> list:
-    """Return the active members of the incident's team, who may own it."""
-    from django.contrib.auth import get_user_model
-
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, memberships__team_id=incident.team_id)
-        .order_by("first_name", "last_name", "username")
-    )
-
-
 def incident_find_by_reference(*, reference: str, user) -> Incident | None:
     """Return the visible incident named by "INC-12", "#12" or "12", else None."""
     number = id_parse((reference or "").strip().upper().removeprefix("INC-").removeprefix("#"))

@@ -43,11 +43,6 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
-def deployment_icon(status: str) -> str:
-    return DEPLOYMENT_ICONS.get(status, "•")
-
-
-@register.filter
 def timeline_icon(item) -> str:
     move = getattr(item, "alias_move", None)
     if move is not None:
@@ -58,12 +53,6 @@ def timeline_icon(item) -> str:
 @register.filter
 def severity_description(severity: str) -> str:
     return SEVERITY_DESCRIPTIONS.get(severity, "")
-
-
-@register.filter
-def lower_status(value: str) -> str:
-    """Return a CSS-safe status token (in_progress stays as is)."""
-    return (value or "").lower().replace(" ", "_")
 
 
 @register.simple_tag

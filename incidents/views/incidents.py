@@ -172,12 +172,6 @@ def _refused(request, incident, error_message: str, **forms):
     return render(request, "incidents/incident_detail.html", _detail_context(request, incident, **forms), status=400)
 
 
-def _first_error(error: ValidationError) -> str:
-    if hasattr(error, "message_dict"):
-        return " ".join(message for messages_ in error.message_dict.values() for message in messages_)
-    return " ".join(error.messages)
-
-
 @require_POST
 def incident_acknowledge(request, pk):
     incident = _changeable_incident(request, pk)

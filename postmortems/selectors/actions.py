@@ -15,7 +15,6 @@ from postmortems.models import (
     UNRESOLVED_STATUSES,
     ActionItem,
     ActionItemStatus,
-    Postmortem,
 )
 from teams.models import Membership, Team
 from teams.selectors import user_is_team_member, user_team_ids
@@ -232,8 +231,3 @@ def action_items_for_incident(*, incident: Incident) -> list[ActionItem]:
             Case(When(status__in=RESOLVED_STATUSES, then=Value(1)), default=Value(0)), "due_date", "id"
         )
     )
-
-
-def action_items_for_postmortem(*, postmortem: Postmortem) -> list[ActionItem]:
-    """Return the action items of the post-mortem's incident, unresolved first."""
-    return action_items_for_incident(incident=postmortem.incident)

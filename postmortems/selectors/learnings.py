@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from incidents.models import RegisteredModel, Tag
 from postmortems.models import (
-    FactorCategory,
     Learning,
     LearningProposal,
     LearningProposalStatus,
@@ -154,18 +153,9 @@ def learning_from_the_archive(*, today: date | None = None) -> ArchivePick | Non
     return None
 
 
-def category_choices() -> list[tuple[str, str]]:
-    return list(FactorCategory.choices)
-
-
 def learning_tag_names() -> list[str]:
     """Return the names of tags some learning has, alphabetically."""
     return list(Tag.objects.filter(learnings__isnull=False).distinct().order_by("name").values_list("name", flat=True))
-
-
-def learnings_of_postmortem(*, postmortem: Postmortem) -> QuerySet[Learning]:
-    """Return the learnings the post-mortem is a source of, newest first."""
-    return learnings_with_relations(postmortem.learnings.all()).order_by("-created_at")
 
 
 def proposals_of_postmortem(*, postmortem: Postmortem) -> QuerySet[LearningProposal]:
