@@ -24,6 +24,8 @@ CATEGORY_SCORE = 2.0
 TEXT_SCORE = 1.5
 CANDIDATES_PER_SIGNAL = 200
 TEXT_CANDIDATES = 20
+# Similar words are looked for among this many of the newest entries that have them.
+TEXT_WINDOW = 200
 _WORD = re.compile(r"[a-z0-9]{4,}")
 STOP_WORDS = frozenset(
     {
@@ -76,8 +78,13 @@ def _text_matches(entries, words: list[str]) -> dict[int, float]:
         query = SearchQuery(
             " | ".join(f"{word}:AB" for word in words), search_type="raw", config=settings.SEARCH_CONFIG
         )
+        # Rank only the newest matches: common words match much of the index, and ranking every match
+        # grew with history (282 ms at 100k incidents against 1 ms at 1k). Ordered by time alone,
+        # PostgreSQL walks the recency index when the words are common and reads the GIN index when
+        # they are rare: a bounded number of rows either way.
+        newest = entries.filter(vector=query).order_by("-occurred_at", "-id").values("id")[:TEXT_WINDOW]
         rows = (
-            entries.filter(vector=query)
+            SearchEntry.objects.filter(pk__in=newest)
             .annotate(rank=SearchRank(F("vector"), query))
             .order_by("-rank", "-occurred_at")
             .values_list("id", "rank")[:TEXT_CANDIDATES]
