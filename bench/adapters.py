@@ -8,6 +8,7 @@ The baseline, measured in the same run on the same bodies, is json.loads alone:
 the ratio says how many JSON parses one full normalization costs.
 """
 
+import json
 import os
 import sys
 import timeit
@@ -21,10 +22,8 @@ import django
 
 django.setup()
 
-import json  # noqa: E402
-
-from incidents.ingest.adapters import sender_for  # noqa: E402
-from incidents.ingest.discovery import discover_model  # noqa: E402
+from incidents.ingest.adapters import sender_for  # noqa: E402 - after django.setup()
+from incidents.ingest.discovery import discover_model  # noqa: E402 - after django.setup()
 
 KINDS = ("github", "gitlab", "jenkins", "argocd", "circleci", "mlflow", "generic")
 PATTERN = r"(?P<model>[a-z][a-z0-9-]*) v(?P<version>\d+)"

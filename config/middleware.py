@@ -1,3 +1,5 @@
+"""Middleware of our own: sign-in for pages only, and a short way for webhook deliveries to their view."""
+
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.urls import Resolver404, resolve
 

@@ -1,3 +1,5 @@
+"""Every URL of Kintsugi: pages, the webhook edge, the API under /api/v1/ and its schema, the admin."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

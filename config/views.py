@@ -1,3 +1,5 @@
+"""Pages that belong to no app: the home page, the health check, and the error pages."""
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse

@@ -7,4 +7,4 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         # Registers the percentile aggregate on every new SQLite connection.
-        from incidents.insights import sql  # noqa: F401
+        from incidents.insights import sql  # noqa: F401 - imported for its connection hook

@@ -1,3 +1,5 @@
+"""The admin of post-mortems: where an organisation manages its coach rules and templates."""
+
 from django.contrib import admin
 
 from config.admin import ReadOnlyAdmin

@@ -1,3 +1,5 @@
+"""The admin of teams and their memberships."""
+
 from django.contrib import admin
 
 from teams.models import DigestPreference, DigestSend, Membership, Team

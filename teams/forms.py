@@ -1,3 +1,5 @@
+"""Forms of the team pages: adding a member, the team's settings."""
+
 from django import forms
 from django.contrib.auth import get_user_model
 

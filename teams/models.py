@@ -1,3 +1,5 @@
+"""Teams, memberships and the roles people hold in them."""
+
 import zoneinfo
 
 from django.conf import settings
@@ -70,6 +72,6 @@ class Membership(models.Model):
 
 
 # The weekly digest's records live in their own module; Django finds models through this one.
-from teams.digest.models import DigestPreference, DigestSend, DigestSendStatus  # noqa: E402
+from teams.digest.models import DigestPreference, DigestSend, DigestSendStatus  # noqa: E402 - after Team, which they point to
 
 __all__ = ["DigestPreference", "DigestSend", "DigestSendStatus", "Membership", "Team", "Weekday", "validate_timezone"]

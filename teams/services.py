@@ -1,3 +1,5 @@
+"""Writes to teams and memberships; a team always keeps at least one lead."""
+
 from django.db import transaction
 from django.utils.text import slugify
 

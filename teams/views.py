@@ -1,3 +1,5 @@
+"""Team pages: the list, a team's page, and what its leads change there (members, roles, settings)."""
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render

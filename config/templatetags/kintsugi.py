@@ -1,3 +1,5 @@
+"""Template tags every page uses: navigation links that know the current page, and safe Markdown."""
+
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html

@@ -1,3 +1,5 @@
+"""The models of incidents: sources and deliveries, the model registry, deployments, incidents and timelines."""
+
 from incidents.models.deployments import Deployment, DeploymentStatus
 from incidents.models.incidents import (
     Incident,

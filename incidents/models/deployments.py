@@ -1,3 +1,5 @@
+"""Deployments: one attempt to put a model version (or a commit) into an environment."""
+
 from django.db import models
 
 

@@ -1,3 +1,5 @@
+"""The models of post-mortems, templates, the coach, reviews, action items and learnings."""
+
 from postmortems.models.coach import CoachAcknowledgement, CoachRule, CoachRuleKind
 from postmortems.models.postmortems import (
     FACTOR_CATEGORY_GROUPS,

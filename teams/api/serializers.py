@@ -1,3 +1,5 @@
+"""What the teams API reads and writes: teams, memberships, and the caller's own account."""
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 

@@ -1,3 +1,5 @@
+"""Teams under /api/v1/teams/ (staff create, leads change) and the caller under /api/v1/users/me/."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets

@@ -17,8 +17,8 @@ import django
 
 django.setup()
 
-from incidents.ingest.batch import delivery_process  # noqa: E402
-from incidents.services import deployments  # noqa: E402
+from incidents.ingest.batch import delivery_process  # noqa: E402 - after django.setup()
+from incidents.services import deployments  # noqa: E402 - after django.setup()
 
 
 def hang(**kwargs):
