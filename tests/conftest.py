@@ -1,4 +1,7 @@
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -18,6 +21,19 @@ def _webhook_sources_forgotten():
     webhook_sources_forget()
     rate_grants_forget()
     drain_lease_forget()
+
+
+@pytest.fixture
+def frozen_at() -> datetime:
+    """The moment ``frozen`` stops the clock at; a folder's conftest overrides it to tell its own story."""
+    return datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def frozen(frozen_at):
+    """Freeze time at ``frozen_at``; move it with ``frozen.move_to``."""
+    with time_machine.travel(frozen_at, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

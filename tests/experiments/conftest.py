@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from experiments.services.experiments import experiment_start
 from experiments.services.game_days import game_day_plan
@@ -18,9 +17,8 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def frozen_at():
+    return NOW
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def frozen():
-    with time_machine.travel(T0 + timedelta(days=1), tick=False) as traveller:
-        yield traveller
+def frozen_at():
+    return T0 + timedelta(days=1)
 
 
 @pytest.fixture

@@ -1,10 +1,20 @@
+from datetime import UTC, datetime
+
 import pytest
+
+# A Tuesday noon in UTC: the moment the incident tests freeze time at (``frozen``).
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Hash fixture passwords cheaply: these tests are about incidents, not key stretching."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def frozen_at():
+    return NOW
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from incidents.forms import MODEL_NOT_IN_TEAM, NO_TEAM
@@ -16,17 +15,11 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
+from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 LIST = "/incidents/"
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

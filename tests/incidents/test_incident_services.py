@@ -1,7 +1,6 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from incidents.models import IncidentDeployment, IncidentModelVersion, TimelineEntry
@@ -21,16 +20,9 @@ from incidents.services.incidents import (
     InvalidTransition,
 )
 from tests.factories import DeploymentFactory, ModelVersionFactory, RegisteredModelFactory
+from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from incidents.models import Incident, ModelAlias, TimelineEntry
 from incidents.services import incidents as services
@@ -13,17 +12,11 @@ from tests.factories import (
     RegisteredModelFactory,
     TeamFactory,
 )
+from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 API = "/api/v1/incidents/"
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from incidents.models import IncidentKind, ModelVersion, RegisteredModel, Severity
@@ -26,10 +25,8 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def frozen():
-    """Freeze time at NOW (a Monday morning in UTC); move it with ``frozen.move_to``."""
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
+def frozen_at():
+    return NOW
 
 
 @pytest.fixture

@@ -35,6 +35,11 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
+def frozen_at():
+    return NOW
+
+
+@pytest.fixture
 def inbox(settings):
     """A real SMTP server on loopback, and Django sending to it."""
     handler = Inbox()

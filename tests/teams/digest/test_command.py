@@ -3,22 +3,14 @@
 from io import StringIO
 
 import pytest
-import time_machine
 from django.core.management import CommandError, call_command
 
 from teams.digest.models import DigestSend
 from teams.digest.schedule import WEEK_INVALID
 from teams.digest.services import digest_unsubscribe
 from tests.factories import MembershipFactory, UserFactory
-from tests.teams.digest.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def run(*args) -> tuple[str, str]:

@@ -17,12 +17,6 @@ from tests.teams.digest.conftest import NOW, WEEK, at
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 def titles(digest) -> list[str]:
     return [item.postmortem.title for item in digest.learned]
 

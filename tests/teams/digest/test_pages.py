@@ -1,21 +1,13 @@
 """The digest's pages: preferences, the preview of one's own digest, and the link from the team page."""
 
 import pytest
-import time_machine
 
 from teams.digest.models import DigestPreference
 from teams.digest.schedule import WEEK_INVALID
 from teams.digest.services import digest_unsubscribe
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
-from tests.teams.digest.conftest import NOW
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 def signed_in(client, user):

@@ -20,12 +20,6 @@ from tests.teams.digest.conftest import NOW, WEEK, at
 SITE = "https://kintsugi.example.com"
 
 
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
-
-
 def deliver(user, week: str = WEEK) -> DigestOutcome:
     return digest_deliver(user_id=user.pk, week=IsoWeek.parse(week))
 
