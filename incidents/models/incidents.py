@@ -1,5 +1,7 @@
 """Incidents, what they are linked to, and their timelines."""
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
@@ -42,7 +44,19 @@ class LinkRole(models.TextChoices):
     CAUSE = "cause", "Cause"
 
 
+# A tag as people write it, once cleaned: lower-case letters and digits first, then also hyphens and underscores.
+TAG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+
+
+def tag_name_from(raw: str) -> str | None:
+    """Return the tag people mean by ``raw`` (lower case, no leading #, spaces as hyphens), or None if unusable."""
+    name = "-".join(str(raw).strip().lower().lstrip("#").split())
+    return name if TAG_NAME.match(name) else None
+
+
 class Tag(models.Model):
+    """A word that groups incidents and learnings (``tag_name_from`` says which words are tags)."""
+
     name = models.SlugField(max_length=60, unique=True)
 
     class Meta:

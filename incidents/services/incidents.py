@@ -10,7 +10,6 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
 from config.database import insert_unless_conflict
 from incidents.hooks import incident_changed, incident_close_blocker
@@ -28,6 +27,7 @@ from incidents.models import (
     Tag,
     TimelineEntry,
 )
+from incidents.models.incidents import tag_name_from
 from notifications.models import EventKind
 from notifications.services.events import notify_event
 from teams.selectors import user_display_name
@@ -241,13 +241,13 @@ def incident_open(
 
 
 def tag_names_clean(tags: list[str]) -> list[str]:
-    """Return the tags as sorted unique slugs; raise ValidationError naming an unusable one."""
+    """Return the tags as sorted unique names (``tag_name_from``); raise ValidationError naming an unusable one."""
     names = set()
     for raw in tags:
         if not raw.strip():
             continue
-        name = slugify(raw.strip())
-        if not name or len(name) > 60:
+        name = tag_name_from(raw)
+        if name is None:
             raise ValidationError({"tags": TAG_INVALID.format(value=raw.strip()[:80])})
         names.add(name)
     if len(names) > MAX_TAGS:
@@ -734,6 +734,26 @@ def _unlink(*, incident: Incident, link_model, target: dict, label: str, actor, 
     )
 
 
+def _deployment_link(deployment: Deployment) -> dict:
+    """Describe a deployment's link for ``_set_link_role`` and ``_unlink``: its timeline entries name it."""
+    return {
+        "link_model": IncidentDeployment,
+        "target": {"deployment": deployment},
+        "label": _deployment_label(deployment),
+        "extra": {"deployment": deployment},
+    }
+
+
+def _model_version_link(model_version: ModelVersion) -> dict:
+    """Describe a model version's link for ``_set_link_role`` and ``_unlink``."""
+    return {
+        "link_model": IncidentModelVersion,
+        "target": {"model_version": model_version},
+        "label": str(model_version),
+        "extra": {},
+    }
+
+
 @transaction.atomic
 def incident_set_deployment_role(
     *, incident: Incident, deployment: Deployment, role: str, actor, at: datetime | None = None
@@ -746,16 +766,7 @@ def incident_set_deployment_role(
     _check_role(role)
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link, changed = _set_link_role(
-        incident=incident,
-        link_model=IncidentDeployment,
-        target={"deployment": deployment},
-        label=_deployment_label(deployment),
-        role=role,
-        actor=actor,
-        at=at,
-        extra={"deployment": deployment},
-    )
+    link, changed = _set_link_role(incident=incident, role=role, actor=actor, at=at, **_deployment_link(deployment))
     if changed and deployment.model_version_id:
         incident_link_model_version(incident=incident, model_version=deployment.model_version, role=role)
     return link
@@ -766,14 +777,7 @@ def incident_unlink_deployment(*, incident: Incident, deployment: Deployment, ac
     """Remove the deployment's link (its model version stays linked) and record it."""
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    _unlink(
-        incident=incident,
-        link_model=IncidentDeployment,
-        target={"deployment": deployment},
-        label=_deployment_label(deployment),
-        actor=actor,
-        extra={"deployment": deployment},
-    )
+    _unlink(incident=incident, actor=actor, **_deployment_link(deployment))
 
 
 @transaction.atomic
@@ -784,16 +788,7 @@ def incident_set_model_version_role(
     _check_role(role)
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    link, _ = _set_link_role(
-        incident=incident,
-        link_model=IncidentModelVersion,
-        target={"model_version": model_version},
-        label=str(model_version),
-        role=role,
-        actor=actor,
-        at=at,
-        extra={},
-    )
+    link, _ = _set_link_role(incident=incident, role=role, actor=actor, at=at, **_model_version_link(model_version))
     return link
 
 
@@ -802,14 +797,7 @@ def incident_unlink_model_version(*, incident: Incident, model_version: ModelVer
     """Remove the model version's link and record it."""
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
-    _unlink(
-        incident=incident,
-        link_model=IncidentModelVersion,
-        target={"model_version": model_version},
-        label=str(model_version),
-        actor=actor,
-        extra={},
-    )
+    _unlink(incident=incident, actor=actor, **_model_version_link(model_version))
 
 
 @transaction.atomic

@@ -280,6 +280,16 @@ def incident_star(request, pk, entry_id):
     return redirect(f"{incident.get_absolute_url()}#entry-{entry.pk}")
 
 
+def _change_links(request, incident, change, *, done: str):
+    """Make a change to the incident's links; on a broken rule re-render the page with it (400), else go back."""
+    try:
+        change()
+    except IncidentRuleError as error:
+        return _refused(request, incident, str(error))
+    messages.success(request, done)
+    return redirect(f"{incident.get_absolute_url()}#links")
+
+
 @require_POST
 def incident_link_deployment(request, pk):
     incident = _changeable_incident(request, pk)
@@ -291,26 +301,27 @@ def incident_link_deployment(request, pk):
     )
     if deployment is None:
         return _refused(request, incident, "That deployment does not exist.")
-    try:
-        services.incident_set_deployment_role(
-            incident=incident, deployment=deployment, role=form.cleaned_data["role"], actor=request.user
-        )
-    except IncidentRuleError as error:
-        return _refused(request, incident, str(error))
-    messages.success(request, "Deployment link saved.")
-    return redirect(f"{incident.get_absolute_url()}#links")
+    role = form.cleaned_data["role"]
+    return _change_links(
+        request,
+        incident,
+        lambda: services.incident_set_deployment_role(
+            incident=incident, deployment=deployment, role=role, actor=request.user
+        ),
+        done="Deployment link saved.",
+    )
 
 
 @require_POST
 def incident_unlink_deployment(request, pk, deployment_id):
     incident = _changeable_incident(request, pk)
     deployment = get_object_or_404(Deployment.objects.select_related("model_version__model"), pk=deployment_id)
-    try:
-        services.incident_unlink_deployment(incident=incident, deployment=deployment, actor=request.user)
-    except IncidentRuleError as error:
-        return _refused(request, incident, str(error))
-    messages.success(request, "Deployment unlinked.")
-    return redirect(f"{incident.get_absolute_url()}#links")
+    return _change_links(
+        request,
+        incident,
+        lambda: services.incident_unlink_deployment(incident=incident, deployment=deployment, actor=request.user),
+        done="Deployment unlinked.",
+    )
 
 
 @require_POST
@@ -322,26 +333,27 @@ def incident_link_model_version(request, pk):
     version = ModelVersion.objects.select_related("model").filter(pk=form.cleaned_data["model_version"]).first()
     if version is None:
         return _refused(request, incident, "That model version does not exist.")
-    try:
-        services.incident_set_model_version_role(
-            incident=incident, model_version=version, role=form.cleaned_data["role"], actor=request.user
-        )
-    except IncidentRuleError as error:
-        return _refused(request, incident, str(error))
-    messages.success(request, f"{version} is linked as {form.cleaned_data['role']}.")
-    return redirect(f"{incident.get_absolute_url()}#links")
+    role = form.cleaned_data["role"]
+    return _change_links(
+        request,
+        incident,
+        lambda: services.incident_set_model_version_role(
+            incident=incident, model_version=version, role=role, actor=request.user
+        ),
+        done=f"{version} is linked as {role}.",
+    )
 
 
 @require_POST
 def incident_unlink_model_version(request, pk, version_id):
     incident = _changeable_incident(request, pk)
     version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=version_id)
-    try:
-        services.incident_unlink_model_version(incident=incident, model_version=version, actor=request.user)
-    except IncidentRuleError as error:
-        return _refused(request, incident, str(error))
-    messages.success(request, f"{version} unlinked.")
-    return redirect(f"{incident.get_absolute_url()}#links")
+    return _change_links(
+        request,
+        incident,
+        lambda: services.incident_unlink_model_version(incident=incident, model_version=version, actor=request.user),
+        done=f"{version} unlinked.",
+    )
 
 
 @require_POST

@@ -12,13 +12,13 @@ from rest_framework.views import APIView
 from config.validation import id_parse
 from incidents.models import Incident
 from postmortems.api import serializers as api
-from postmortems.models import Postmortem, PostmortemStatus, Template
+from postmortems.models import Postmortem, Template
 from postmortems.selectors.coach import postmortem_findings, text_findings
 from postmortems.selectors.postmortems import (
+    factor_snapshot,
     postmortem_detail,
-    postmortem_lessons,
     postmortem_list,
-    postmortem_reader_version,
+    postmortem_reader_copy,
     postmortem_versions,
     user_can_view_postmortem,
     user_sees_working_copy,
@@ -30,7 +30,6 @@ from postmortems.services.postmortems import (
     PostmortemError,
     PostmortemPermissionError,
     PublishBlocked,
-    factor_snapshot,
     postmortem_publish,
     postmortem_reopen,
     postmortem_review,
@@ -60,32 +59,6 @@ def _raise(error: PostmortemError | TemplateError):
     if isinstance(error, PostmortemPermissionError):
         raise PermissionDenied(str(error))
     raise ValidationError({"detail": str(error)})
-
-
-def reader_copy(*, user, postmortem: Postmortem) -> dict:
-    """Return the text the user reads: the working copy for the team and reviewers, else the published one."""
-    if user_sees_working_copy(user=user, postmortem=postmortem):
-        content = postmortem.content
-        copy = {
-            "title": postmortem.title,
-            "content": content,
-            "factors": factor_snapshot(postmortem.factors.all()),
-            "version": postmortem.version,
-            "published": postmortem.status == PostmortemStatus.PUBLISHED,
-            "working": True,
-        }
-    else:
-        version = postmortem_reader_version(postmortem=postmortem)
-        copy = {
-            "title": version.title,
-            "content": version.content,
-            "factors": version.factors,
-            "version": version.number,
-            "published": True,
-            "working": False,
-        }
-    copy["lessons"] = postmortem_lessons(postmortem=postmortem, content=copy["content"])
-    return copy
 
 
 class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -127,7 +100,7 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _detail(self, postmortem: Postmortem, status_code=status.HTTP_200_OK) -> Response:
         postmortem = postmortem_detail(pk=postmortem.pk)
-        copies = {postmortem.pk: reader_copy(user=self.request.user, postmortem=postmortem)}
+        copies = {postmortem.pk: postmortem_reader_copy(user=self.request.user, postmortem=postmortem)}
         data = api.PostmortemDetailSerializer(postmortem, context={"copies": copies, "request": self.request}).data
         return Response(data, status=status_code)
 

@@ -1,5 +1,7 @@
 """Reads of post-mortems: who may see and change them, lists, history and the incident-close rule."""
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -220,6 +222,55 @@ def postmortem_authors(*, postmortem: Postmortem, up_to: int | None = None) -> l
 
 def postmortem_version(*, postmortem: Postmortem, number: int) -> PostmortemVersion | None:
     return postmortem.versions.select_related("author").filter(number=number).first()
+
+
+def factor_snapshot(factors: Iterable[ContributingFactor]) -> list[dict]:
+    """Return contributing factors as the plain dicts a version keeps."""
+    return [
+        {
+            "id": factor.pk,
+            "category": factor.category,
+            "category_label": factor.get_category_display(),
+            "description": factor.description,
+            "model_version_id": factor.model_version_id,
+            "model_version_label": str(factor.model_version) if factor.model_version_id else "",
+            "deployment_id": factor.deployment_id,
+            "deployment_label": str(factor.deployment) if factor.deployment_id else "",
+        }
+        for factor in factors
+    ]
+
+
+def postmortem_reader_copy(*, user, postmortem: Postmortem) -> dict | None:
+    """Return the text the user reads, or None when there is nothing they may read yet.
+
+    The team and the reviewers read the working copy; everyone else the newest
+    published version. Keys: title, content, factors, version, published,
+    working (which of the two it is) and lessons.
+    """
+    if user_sees_working_copy(user=user, postmortem=postmortem):
+        copy = {
+            "title": postmortem.title,
+            "content": postmortem.content,
+            "factors": factor_snapshot(postmortem.factors.all()),
+            "version": postmortem.version,
+            "published": postmortem.status == PostmortemStatus.PUBLISHED,
+            "working": True,
+        }
+    else:
+        version = postmortem_reader_version(postmortem=postmortem)
+        if version is None:
+            return None
+        copy = {
+            "title": version.title,
+            "content": version.content,
+            "factors": version.factors,
+            "version": version.number,
+            "published": True,
+            "working": False,
+        }
+    copy["lessons"] = postmortem_lessons(postmortem=postmortem, content=copy["content"])
+    return copy
 
 
 def postmortem_reader_version(*, postmortem: Postmortem) -> PostmortemVersion | None:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import RegisteredModel, Tag
+from incidents.models.incidents import tag_name_from
 from postmortems.document import lessons_from_text
 from postmortems.models import (
     FactorCategory,
@@ -43,7 +44,6 @@ TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
 MAX_TAGS = 12
 EDITABLE_FIELDS = frozenset({"title", "body", "team", "tags", "registered_models", "categories"})
-_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 
 
 class LearningError(Exception):
@@ -60,15 +60,15 @@ class LearningPermissionError(LearningError):
 
 
 def clean_tags(tags: Iterable[str] | str) -> list[str]:
-    """Return tag names normalised (lower case, spaces become hyphens), or raise LearningError."""
+    """Return tag names as ``tag_name_from`` reads them, in order and once each, or raise LearningError."""
     if isinstance(tags, str):
         tags = re.split(r"[,\n]", tags)
     names = []
     for raw in tags:
-        name = "-".join(str(raw).strip().lower().lstrip("#").split())
-        if not name:
+        if not str(raw).strip().lstrip("#"):
             continue
-        if not _TAG.match(name):
+        name = tag_name_from(raw)
+        if name is None:
             raise LearningError(TAG_INVALID.format(tag=str(raw).strip()[:60]), field="tags")
         if name not in names:
             names.append(name)

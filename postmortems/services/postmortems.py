@@ -36,6 +36,7 @@ from postmortems.models import (
 from postmortems.models.coach import CoachAcknowledgement
 from postmortems.selectors.coach import SectionFinding, postmortem_findings
 from postmortems.selectors.facts import incident_facts, prefill_text
+from postmortems.selectors.postmortems import factor_snapshot
 from postmortems.selectors.templates import template_for_incident
 from postmortems.services.follow_ups import postmortem_published, postmortem_written
 from teams.selectors import user_display_name, user_is_team_member
@@ -170,23 +171,6 @@ def _lock(postmortem: Postmortem) -> Postmortem:
         .select_related("incident__team", "updated_by")
         .get(pk=postmortem.pk)
     )
-
-
-def factor_snapshot(factors: Iterable[ContributingFactor]) -> list[dict]:
-    """Return contributing factors as the plain dicts a version keeps."""
-    return [
-        {
-            "id": factor.pk,
-            "category": factor.category,
-            "category_label": factor.get_category_display(),
-            "description": factor.description,
-            "model_version_id": factor.model_version_id,
-            "model_version_label": str(factor.model_version) if factor.model_version_id else "",
-            "deployment_id": factor.deployment_id,
-            "deployment_label": str(factor.deployment) if factor.deployment_id else "",
-        }
-        for factor in factors
-    ]
 
 
 def _current_factors(postmortem: Postmortem) -> list[ContributingFactor]:

@@ -47,12 +47,13 @@ from postmortems.models import (
 from postmortems.selectors.coach import document_findings, organisation_coach, postmortem_findings
 from postmortems.selectors.facts import incident_facts
 from postmortems.selectors.postmortems import (
+    factor_snapshot,
     postmortem_authors,
     postmortem_current_approvals,
     postmortem_for_incident,
     postmortem_lessons,
     postmortem_list,
-    postmortem_reader_version,
+    postmortem_reader_copy,
     postmortem_stale_approvals,
     postmortem_status_counts,
     postmortem_version,
@@ -67,7 +68,6 @@ from postmortems.services.postmortems import (
     PostmortemError,
     PostmortemPermissionError,
     PublishBlocked,
-    factor_snapshot,
     missing_required_sections,
     postmortem_autosave,
     postmortem_autosave_discard,
@@ -161,19 +161,12 @@ def postmortem_start_view(request, incident_pk):
 # Read ---------------------------------------------------------------------------------
 
 
-def _reader_copy(postmortem, working: bool) -> dict:
-    """Return what the reader sees: the working copy, or the newest published version."""
-    if working:
-        return {
-            "title": postmortem.title,
-            "content": postmortem.content,
-            "factors": factor_snapshot(postmortem.factors.all()),
-            "version": postmortem.version,
-        }
-    version = postmortem_reader_version(postmortem=postmortem)
-    if version is None:
+def _reader_copy(request, postmortem) -> dict:
+    """Return what the user reads (``postmortem_reader_copy``); 404 when there is nothing yet."""
+    copy = postmortem_reader_copy(user=request.user, postmortem=postmortem)
+    if copy is None:
         raise Http404("No such post-mortem.")
-    return {"title": version.title, "content": version.content, "factors": version.factors, "version": version.number}
+    return copy
 
 
 def _review_state(postmortem) -> list[dict]:
@@ -191,8 +184,8 @@ def postmortem_detail_view(request, pk):
     user = request.user
     can_edit = user_can_edit_postmortem(user=user, postmortem=postmortem)
     is_reviewer = user_is_reviewer(user=user, postmortem=postmortem)
-    working = user_sees_working_copy(user=user, postmortem=postmortem)
-    copy = _reader_copy(postmortem, working)
+    copy = _reader_copy(request, postmortem)
+    working = copy["working"]
     coach = organisation_coach()
     blocks = build_blocks(
         sections=postmortem.sections,
@@ -796,7 +789,7 @@ def postmortem_diff(request, pk, number):
 
 
 def _export_copy(request, postmortem) -> dict:
-    return _reader_copy(postmortem, user_sees_working_copy(user=request.user, postmortem=postmortem))
+    return _reader_copy(request, postmortem)
 
 
 @require_GET
