@@ -53,7 +53,8 @@ def template_index(request):
     form = TemplateCreateForm(
         request.POST or None,
         teams=teams,
-        templates=Template.objects.filter(pk__in=[template.pk for template in templates]),
+        # Each choice is labelled with its team: read them with the templates, not one query per choice.
+        templates=Template.objects.filter(pk__in=[template.pk for template in templates]).select_related("team"),
     )
     status = 200
     if request.method == "POST":
