@@ -1,0 +1,48 @@
+"""Which app may import which (docs/architecture.md): incidents sits below post-mortems, search and the demo."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Insights read post-mortems' factors and action items inside their selectors, a choice docs/architecture.md
+# explains under "Insights": the one part of incidents allowed to import post-mortems.
+EXCEPTIONS = {"incidents/insights"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+def modules_of(app: str):
+    for path in sorted((ROOT / app).rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if not any(relative.startswith(f"{folder}/") for folder in EXCEPTIONS):
+            yield relative, path
+
+
+@pytest.mark.parametrize(
+    ("app", "above"),
+    [
+        ("incidents", {"postmortems", "search", "demo"}),
+        ("postmortems", {"demo"}),
+        ("search", {"demo"}),
+    ],
+)
+def test_an_app_imports_nothing_from_the_apps_built_on_it(app, above):
+    wrong = [
+        f"{relative} imports {module}"
+        for relative, path in modules_of(app)
+        for module in imported_modules(path)
+        if module.split(".")[0] in above
+    ]
+    assert not wrong, "\n".join(wrong)
