@@ -4,7 +4,7 @@ Raise BUILTIN_REVISION after changing them: the next use brings stored copies up
 to date. Post-mortems already written keep the sections they started with.
 """
 
-BUILTIN_REVISION = 3
+BUILTIN_REVISION = 4
 DEFAULT_BUILTIN_KEY = "standard"
 
 _FACTORS_HELP = (
@@ -271,17 +271,17 @@ BUILTIN_TEMPLATES = [
                 prefill="model_versions",
             ),
             _section(
+                "failed_step",
+                "Failed step",
+                "Which step failed, with which error, and what did it tell the people watching?",
+                required=True,
+            ),
+            _section(
                 "rollout",
                 "Rollout",
                 "Was the change rolled out gradually? At what share of traffic did it fail, and what stopped it?",
                 "Pre-filled from the experiment the incident happened in: arms, traffic steps, outcome.",
                 prefill="rollout",
-            ),
-            _section(
-                "failed_step",
-                "Failed step",
-                "Which step failed, with which error, and what did it tell the people watching?",
-                required=True,
             ),
             _section(
                 "blast_radius",
