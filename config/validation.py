@@ -27,6 +27,8 @@ from django_filters.constants import EMPTY_VALUES
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
 
+from config.widgets import IsoDateInput, IsoDateTimeInput
+
 ID_MIN = 1
 ID_MAX = 2**63 - 1
 # Version numbers live in PostgreSQL integer columns.
@@ -171,7 +173,9 @@ def _in_date_range(day: datetime.date) -> None:
 
 
 class DateFormField(forms.DateField):
-    """A calendar date within ``DATE_MIN`` and ``DATE_MAX``."""
+    """A calendar date within ``DATE_MIN`` and ``DATE_MAX``, rendered as a browser's date input reads it."""
+
+    widget = IsoDateInput
 
     def to_python(self, value):
         day = super().to_python(value)
@@ -182,6 +186,8 @@ class DateFormField(forms.DateField):
 
 class DateTimeFormField(forms.DateTimeField):
     """A moment whose date lies within ``DATE_MIN`` and ``DATE_MAX`` (a bare date is its midnight)."""
+
+    widget = IsoDateTimeInput
 
     def to_python(self, value):
         if isinstance(value, str):
