@@ -4,7 +4,7 @@ Raise BUILTIN_REVISION after changing them: the next use brings stored copies up
 to date. Post-mortems already written keep the sections they started with.
 """
 
-BUILTIN_REVISION = 4
+BUILTIN_REVISION = 5
 DEFAULT_BUILTIN_KEY = "standard"
 
 _FACTORS_HELP = (
@@ -277,17 +277,17 @@ BUILTIN_TEMPLATES = [
                 required=True,
             ),
             _section(
+                "blast_radius",
+                "Blast radius",
+                "What was affected, and what kept the damage contained?",
+                prefill="impact",
+            ),
+            _section(
                 "rollout",
                 "Rollout",
                 "Was the change rolled out gradually? At what share of traffic did it fail, and what stopped it?",
                 "Pre-filled from the experiment the incident happened in: arms, traffic steps, outcome.",
                 prefill="rollout",
-            ),
-            _section(
-                "blast_radius",
-                "Blast radius",
-                "What was affected, and what kept the damage contained?",
-                prefill="impact",
             ),
             _section(
                 "rollback",
