@@ -119,9 +119,14 @@ def test_no_page_reports_a_content_security_policy_violation(page, live_server, 
     assert len(paths) > 30, paths
     visited, violations = [], {}
     for path in paths:
+        # Ask first, with the page's cookies: an empty 4xx (a POST-only URL) would leave the tab on Chromium's
+        # error page, whose own navigation interrupts the next goto.
+        answer = page.request.get(f"{live_server.url}{path}", max_redirects=0)
+        if answer.status != 200 or "text/html" not in answer.headers.get("content-type", ""):
+            continue
         try:
             response = page.goto(f"{live_server.url}{path}")
-        except PlaywrightError:  # an answer with no page to show (an empty 4xx): nothing to check
+        except PlaywrightError:  # an answer with no page to show: nothing to check
             continue
         if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
             continue
