@@ -10,19 +10,12 @@ things it indexes. Its tables were created while search lived in the
 post-mortems app; migration 0002 gave them this app's names.
 """
 
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
-
-class GinIndexOnPostgres(GinIndex):
-    """A GIN index on PostgreSQL; a plain index on other databases, which search without it."""
-
-    def create_sql(self, model, schema_editor, using="", **kwargs):
-        if schema_editor.connection.vendor != "postgresql":
-            return models.Index.create_sql(self, model, schema_editor, using=using, **kwargs)
-        return super().create_sql(model, schema_editor, using=using, **kwargs)
+# Migration 0001 names the index class here.
+from config.indexes import GinIndexOnPostgres
 
 
 class SearchKind(models.TextChoices):

@@ -1,8 +1,8 @@
-"""Kept for migration 0003, written while search lived in this app: it imports the index class from here.
+"""Kept for migration 0003, written while search lived in this app: it names the index class here.
 
-The search index itself lives in the ``search`` app.
+The search index itself lives in the ``search`` app; the class in ``config/indexes.py``.
 """
 
-from search.models import GinIndexOnPostgres
+from config.indexes import GinIndexOnPostgres
 
 __all__ = ["GinIndexOnPostgres"]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from incidents.models import RegisteredModel, Tag
 from incidents.models.incidents import tag_name_from
 from postmortems.document import lessons_from_text
+from postmortems.hooks import learning_changed
 from postmortems.models import (
     FactorCategory,
     Learning,
@@ -22,7 +23,6 @@ from postmortems.models import (
     SectionKind,
 )
 from postmortems.selectors.learnings import user_can_decide_proposal, user_can_edit_learning
-from search.services import search_entry_sync_learning
 from teams.models import Team
 from teams.selectors import user_is_team_member
 
@@ -136,7 +136,7 @@ def learning_create(
     source_postmortems: Iterable[Postmortem] = (),
     created_at: datetime | None = None,
 ) -> Learning:
-    """Create and return a learning, and index it for search.
+    """Create and return a learning, and tell the learning followers (search) of it.
 
     Raise LearningPermissionError when the author files it under a team they
     are not in, and LearningError for any invalid field or a source post-mortem
@@ -156,13 +156,13 @@ def learning_create(
     _set_relations(learning, fields)
     if sources:
         learning.source_postmortems.set(sources)
-    search_entry_sync_learning(learning=learning)
+    learning_changed(learning=learning)
     return learning
 
 
 @transaction.atomic
 def learning_update(*, learning: Learning, actor, **fields) -> Learning:
-    """Change the given fields (any of EDITABLE_FIELDS), re-index, and return the learning.
+    """Change the given fields (any of EDITABLE_FIELDS), tell the learning followers, and return the learning.
 
     Raise LearningPermissionError unless the actor is its author, a member of
     its team, or staff; moving it to another team needs membership of that team.
@@ -182,7 +182,7 @@ def learning_update(*, learning: Learning, actor, **fields) -> Learning:
     learning.updated_at = timezone.now()
     learning.save()
     _set_relations(learning, cleaned)
-    search_entry_sync_learning(learning=learning)
+    learning_changed(learning=learning)
     return learning
 
 
