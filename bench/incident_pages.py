@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+from bench.ports import free_port  # noqa: E402 - needs ROOT on the path
 
 PYTHON = str(Path(sys.executable))
 ANCHOR = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -468,8 +469,8 @@ def main() -> int:
     }
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     servers = {
-        "small": Server(databases["small"], 8611, static_root),
-        "large": Server(databases["large"], 8612, static_root),
+        "small": Server(databases["small"], free_port(), static_root),
+        "large": Server(databases["large"], free_port(), static_root),
     }
     try:
         for server in servers.values():

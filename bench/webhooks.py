@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.databases import bench_admin_url, bench_database_name, bench_database_url  # noqa: E402 - needs ROOT on the path
+from bench.ports import free_port  # noqa: E402 - needs ROOT on the path
 
 BENCH_DB = bench_database_name("webhooks")
 SECRET_KEY = "bench-" + "k" * 60
@@ -80,12 +81,6 @@ MODELS = [
     "search-reranker",
 ]
 MODEL_PATTERN = r"Deploy (?P<model>[a-z-]+) v(?P<version>\d+)"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def recreate_database(server_url: str) -> None:
