@@ -1,9 +1,12 @@
-"""Argo CD notifications (webhook service) and Argo Rollouts notifications.
+"""Argo CD notifications (webhook service): an application's syncs and health.
 
 Argo CD neither signs nor names its notifications: the secret travels as
 ``Authorization: Bearer`` (or Basic auth), and the body is the JSON template
 given in the setup instructions, whose ``event`` field names the event
-(``app.sync.failed``…, or ``analysis-run-failed``… for Argo Rollouts).
+(``app.sync.failed``…). Argo Rollouts notifications come from the same engine
+but belong to a source of their own (``argo_rollouts.py``, which reuses the
+parsing and model discovery here): a Rollouts event sent to an Argo CD source
+is stored and ignored.
 """
 
 import json
@@ -26,14 +29,6 @@ APP_EVENTS = {
     "app.deployed": (EventStatus.SUCCEEDED, "deployed and healthy"),
     "app.sync.failed": (EventStatus.FAILED, "sync failed"),
     "app.health.degraded": (EventStatus.FAILED, "degraded"),
-}
-# Argo Rollouts events (named after the built-in triggers without "on-").
-ROLLOUT_EVENTS = {
-    "rollout-updated": (EventStatus.IN_PROGRESS, "rollout started"),
-    "rollout-completed": (EventStatus.SUCCEEDED, "rollout completed"),
-    "rollout-aborted": (EventStatus.FAILED, "rollout aborted"),
-    "analysis-run-failed": (EventStatus.FAILED, "analysis run failed"),
-    "analysis-run-error": (EventStatus.FAILED, "analysis run error"),
 }
 # Label keys (after the last "/", normalized) and Helm parameter names that carry the model.
 # Labels under kintsugi.io/ win over others; app.kubernetes.io/name is deliberately not
@@ -60,13 +55,12 @@ def event_name(headers: Mapping[str, str], payload: dict) -> str:
 
 
 def delivery_id(headers: Mapping[str, str], payload: dict, raw: bytes) -> str:
-    """Return a digest of what identifies one notification: the object, revision, event and times."""
+    """Return a digest of what identifies one notification: the application, revision, event and times."""
     return digest_id(
         fields.text(payload, "event"),
-        fields.text(payload, "app_uid") or fields.text(payload, "app") or fields.text(payload, "rollout"),
-        fields.text(payload, "namespace") or fields.text(payload, "app_namespace"),
+        fields.text(payload, "app_uid") or fields.text(payload, "app"),
+        fields.text(payload, "app_namespace"),
         fields.text(payload, "revision") or fields.text(payload, "sync_revision"),
-        fields.text(payload, "current_pod_hash"),
         fields.text(payload, "phase"),
         fields.text(payload, "finished_at"),
         fields.text(payload, "sent_at"),
@@ -159,35 +153,6 @@ def application(payload: dict) -> PipelineEvent:
         model_origin="payload" if model_name else "",
         # The operation's message explains a failed sync; after a degraded health it is stale.
         message=fields.text(payload, "message") if event == "app.sync.failed" else "",
-    )
-
-
-def rollout(payload: dict) -> PipelineEvent:
-    event = fields.required_text(payload, "event")
-    status, verb = ROLLOUT_EVENTS[event]
-    name = fields.required_text(payload, "rollout")
-    namespace = fields.text(payload, "namespace")
-    labels = fields.pairs(fields.value(payload, "labels"))
-    model_name, model_version = discover_model(payload, labels)
-    pod_hash = fields.text(payload, "current_pod_hash")
-    sent_at = fields.time_at(payload, "sent_at")
-    return PipelineEvent(
-        kind=EventKind.DEPLOYMENT,
-        status=status,
-        # The pod template hash identifies the revision being rolled out.
-        external_id=f"rollout:{namespace}/{name}:{pod_hash}",
-        pipeline=f"argo-rollouts/{name}",
-        run_id=pod_hash,
-        title=f"{name} {verb}",
-        environment=fields.first(label_lookup(labels, LABEL_ENVIRONMENT_KEYS), namespace),
-        run_url=fields.text(payload, "url"),
-        finished_at=sent_at if status != EventStatus.IN_PROGRESS else None,
-        occurred_at=sent_at,
-        failing_step="analysis" if event.startswith("analysis-run") else "",
-        model_name=model_name,
-        model_version=model_version,
-        model_origin="payload" if model_name else "",
-        message=fields.text(payload, "message") if status == EventStatus.FAILED else "",
     )
 
 
@@ -298,27 +263,6 @@ APP_TRIGGERS = {
     ),
 }
 
-ROLLOUT_BODY = """\
-{
-  "source": "argo-rollouts",
-  "event": "EVENT",
-  "sent_at": {{ now | date "2006-01-02T15:04:05Z07:00" | toJson }},
-  "rollout": {{ .rollout.metadata.name | toJson }},
-  "namespace": {{ .rollout.metadata.namespace | toJson }},
-  "phase": {{ .rollout.status.phase | toJson }},
-  "message": {{ .rollout.status.message | toJson }},
-  "current_pod_hash": {{ .rollout.status.currentPodHash | toJson }},
-  "stable_rs": {{ .rollout.status.stableRS | toJson }},
-  "image": {{ (index .rollout.spec.template.spec.containers 0).image | toJson }},
-  "labels": {{ .rollout.metadata.labels | toJson }}
-}"""
-ROLLOUT_TRIGGERS = {
-    "on-analysis-run-failed": ("kintsugi-analysis-run-failed", "analysis-run-failed"),
-    "on-analysis-run-error": ("kintsugi-analysis-run-error", "analysis-run-error"),
-    "on-rollout-aborted": ("kintsugi-rollout-aborted", "rollout-aborted"),
-    "on-rollout-completed": ("kintsugi-rollout-completed", "rollout-completed"),
-}
-
 
 def indent(text: str, spaces: int) -> str:
     return "\n".join(" " * spaces + line if line else line for line in text.splitlines())
@@ -359,17 +303,6 @@ def argocd_config_map() -> str:
             lines.append(f"      oncePer: {once_per}\n")
         parts.append("".join(lines))
     parts.append(f"  subscriptions: |\n    - recipients: [kintsugi]\n      triggers: [{', '.join(APP_TRIGGERS)}]\n")
-    return "".join(parts)
-
-
-def rollouts_config_map() -> str:
-    parts = [
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: argo-rollouts-notification-configmap\ndata:\n",
-        SERVICE,
-    ]
-    for trigger, (template, event) in ROLLOUT_TRIGGERS.items():
-        parts.append(webhook_template(template, ROLLOUT_BODY, event))
-        parts.append(f"  trigger.{trigger}: |\n    - send: [{template}]\n")
     return "".join(parts)
 
 
@@ -422,16 +355,8 @@ metadata:
 the Helm chart the parameters `model.name` and `model.version`. The label `kintsugi.io/environment`
 names the environment; otherwise the destination namespace does.
 
-**Argo Rollouts.** Canary analysis failures count as failed deployments. Put the same secret in
-`argo-rollouts-notification-secret` and merge into `argo-rollouts-notification-configmap`:
-
-```yaml
-"""
-    + braces_escaped(rollouts_config_map())
-    + """```
-
-and subscribe a Rollout with `notifications.argoproj.io/subscribe.on-analysis-run-failed.kintsugi: ""`
-(and the other triggers). The image tag is taken as the model version when a label names the model.
+**Argo Rollouts** notifications (canary steps, analysis runs) go to a source of kind Argo Rollouts,
+which records each rollout as an experiment; sent here they are stored and ignored.
 """
 )
 
@@ -441,10 +366,7 @@ SENDER = Sender(
     parse=parse,
     event_name=event_name,
     delivery_id=delivery_id,
-    adapters={
-        **dict.fromkeys(APP_EVENTS, application),
-        **dict.fromkeys(ROLLOUT_EVENTS, rollout),
-    },
+    adapters=dict.fromkeys(APP_EVENTS, application),
     kept_headers=("content-type", "user-agent"),
     sample=sample,
     setup_markdown=SETUP_MARKDOWN,

@@ -403,26 +403,6 @@ EXPECTED = {
         "occurred_at": "2025-04-19T08:00:00+00:00",
         "model_name": "",
     },
-    "argocd/analysis_run_failed__canary": {
-        "kind": "deployment",
-        "status": "failed",
-        "external_id": "rollout:recsys-prod/recsys-canary:6b8f9d7c4",
-        "pipeline": "argo-rollouts/recsys-canary",
-        "run_id": "6b8f9d7c4",
-        "title": "recsys-canary analysis run failed",
-        "environment": "production",
-        "finished_at": "2025-04-20T16:44:09+00:00",
-        "failing_step": "analysis",
-        "model_name": "recsys-two-tower",
-        "model_version": "2025.04.20-9",
-    },
-    "argocd/rollout_completed__digest_image": {
-        "status": "succeeded",
-        "external_id": "rollout:recsys-prod/recsys-canary:7c9a0e8d5",
-        "model_name": "recsys-two-tower",
-        "model_version": "",
-        "message": "",
-    },
     # Argo Rollouts: each event is a deployment of the revision and a step of its experiment.
     "argo_rollouts/rollout_updated__new_revision": {
         **FRAUD_ROLLOUT,
@@ -481,6 +461,48 @@ EXPECTED = {
             "step": 1,
             "outcome": "rolled_back",
             "reason": "RolloutAborted: Rollout aborted update to revision 12",
+        },
+    },
+    # The body of the template Argo CD sources once gave for Rollouts: no steps, uid or pod template labels.
+    "argo_rollouts/analysis_run_failed__earlier_template": {
+        "kind": "deployment",
+        "status": "failed",
+        "external_id": "rollout:recsys-prod/recsys-canary:6b8f9d7c4",
+        "pipeline": "argo-rollouts/recsys-canary",
+        "run_id": "6b8f9d7c4",
+        "title": "recsys-canary analysis run failed",
+        "environment": "production",
+        "finished_at": "2025-04-20T16:44:09+00:00",
+        "failing_step": "analysis",
+        "model_name": "recsys-two-tower",
+        "model_version": "2025.04.20-9",
+        "rollout": {
+            "name": "recsys-prod/recsys-canary:6b8f9d7c4",
+            "kind": "canary",
+            "candidate": "2025.04.20-9",
+            "control": "",
+            "traffic_percent": None,
+            "step": None,
+            "outcome": None,
+            "reason": "",
+        },
+    },
+    # An image pinned by digest names no version: the rollout still ends, promoted at 100 %.
+    "argo_rollouts/rollout_completed__digest_image": {
+        "status": "succeeded",
+        "external_id": "rollout:recsys-prod/recsys-canary:7c9a0e8d5",
+        "model_name": "recsys-two-tower",
+        "model_version": "",
+        "message": "",
+        "rollout": {
+            "name": "recsys-prod/recsys-canary:7c9a0e8d5",
+            "kind": "canary",
+            "candidate": "",
+            "control": "",
+            "traffic_percent": 100,
+            "step": None,
+            "outcome": "promoted",
+            "reason": "",
         },
     },
     "argo_rollouts/rollout_completed__promoted": {
@@ -736,3 +758,27 @@ def test_fixture_normalizes_to_expected_fields(name):
     assert_sane(event)
     normalized = event.as_json()
     assert {field: normalized[field] for field in expected} == expected
+
+
+def test_each_event_has_one_home_among_senders_reading_the_same_body():
+    """Argo CD and Argo Rollouts share a notification engine and its body's ``event`` field: one sender reads each."""
+    kinds = sorted({path.parent.name for path in fixture_paths()})
+    by_reader: dict[object, list[str]] = {}
+    for kind in kinds:
+        by_reader.setdefault(sender_for(kind).event_name, []).append(kind)
+    shared = [group for group in by_reader.values() if len(group) > 1]
+    assert ["argo_rollouts", "argocd"] in shared
+    for group in shared:
+        seen: dict[str, str] = {}
+        for kind in group:
+            for event in sender_for(kind).adapters:
+                assert event not in seen, f"{event!r} is read by both {seen[event]} and {kind}"
+                seen[event] = kind
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("argo_rollouts/*.json")), ids=lambda path: path.stem)
+def test_an_argo_rollouts_delivery_sent_to_an_argo_cd_source_is_ignored(path):
+    sender = sender_for("argocd")
+    payload = sender.parse({}, path.read_bytes())
+    with pytest.raises(UnsupportedEvent):
+        sender.adapt(sender.event_name({}, payload), payload)

@@ -16,7 +16,7 @@ import yaml
 
 from config.markdown import render_markdown
 from incidents.ingest.adapters import sender_for
-from incidents.ingest.adapters.argocd import APP_BODY, APP_TRIGGERS, ROLLOUT_BODY, ROLLOUT_TRIGGERS
+from incidents.ingest.adapters.argocd import APP_BODY, APP_TRIGGERS
 from incidents.ingest.schema import load_schema
 from incidents.ingest.senders import unwrap_paragraphs
 
@@ -69,18 +69,21 @@ def test_every_sender_module_has_a_sample_and_instructions():
 # Argo CD ----------------------------------------------------------------------
 
 
-def argocd_documents() -> tuple[dict, dict, dict]:
+def argocd_documents() -> tuple[dict, dict]:
     blocks = [yaml.safe_load(block) for block in code_blocks(instructions("argocd"), "yaml")]
     secret = next(block for block in blocks if block.get("kind") == "Secret")
     config = next(block for block in blocks if block.get("metadata", {}).get("name") == "argocd-notifications-cm")
-    rollouts = next(
-        block for block in blocks if block.get("metadata", {}).get("name") == "argo-rollouts-notification-configmap"
-    )
-    return secret, config, rollouts
+    return secret, config
+
+
+def test_argocd_instructions_send_rollouts_to_their_own_source():
+    blocks = [yaml.safe_load(block) for block in code_blocks(instructions("argocd"), "yaml")]
+    assert all(block.get("metadata", {}).get("name") != "argo-rollouts-notification-configmap" for block in blocks)
+    assert "source of kind Argo Rollouts" in instructions("argocd")
 
 
 def test_argocd_secret_service_and_triggers():
-    secret, config, _ = argocd_documents()
+    secret, config = argocd_documents()
     assert secret["stringData"]["kintsugi-token"] == secret_for("argocd")
     service = yaml.safe_load(config["data"]["service.webhook.kintsugi"])
     assert service["url"] == URL
@@ -119,24 +122,22 @@ def render(body: str, *, optional_present: bool) -> dict:
 
 @pytest.mark.parametrize("optional_present", [True, False])
 def test_argocd_templates_render_valid_json_the_adapter_reads(optional_present):
-    _, config, rollouts = argocd_documents()
+    _, config = argocd_documents()
     templates = {name: event for name, event, *_ in APP_TRIGGERS.values()}
-    templates |= dict(ROLLOUT_TRIGGERS.values())
-    for document in (config, rollouts):
-        for key, value in document["data"].items():
-            if not key.startswith("template."):
-                continue
-            webhook = yaml.safe_load(value)["webhook"]["kintsugi"]
-            assert webhook["method"] == "POST"
-            body = render(webhook["body"], optional_present=optional_present)
-            assert body["event"] == templates[key.removeprefix("template.")]
-            sender = sender_for("argocd")
-            event = sender.adapt(sender.event_name({}, body), body)
-            assert_sane(event)
+    for key, value in config["data"].items():
+        if not key.startswith("template."):
+            continue
+        webhook = yaml.safe_load(value)["webhook"]["kintsugi"]
+        assert webhook["method"] == "POST"
+        body = render(webhook["body"], optional_present=optional_present)
+        assert body["event"] == templates[key.removeprefix("template.")]
+        sender = sender_for("argocd")
+        event = sender.adapt(sender.event_name({}, body), body)
+        assert_sane(event)
 
 
 def test_argocd_template_guards_multi_source_applications():
-    _, config, _ = argocd_documents()
+    _, config = argocd_documents()
     body = yaml.safe_load(config["data"]["template.kintsugi-app-sync-failed"])["webhook"]["kintsugi"]["body"]
     assert "{{- if .app.spec.source }}" in body
     assert "| toJson" in body
@@ -144,7 +145,7 @@ def test_argocd_template_guards_multi_source_applications():
 
 
 def test_argocd_template_fields_cover_the_shared_composed_template():
-    _, config, _ = argocd_documents()
+    _, config = argocd_documents()
     body = render(
         yaml.safe_load(config["data"]["template.kintsugi-app-sync-failed"])["webhook"]["kintsugi"]["body"],
         optional_present=True,
@@ -260,7 +261,7 @@ def test_docs_carry_the_current_argocd_templates_and_generic_schema():
     text = DOCS.read_text()
     from incidents.ingest.adapters.argo_rollouts import BODY as ARGO_ROLLOUTS_BODY
 
-    for body in (APP_BODY, ROLLOUT_BODY, ARGO_ROLLOUTS_BODY):
+    for body in (APP_BODY, ARGO_ROLLOUTS_BODY):
         for line in body.splitlines():
             if "EVENT" not in line:
                 assert line.strip() in text
