@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "postmortems",
     "experiments",
     "search",
+    "insights",
     "demo",
     "notifications",
 ]

@@ -21,6 +21,7 @@ api_v1 = [
     path("", include("postmortems.api.urls")),
     path("", include("experiments.api.urls")),
     path("", include("search.api_urls")),
+    path("", include("insights.api_urls")),
     path("", include("notifications.api.urls")),
 ]
 
@@ -37,6 +38,7 @@ urlpatterns = [
     path("", include("postmortems.urls")),
     path("", include("experiments.urls")),
     path("", include("search.urls")),
+    path("", include("insights.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,7 +1,6 @@
 from incidents.ingest.urls import source_patterns
-from incidents.insights.urls import insights_patterns
 from incidents.views.urls import incident_patterns
 
 app_name = "incidents"
 
-urlpatterns = [*incident_patterns, *source_patterns, *insights_patterns]
+urlpatterns = [*incident_patterns, *source_patterns]

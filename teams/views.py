@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from experiments.selectors import game_days_of_team
-from incidents.insights.views import embedded_dora
 from teams.forms import MembershipAddForm, TeamSettingsForm
 from teams.models import Membership, Team
 from teams.selectors import (
@@ -38,7 +37,6 @@ def team_detail(request, slug):
         "add_form": MembershipAddForm(team=team) if can_manage else None,
         "settings_form": TeamSettingsForm(instance=team) if can_manage else None,
         "roles": Membership.Role.choices,
-        "delivery": embedded_dora(user=request.user, team=team),
     }
     return render(request, "teams/team_detail.html", context)
 

@@ -2,10 +2,9 @@
 
 from config.api import Router
 from incidents.api.views import IncidentViewSet, RegisteredModelViewSet
-from incidents.insights.urls import api_patterns as insights_api_patterns
 
 router = Router()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("models", RegisteredModelViewSet, basename="model")
 
-urlpatterns = [*router.urls, *insights_api_patterns]
+urlpatterns = router.urls

@@ -4,7 +4,6 @@ from django.http import Http404
 from django.shortcuts import render
 
 from experiments.selectors import experiments_of_model
-from incidents.insights.views import embedded_dora
 from incidents.pagination import CappedPaginator
 from incidents.selectors.registry import model_aliases, model_get, model_latest_deployments, model_lineage, model_list
 
@@ -52,6 +51,5 @@ def model_lineage_page(request, pk):
         "lineage": lineage,
         "model": model,
         "experiments": experiments,
-        "delivery": embedded_dora(user=request.user, model=model),
     }
     return render(request, "incidents/model_lineage.html", context)

@@ -6,8 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from incidents.insights import selectors
-from incidents.insights.filters import InsightsFilters
+from insights import selectors
+from insights.filters import InsightsFilters
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from demo.chapters.people import DEMO_PASSWORD
-from incidents.insights.charts import CHARTS
 from incidents.models import RegisteredModel
+from insights.charts import CHARTS
 from teams.models import Team
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -7,9 +7,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
 
-from incidents.insights.charts import CHARTS, CHARTS_BY_KEY, SERIES, Chart, Table, dora_weeks_figure
-from incidents.insights.filters import InsightsFilterForm, InsightsFilters, Period, insights_filters_default
-from incidents.insights.selectors import delivery_weekly_series
+from incidents.models import Deployment, RegisteredModel
+from insights.charts import CHARTS, CHARTS_BY_KEY, SERIES, Chart, Table, dora_weeks_figure
+from insights.filters import InsightsFilterForm, InsightsFilters, Period, insights_filters_default
+from insights.selectors import delivery_weekly_series
+from teams.models import Team
 
 
 def insights_data(*, user, filters: InsightsFilters, series: str) -> dict:
@@ -52,8 +54,6 @@ def _form(request) -> InsightsFilterForm:
 
 def insights_page(request):
     """Show every insights chart for the chosen team, model, environment and period."""
-    from incidents.models import RegisteredModel
-    from teams.models import Team
 
     form = _form(request)
     status = 200
@@ -77,11 +77,10 @@ def insights_page(request):
         "models": RegisteredModel.objects.select_related("team").order_by("name").only("id", "name", "team__name"),
         "environments": _environments(),
     }
-    return render(request, "incidents/insights/page.html", context, status=status)
+    return render(request, "insights/page.html", context, status=status)
 
 
 def _environments() -> list[str]:
-    from incidents.models import Deployment
 
     # A handful of names, read from the (environment, …) index.
     return list(Deployment.objects.order_by("environment").values_list("environment", flat=True).distinct()[:50])

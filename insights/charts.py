@@ -10,8 +10,8 @@ marker symbols, and labels on the bars.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from incidents.insights import selectors
 from incidents.models import Severity
+from insights import selectors
 
 # Colour-blind-safe (Okabe-Ito) colours; patterns and dashes carry the same distinction without colour.
 COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]

@@ -18,8 +18,6 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
-from incidents.insights.filters import InsightsFilters
-from incidents.insights.sql import HoursBetween, PercentileCont
 from incidents.models import (
     AliasMove,
     Deployment,
@@ -34,6 +32,12 @@ from incidents.models import (
     Severity,
 )
 from incidents.selectors.incidents import incident_visibility_q
+from insights.filters import InsightsFilters
+from insights.sql import HoursBetween, PercentileCont
+from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor, FactorCategory, PostmortemStatus
+from postmortems.models.actions import UNRESOLVED_STATUSES
+from postmortems.selectors.actions import action_items_visible_to
+from teams.models import Team
 
 # Action items that run the system rather than change it: they count as operational load.
 OPERATIONAL_ACTION_KINDS = ("mitigate", "process", "rollback_runbook", "retrain_backfill")
@@ -221,8 +225,6 @@ def dora_series(*, user, filters: InsightsFilters) -> dict:
         row.pop("model_id"): row
         for row in incidents.filter(model__isnull=False).values("model_id").annotate(**_restore_figures())
     }
-
-    from teams.models import Team
 
     team_ids = set(team_deployed) | set(team_restored)
     teams = [
@@ -413,7 +415,6 @@ def version_series(*, user, filters: InsightsFilters) -> dict:
 
 def factor_series(*, user, filters: InsightsFilters) -> dict:
     """Return contributing factors per category and week of their incident's detection (drills left out)."""
-    from postmortems.models import ContributingFactor, FactorCategory
 
     incidents = _visible_incidents(user=user, filters=filters).excluding_drills()
     rows = (
@@ -445,9 +446,6 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
     left out): how many got a post-mortem, how many were published, and the
     days from resolution to publication.
     """
-    from postmortems.models import ActionItemStatus, PostmortemStatus
-    from postmortems.models.actions import UNRESOLVED_STATUSES
-    from postmortems.selectors.actions import action_items_visible_to
 
     items = action_items_visible_to(user=user).order_by()
     if filters.team:
@@ -527,9 +525,6 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     is the team's members times the working week times the operations share (settings).
     Drills are planned work and stay out.
     """
-    from postmortems.models import ActionItemStatus
-    from postmortems.selectors.actions import action_items_visible_to
-    from teams.models import Team
 
     incidents = (
         Incident.objects.filter(
@@ -623,7 +618,6 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
 
 def game_day_series(*, user, filters: InsightsFilters) -> dict:
     """Return drills run per week, the contributing factors they found and the action items they led to."""
-    from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor
 
     drills = _visible_incidents(user=user, filters=filters).drills()
     weekly: dict[date, dict] = {}

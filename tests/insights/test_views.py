@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from incidents.insights.charts import CHARTS, SERIES
-from incidents.insights.filters import (
+from insights.charts import CHARTS, SERIES
+from insights.filters import (
     CUSTOM_PERIOD_NEEDS_DATES,
     PERIOD_ENDS_BEFORE_START,
     PERIOD_TOO_LONG,
@@ -44,7 +44,7 @@ class TestApi:
         """The CSV (the page's table) is built from exactly what the API answers."""
         data = token_client_for(member).get(f"/api/v1/insights/{chart.series}/?{VIEW}").json()
         client.force_login(member)
-        rows = csv_rows(client.get(reverse("incidents:insights-csv", args=[chart.key]) + f"?{VIEW}"))
+        rows = csv_rows(client.get(reverse("insights:csv", args=[chart.key]) + f"?{VIEW}"))
         table = chart.table(data)
         assert rows[0] == [column.label for column in table.columns]
         assert rows[1:] == [[as_text(value) for value in row] for row in table.rows]
@@ -111,18 +111,18 @@ class TestApi:
 class TestPage:
     def test_every_chart_with_its_figure_table_and_csv(self, org, member, client):
         client.force_login(member)
-        response = client.get(reverse("incidents:insights") + f"?{VIEW}")
+        response = client.get(reverse("insights:page") + f"?{VIEW}")
         assert response.status_code == 200
         html = response.content.decode()
         for chart in CHARTS:
             assert f'id="{chart.key}"' in html
             assert f'id="chart-{chart.key}-0"' in html  # the figure's JSON
-            assert reverse("incidents:insights-csv", args=[chart.key]) + "?" in html
+            assert reverse("insights:csv", args=[chart.key]) + "?" in html
         assert html.count("<summary>Table view</summary>") == len(CHARTS)
 
     def test_no_inline_script_or_style(self, org, member, client):
         client.force_login(member)
-        html = client.get(reverse("incidents:insights") + f"?{VIEW}").content.decode()
+        html = client.get(reverse("insights:page") + f"?{VIEW}").content.decode()
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, tag
         assert "<style" not in html
@@ -131,9 +131,9 @@ class TestPage:
     def test_links_carry_the_filters(self, org, member, client, team):
         client.force_login(member)
         html = client.get(
-            reverse("incidents:insights") + f"?{VIEW}&team={team.slug}&environment=production&compare=1"
+            reverse("insights:page") + f"?{VIEW}&team={team.slug}&environment=production&compare=1"
         ).content.decode()
-        csv_link = reverse("incidents:insights-csv", args=["dora"]) + "?"
+        csv_link = reverse("insights:csv", args=["dora"]) + "?"
         query = html.split(csv_link, 1)[1].split('"', 1)[0]
         for part in ("period=custom", "start=2026-03-02", "end=2026-03-15", f"team={team.slug}", "compare=1"):
             assert part in query
@@ -141,34 +141,34 @@ class TestPage:
 
     def test_empty_states_say_what_would_fill_them(self, db, member, client):
         client.force_login(member)
-        html = client.get(reverse("incidents:insights")).content.decode()
+        html = client.get(reverse("insights:page")).content.decode()
         for chart in CHARTS:
             assert chart.empty in html
         assert "data-figure" not in html
 
     def test_bad_filters_show_the_error(self, member, client):
         client.force_login(member)
-        response = client.get(reverse("incidents:insights") + "?period=custom&start=2026-03-10&end=2026-03-01")
+        response = client.get(reverse("insights:page") + "?period=custom&start=2026-03-10&end=2026-03-01")
         assert response.status_code == 400
         assert PERIOD_ENDS_BEFORE_START in response.content.decode()
 
     def test_csv_of_an_unknown_chart_is_404(self, member, client):
         client.force_login(member)
-        assert client.get(reverse("incidents:insights-csv", args=["nothing"])).status_code == 404
+        assert client.get(reverse("insights:csv", args=["nothing"])).status_code == 404
 
     def test_in_the_navigation(self, member, client):
         client.force_login(member)
-        assert f'href="{reverse("incidents:insights")}"' in client.get("/").content.decode()
+        assert f'href="{reverse("insights:page")}"' in client.get("/").content.decode()
 
     def test_query_count_does_not_grow_with_the_data(self, org, member, client, team):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         from tests.factories import DeploymentFactory, IncidentFactory
-        from tests.incidents.insights.conftest import at
+        from tests.insights.conftest import at
 
         client.force_login(member)
-        url = reverse("incidents:insights") + f"?{VIEW}&compare=1"
+        url = reverse("insights:page") + f"?{VIEW}&compare=1"
 
         def count() -> int:
             with CaptureQueriesContext(connection) as queries:

@@ -1,4 +1,4 @@
-"""Template helpers of the insights page: table cells and KPI figures."""
+"""Template helpers of insights: table cells, the plotly stylesheets, and the small chart other pages embed."""
 
 from django import template
 from django.templatetags.static import static
@@ -6,6 +6,17 @@ from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+@register.inclusion_tag("insights/_embed.html", takes_context=True)
+def delivery_chart(context, *, team=None, model=None):
+    """Render the small deployment-frequency and change-failure-rate chart of a team's or a model's page.
+
+    The page's template asks for it, so the app that owns the page imports nothing of insights.
+    """
+    from insights.views import embedded_dora
+
+    return {"embed": embedded_dora(user=context["request"].user, team=team, model=model)}
 
 
 @register.filter

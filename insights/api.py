@@ -6,9 +6,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from incidents.insights.charts import SERIES
-from incidents.insights.filters import InsightsFilterForm, Period, insights_filters_default
-from incidents.insights.views import insights_data
+from insights.charts import SERIES
+from insights.filters import InsightsFilterForm, Period, insights_filters_default
+from insights.views import insights_data
 
 FILTER_PARAMETERS = [
     OpenApiParameter("team", OpenApiTypes.STR, description="A team's slug."),

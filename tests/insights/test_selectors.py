@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from django.db.models import Q
 
-from incidents.insights import selectors
-from incidents.insights.sql import HoursBetween, PercentileCont, percentile_of_sorted
 from incidents.models import Incident
+from insights import selectors
+from insights.sql import HoursBetween, PercentileCont, percentile_of_sorted
 from tests.factories import IncidentFactory, TeamFactory
-from tests.incidents.insights.conftest import at
+from tests.insights.conftest import at
 
 pytestmark = pytest.mark.django_db
 

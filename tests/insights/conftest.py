@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 import pytest
 import time_machine
 
-from incidents.insights.filters import InsightsFilters
 from incidents.models import AliasMove, IncidentDeployment, IncidentModelVersion, LinkRole
+from insights.filters import InsightsFilters
 from postmortems.models import ContributingFactor, Postmortem
 from tests.factories import (
     ActionItemFactory,
