@@ -35,6 +35,8 @@
   // Code blocks of setup instructions get their own copy button.
   document.querySelectorAll("[data-copy-blocks] pre").forEach(function (pre, index) {
     if (!pre.id) { pre.id = "code-block-" + (index + 1); }
+    // A long line makes the block scroll sideways: keyboard users scroll it once it can take focus.
+    pre.tabIndex = 0;
     var wrapper = document.createElement("div");
     wrapper.className = "code-block";
     pre.parentNode.insertBefore(wrapper, pre);
