@@ -1,16 +1,17 @@
-"""The webhook edge's work, in the order the receive view does it: find the source, count, check, store.
+"""The webhook edge's work, in the order the receive view does it: find the source, check, count, store.
 
 1. **Source lookup**: the source behind a webhook URL, with its secrets, read
    in one plain query and kept in this process's memory for a while
    (``webhook_source_get``). Every change to a source counts in its *edge
    version*, so a source kept in memory is never trusted past a change: the
    insert of a delivery checks the version it was read at.
-2. **Rate limit**: one count per request in a one-minute window per source, in
-   the shared Redis when there is one, else in the database
-   (``source_rate_limit_hit``).
-3. **Signature**: checked on the raw bytes against the source's valid secrets;
+2. **Signature**: checked on the raw bytes against the source's valid secrets;
    a source kept in memory is read again before refusing, so a secret issued
    since works at once (``webhook_source_verify``).
+3. **Rate limit**: one count per authenticated request in a one-minute window
+   per source, in the shared Redis when there is one, else in the database
+   (``source_rate_limit_hit``). Counted after the signature, so requests
+   anyone can send to the URL spend none of the source's budget.
 4. **The insert**: one statement stores the raw delivery, yields to a copy
    already stored, and checks the source's edge version, then a drain is woken
    once it is committed (``delivery_store``, ``delivery_receive``).
@@ -150,7 +151,35 @@ def webhook_sources_forget() -> None:
     _webhook_sources.clear()
 
 
-# -- 2. Rate limit ------------------------------------------------------------------------------------------------
+# -- 2. Signature -------------------------------------------------------------------------------------------------
+
+
+def webhook_source_verify(
+    *, sender: Sender, webhook_source: WebhookSource, public_id: str, headers, body: bytes, now: datetime
+) -> WebhookSource | None:
+    """Check the signature against the source's secrets; return the source as checked, or None when it is gone.
+
+    Raise SignatureError when no valid secret verifies it. A source kept in
+    memory is read again before refusing, so a secret issued since works at once.
+    """
+    try:
+        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
+    except SignatureError:
+        if not webhook_source.from_memory:
+            raise
+        return _verified_again(sender=sender, public_id=public_id, headers=headers, body=body, now=now)
+    return webhook_source
+
+
+def _verified_again(*, sender: Sender, public_id: str, headers, body: bytes, now: datetime) -> WebhookSource | None:
+    """Read the source from the database and check the signature against it; return it, or None when it is gone."""
+    webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
+    if webhook_source is not None:
+        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
+    return webhook_source
+
+
+# -- 3. Rate limit ------------------------------------------------------------------------------------------------
 
 WINDOW_SECONDS = 60
 
@@ -263,34 +292,6 @@ def rate_windows_prune(*, before: datetime) -> int:
     """Delete database counters of minutes before ``before``; return how many."""
     deleted, _ = SourceRateWindow.objects.filter(minute__lt=int(before.timestamp() // WINDOW_SECONDS)).delete()
     return deleted
-
-
-# -- 3. Signature -------------------------------------------------------------------------------------------------
-
-
-def webhook_source_verify(
-    *, sender: Sender, webhook_source: WebhookSource, public_id: str, headers, body: bytes, now: datetime
-) -> WebhookSource | None:
-    """Check the signature against the source's secrets; return the source as checked, or None when it is gone.
-
-    Raise SignatureError when no valid secret verifies it. A source kept in
-    memory is read again before refusing, so a secret issued since works at once.
-    """
-    try:
-        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
-    except SignatureError:
-        if not webhook_source.from_memory:
-            raise
-        return _verified_again(sender=sender, public_id=public_id, headers=headers, body=body, now=now)
-    return webhook_source
-
-
-def _verified_again(*, sender: Sender, public_id: str, headers, body: bytes, now: datetime) -> WebhookSource | None:
-    """Read the source from the database and check the signature against it; return it, or None when it is gone."""
-    webhook_source = webhook_source_get(public_id=public_id, now=now, fresh=True)
-    if webhook_source is not None:
-        sender.verify(headers, body, webhook_source.secrets_valid(now=now), now)
-    return webhook_source
 
 
 # -- 4. The insert ------------------------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 
 Senders give up (and some disable the hook) when answers are slow, so this
 view does only what decides the answer: find the source, bound the body,
-count the request, check the signature on the raw bytes, read the event name
-and delivery id, and commit the raw delivery. Everything else happens in a
-task queued after the commit. Every refusal is JSON with a ``message``.
+check the signature on the raw bytes, count the request, read the event the
+way the worker will, and commit the raw delivery. Everything else happens in a
+task queued after the commit. Every refusal is JSON with a ``message``; when a
+store the answer needs is down, the answer is 503 with Retry-After, never a
+refusal the sender would not retry (docs/operations.md says what each fault
+does).
 """
 
 import json
@@ -14,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from django import db
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError
 from django.http import JsonResponse, UnreadablePostError
 from django.test import RequestFactory
 from django.utils import timezone
@@ -32,7 +35,7 @@ from incidents.ingest.edge import (
     webhook_source_get,
     webhook_source_verify,
 )
-from incidents.ingest.errors import IngestError
+from incidents.ingest.errors import IngestError, UnsupportedEvent
 from incidents.models import Delivery, Source
 from incidents.selectors.sources import source_valid_secrets
 from incidents.services.sources import NO_SAMPLE, NO_VALID_SECRET, SOURCE_INACTIVE, SourceRuleError
@@ -48,6 +51,9 @@ RATE_LIMITED = "More than {limit} requests in a minute from this source: retry i
 UNREADABLE = "Payload could not be read as a {kind} delivery: {error}."
 SENDER_UNAVAILABLE = "Deliveries of {kind} sources cannot be received right now: retry later."
 STORAGE_UNAVAILABLE = "The delivery could not be stored: retry later."
+LENGTH_REQUIRED = "A chunked body cannot be read by this server: send the body with a Content-Length."
+# Seconds a sender is asked to wait before sending a delivery again that could not be stored.
+UNAVAILABLE_RETRY_AFTER = 30
 ACCEPTED = "Delivery accepted."
 DUPLICATE = "Delivery already received."
 
@@ -58,7 +64,27 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 @login_not_required
 @never_cache
 def receive(request, public_id: str):
-    """Store one delivery of a source and answer 202, or refuse it with the precise 4xx."""
+    """Store one delivery of a source and answer 202, or refuse it with the precise 4xx.
+
+    A store the answer depends on (the database) failing is 503 with
+    Retry-After, wherever it fails: the sender keeps the delivery and sends it
+    again. Only the reading of the body is treated as hostile input.
+    """
+    try:
+        return _receive(request, public_id)
+    except db.Error:  # DatabaseError, and InterfaceError (a connection closed under it)
+        logger.exception("The database failed while receiving a delivery for %s.", public_id)
+        return unavailable(STORAGE_UNAVAILABLE)
+
+
+def unavailable(message: str) -> JsonResponse:
+    """Return 503 with Retry-After: the delivery was not stored, and the sender should send it again."""
+    response = json_error(503, message, retry_after=UNAVAILABLE_RETRY_AFTER)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
+def _receive(request, public_id: str):
     now = timezone.now()
     webhook_source = webhook_source_get(public_id=public_id, now=now) if PUBLIC_ID.fullmatch(public_id) else None
     if webhook_source is None:
@@ -73,13 +99,28 @@ def receive(request, public_id: str):
     if declared is not None and declared > limit:
         return json_error(413, TOO_LARGE.format(size=declared, limit=limit), limit=limit)
     try:
-        # Read the stream ourselves: request.body would refuse bodies above
-        # DATA_UPLOAD_MAX_MEMORY_SIZE, and never more than limit + 1 bytes.
-        body = request.read(limit + 1)
+        body = _body(request, limit=limit)
     except UnreadablePostError:
         return json_error(400, BODY_INCOMPLETE)
+    except LengthRequired:
+        return json_error(411, LENGTH_REQUIRED)
     if len(body) > limit:
         return json_error(413, TOO_LARGE_STREAM.format(limit=limit), limit=limit)
+    try:
+        sender = sender_for(source.kind)
+    except (ImportError, AttributeError):
+        logger.exception("No sender for source kind %r.", source.kind)
+        return unavailable(SENDER_UNAVAILABLE.format(kind=source.kind))
+    headers = request.headers
+    try:
+        webhook_source = webhook_source_verify(
+            sender=sender, webhook_source=webhook_source, public_id=public_id, headers=headers, body=body, now=now
+        )
+    except IngestError as error:
+        return json_error(error.status, error.message)
+    if webhook_source is None:
+        return json_error(404, UNKNOWN_SOURCE)
+    # Counted once the request is known to come from the source: junk sent to its URL spends none of its budget.
     retry_after = source_rate_limit_hit(source=source, now=now)
     if retry_after:
         response = json_error(
@@ -90,20 +131,13 @@ def receive(request, public_id: str):
         response["Retry-After"] = str(retry_after)
         return response
     try:
-        sender = sender_for(source.kind)
-    except (ImportError, AttributeError):
-        logger.exception("No sender for source kind %r.", source.kind)
-        return json_error(503, SENDER_UNAVAILABLE.format(kind=source.kind))
-    headers = request.headers
-    try:
-        webhook_source = webhook_source_verify(
-            sender=sender, webhook_source=webhook_source, public_id=public_id, headers=headers, body=body, now=now
-        )
-        if webhook_source is None:
-            return json_error(404, UNKNOWN_SOURCE)
         payload = sender.parse(headers, body)
         event = sender.event_name(headers, payload)
         delivery_id = sender.delivery_id(headers, payload, body)
+        # What the worker will read, read here first: a delivery it could not turn into an event is refused now.
+        sender.adapt(event, payload)
+    except UnsupportedEvent:
+        pass  # stored, then marked ignored by the worker
     except IngestError as error:
         return json_error(error.status, error.message)
     except Exception as error:  # hostile input must never become a 500
@@ -125,9 +159,9 @@ def receive(request, public_id: str):
         )
     except IngestError as error:
         return json_error(error.status, error.message)
-    except (DatabaseError, SourceChanged):
+    except SourceChanged:
         logger.exception("Could not store a delivery of source %s.", source.pk)
-        return json_error(503, STORAGE_UNAVAILABLE)
+        return unavailable(STORAGE_UNAVAILABLE)
     if stored is None:
         return json_error(404, UNKNOWN_SOURCE)
     delivery, created = stored
@@ -142,6 +176,38 @@ def _content_length(request) -> int | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+class LengthRequired(Exception):
+    """A chunked body the server in front of Django does not end for it, so it cannot be read safely."""
+
+
+def _body(request, *, limit: int) -> bytes:
+    """Return the body, never more than ``limit`` + 1 bytes of it.
+
+    A body with a Content-Length is read through the request (Django stops at
+    that length). A chunked body has none, and Django reads a request without
+    one as empty: it is read from the WSGI stream itself when the server ends
+    that stream after the last chunk (``wsgi.input_terminated``, as gunicorn
+    does), and refused with LengthRequired when it does not (Django's
+    development server).
+    """
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if not chunked or _content_length(request) is not None:
+        # Read the stream ourselves: request.body would refuse bodies above
+        # DATA_UPLOAD_MAX_MEMORY_SIZE, and never more than limit + 1 bytes.
+        return request.read(limit + 1)
+    if not request.META.get("wsgi.input_terminated"):
+        raise LengthRequired
+    stream = request.META["wsgi.input"]
+    parts, size = [], 0
+    while size <= limit:
+        part = stream.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from incidents.ingest import fields
 from incidents.ingest.errors import BAD_SIGNATURE, BAD_SIGNATURE_FORMAT, SignatureError, UnsupportedEvent
 from incidents.ingest.events import EventKind, EventStatus, PipelineEvent, Rollout
-from incidents.ingest.parsing import bounded_event, bounded_id, header, parse_json_or_form
+from incidents.ingest.parsing import bounded_event, bounded_id, embedded_json_object, header, parse_json_or_form
 from incidents.ingest.rollouts import rollout_from
 from incidents.ingest.senders import Sender
 from incidents.ingest.signatures import hex_body_signature_matches, hmac_sha256, require_header
@@ -154,11 +154,8 @@ def workflow_job(payload: dict) -> PipelineEvent:
 def deployment_model(payload: dict) -> tuple[str, str]:
     """Return the model named in ``deployment.payload`` (an object, or JSON text of one)."""
     extra = fields.value(payload, "deployment.payload")
-    if isinstance(extra, str) and extra.strip().startswith("{") and len(extra) < 65536:
-        try:
-            extra = json.loads(extra)
-        except (ValueError, RecursionError):
-            return "", ""
+    if isinstance(extra, str):
+        extra = embedded_json_object(extra)
     if not isinstance(extra, dict):
         return "", ""
     model = extra.get("model")
@@ -175,11 +172,8 @@ def deployment_model(payload: dict) -> tuple[str, str]:
 def deployment_rollout(payload: dict) -> Rollout | None:
     """Return the rollout block of ``deployment.payload`` (an object, or JSON text of one), if any."""
     extra = fields.value(payload, "deployment.payload")
-    if isinstance(extra, str) and extra.strip().startswith("{") and len(extra) < 65536:
-        try:
-            extra = json.loads(extra)
-        except (ValueError, RecursionError):
-            return None
+    if isinstance(extra, str):
+        extra = embedded_json_object(extra)
     return rollout_from(extra.get("rollout")) if isinstance(extra, dict) else None
 
 

@@ -20,7 +20,7 @@ from incidents.ingest.errors import (
     UnsupportedMediaType,
 )
 from incidents.ingest.events import EventKind, PipelineEvent
-from incidents.ingest.parsing import DELIVERY_ID_LIMIT, EVENT_NAME_LIMIT, bounded_event, bounded_id
+from incidents.ingest.parsing import DELIVERY_ID_LIMIT, EVENT_NAME_LIMIT, TOO_DEEP, bounded_event, bounded_id
 
 from .helpers import FIXTURES, KINDS
 
@@ -52,7 +52,7 @@ def malformed(kind: str, headers, body: bytes) -> str:
         (b"  \n", EMPTY_BODY),
         (b'{"a": NaN}', MALFORMED_JSON.format(error="NaN is not a JSON number")),
         (b'{"a": "\xff\xfe"}', MALFORMED_JSON.format(error="the body is not UTF-8 text")),
-        (b"[" * 100_000 + b"]" * 100_000, MALFORMED_JSON.format(error="arrays or objects are nested too deeply")),
+        (b"[" * 100_000 + b"]" * 100_000, MALFORMED_JSON.format(error=TOO_DEEP)),
     ],
 )
 def test_bad_bodies_get_precise_messages(kind, body, message):
