@@ -205,6 +205,8 @@ class PipelineEvent:
     finished_at: datetime | None = None
     # When the sender says this happened; orders out-of-order deliveries.
     occurred_at: datetime | None = None
+    # When the deployed commit was made, where the sender says: the start of DORA's lead time for changes.
+    committed_at: datetime | None = None
     failing_step: str = ""
     model_name: str = ""
     model_version: str = ""
@@ -227,7 +229,7 @@ class PipelineEvent:
         _clean_fields(self, EVENT_TEXT_LIMITS)
         if self.run_url and not is_http_url(self.run_url):
             object.__setattr__(self, "run_url", "")
-        for name in ("started_at", "finished_at", "occurred_at"):
+        for name in ("started_at", "finished_at", "occurred_at", "committed_at"):
             moment = getattr(self, name)
             if moment is not None and (not isinstance(moment, datetime) or moment.utcoffset() is None):
                 raise TypeError(f"{name} must be an aware datetime, got {moment!r}")

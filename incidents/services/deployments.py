@@ -174,6 +174,7 @@ def _deployment_facts(event: PipelineEvent) -> dict:
         "failing_step": clip(event.failing_step, 300),
         "started_at": event.started_at,
         "finished_at": event.finished_at,
+        "committed_at": event.committed_at,
     }
 
 

@@ -295,3 +295,14 @@ def test_custom_severity_map_is_used_for_new_incidents(team):
 def test_failure_title_without_environment():
     deployment = Deployment(pipeline="nightly-train", environment="")
     assert failure_title(deployment=deployment, model=None) == "nightly-train failed to deploy"
+
+
+def test_a_later_event_of_the_run_fills_in_the_commit_time_it_lacked(source):
+    committed = T0 - timedelta(hours=5)
+    apply(source, event("in_progress", T0))
+    assert Deployment.objects.get().committed_at is None
+    apply(source, event("succeeded", T0 + timedelta(minutes=5), committed_at=committed))
+    assert Deployment.objects.get().committed_at == committed
+    # An older event that says nothing of the commit leaves it as it is.
+    apply(source, event("in_progress", T0 + timedelta(minutes=1)))
+    assert Deployment.objects.get().committed_at == committed

@@ -101,6 +101,7 @@ def common(payload: dict, status: EventStatus, *, stopped_at: datetime | None) -
         "ref": fields.first(fields.text(payload, "pipeline.vcs.branch"), fields.text(payload, "pipeline.vcs.tag")),
         "environment": fields.environment_from(found),
         "occurred_at": fields.time_at(payload, "happened_at") or stopped_at,
+        "committed_at": fields.time_at(payload, "pipeline.vcs.commit.committed_at"),
         "model_name": model_name,
         "model_version": model_version,
         "model_origin": "payload" if model_name else "",

@@ -110,6 +110,7 @@ def workflow_run(payload: dict) -> PipelineEvent:
         started_at=started_at,
         finished_at=updated_at if action == "completed" else None,
         occurred_at=updated_at or started_at,
+        committed_at=fields.time_at(run, "head_commit.timestamp"),
     )
 
 

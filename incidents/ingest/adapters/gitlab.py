@@ -150,6 +150,7 @@ def pipeline_hook(payload: dict) -> PipelineEvent:
         started_at=created_at,
         finished_at=finished_at,
         occurred_at=finished_at or created_at,
+        committed_at=fields.time_at(payload, "commit.timestamp"),
         failing_step=job_label(fields.text(failed, "stage"), fields.text(failed, "name")) if failed else "",
         model_name=model_name,
         model_version=model_version,

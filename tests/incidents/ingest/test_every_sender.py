@@ -72,3 +72,14 @@ def test_the_sweeper_runs_every_minute():
     ]
     assert entries == [{"task": "incidents.tasks.start_delivery_sweep", "schedule": 60.0}]
     assert "incidents.tasks.start_delivery_sweep" in celery_app.tasks
+
+
+@pytest.mark.parametrize("kind", [SourceKind.GITLAB, SourceKind.CIRCLECI, SourceKind.GENERIC])
+def test_a_sample_that_tells_the_commit_time_records_it_for_lead_time(client, team, kind):
+    source, delivery_id = send_sample(client, team, kind)
+    processed = delivery_process(delivery_id=delivery_id)
+    assert processed.status == Delivery.Status.PROCESSED, processed.error
+    deployment = Deployment.objects.get(source=source)
+    assert deployment.committed_at is not None
+    assert deployment.committed_at.isoformat() == processed.normalized["committed_at"]
+    assert deployment.committed_at < deployment.last_event_at

@@ -28,6 +28,8 @@ RUN_FAILURE = {
     "occurred_at": "2025-04-14T09:31:47+00:00",
     "failing_step": "",
     "model_name": "",
+    # The head commit's time, where lead time for changes starts.
+    "committed_at": "2025-04-14T09:11:50+00:00",
 }
 FRAUD_DEPLOYMENT = {
     "kind": "deployment",
@@ -45,6 +47,7 @@ FRAUD_DEPLOYMENT = {
 }
 GITLAB_PIPELINE = {
     "kind": "pipeline",
+    "committed_at": "2025-04-16T07:59:12+00:00",
     "pipeline": "risk/fraud-serving",
     "sha": "e3b9a7c1d5f24608b1a3c5e7f9d1b3a5c7e9f1a3",
     "ref": "main",
@@ -75,6 +78,7 @@ RANKER_SYNCED = {
 }
 FORECAST = {
     "pipeline": "forecasting: retrain-and-deploy",
+    "committed_at": "2025-04-21T13:10:00+00:00",
     "title": "Deploy demand-forecaster v5 to staging",
     "sha": "c0ffee1234567890abcdef1234567890abcdef12",
     "occurred_at": "2025-04-21T13:45:09.512000+00:00",
@@ -131,6 +135,7 @@ EXPECTED = {
     },
     "github/workflow_run__completed_skipped": IGNORED,
     "github/workflow_job__completed_failure": {
+        "committed_at": None,  # jobs carry no commit time
         "kind": "job",
         "status": "failed",
         "external_id": "job:24123456789",
@@ -200,6 +205,7 @@ EXPECTED = {
         "message": "Helm upgrade timed out",
     },
     "github/deployment_status__success": {
+        "committed_at": None,  # deployments carry no commit time
         **FRAUD_DEPLOYMENT,
         "status": "succeeded",
         "finished_at": "2025-04-15T14:20:01+00:00",
@@ -267,6 +273,7 @@ EXPECTED = {
     },
     "gitlab/pipeline_hook__skipped": IGNORED,
     "gitlab/deployment_hook__failed": {
+        "committed_at": None,
         "kind": "deployment",
         "status": "failed",
         "external_id": "deployment:3307",
@@ -536,7 +543,11 @@ EXPECTED = {
         "model_name": "demand-forecaster",
         "model_version": "5",
     },
-    "circleci/workflow_completed__canceled": {"status": "cancelled", "run_id": "514"},
+    "circleci/workflow_completed__canceled": {
+        "status": "cancelled",
+        "run_id": "514",
+        "committed_at": "2025-04-21T13:10:00+00:00",
+    },
     "circleci/job_completed__failed": {
         **FORECAST,
         "kind": "job",
@@ -645,6 +656,7 @@ EXPECTED = {
     "mlflow/prompt_created__ignored": IGNORED,
     # Generic
     "generic/deployment_failed__full": {
+        "committed_at": "2025-04-23T07:12:00+00:00",  # read with its zone
         "kind": "deployment",
         "status": "failed",
         "external_id": "sagemaker-release:rel-2025-04-23-3:production",
@@ -665,6 +677,7 @@ EXPECTED = {
         "message": "MAPE 14.2% over the 9% budget on shadow traffic",
     },
     "generic/deployment_succeeded__minimal": {
+        "committed_at": None,
         "status": "succeeded",
         "external_id": "batch-scorer:nightly-117:",
         "pipeline": "batch-scorer",
