@@ -447,6 +447,10 @@ def _read(delivery: Delivery) -> PipelineEvent | None:
         _finish(delivery, status=Delivery.Status.IGNORED, error=str(unsupported))
         return None
     delivery.normalized = _json_safe(event.as_json())
+    if delivery.is_test:
+        # Signature and reading are what a test exercises; it leaves the registry and incidents as they were.
+        _finish(delivery, status=Delivery.Status.PROCESSED)
+        return None
     if event.kind == EventKind.PING:
         _finish(delivery, status=Delivery.Status.PROCESSED)
         return None

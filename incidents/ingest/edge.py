@@ -314,6 +314,7 @@ def delivery_store(
     event: str,
     kept_headers: dict[str, str],
     content_type: str,
+    test: bool = False,
 ) -> tuple[Delivery, bool] | None:
     """Commit a delivery checked against ``webhook_source``; return it and whether it is new, or None: source gone.
 
@@ -331,6 +332,7 @@ def delivery_store(
         "content_type": content_type,
         "body": body,
         "received_at": now,
+        "test": test,
     }
     try:
         return _run_checked_by_use(
@@ -354,6 +356,7 @@ def delivery_receive(
     body: bytes,
     received_at: datetime | None = None,
     edge_version: int | None = None,
+    test: bool = False,
 ) -> tuple[Delivery, bool]:
     """Store a delivery and queue its processing once committed; return it and whether it is new.
 
@@ -373,6 +376,7 @@ def delivery_receive(
     Delivery) and ``full_clean`` is not run, so every text is clipped here to
     its column's length; the fields not given take their model defaults
     (status received, no attempts, no replay, empty error, nothing normalized).
+    ``test`` marks Kintsugi's own test delivery, which processing applies to nothing.
     """
     received_at = received_at or timezone.now()
     delivery_id = clip(delivery_id, 200) or "sha256:" + hashlib.sha256(body).hexdigest()
@@ -385,6 +389,7 @@ def delivery_receive(
         "body": body,
         "received_at": received_at,
         "next_attempt_at": received_at,
+        "is_test": test,
     }
     database = transaction.get_connection()
     # Inside a transaction the insert runs in a savepoint, so an error only

@@ -23,7 +23,7 @@ from incidents.ingest.forms import (
     severity_items,
 )
 from incidents.ingest.payload_preview import payload_preview
-from incidents.ingest.views import source_send_test_delivery
+from incidents.ingest.views import delivery_reading, source_send_test_delivery
 from incidents.models import Delivery, Source
 from incidents.models.sources import default_environment_severity
 from incidents.selectors.sources import (
@@ -31,6 +31,7 @@ from incidents.selectors.sources import (
     delivery_for_source,
     delivery_incidents,
     delivery_log,
+    source_example_model,
     source_list_for_user,
     source_recent_figures,
     source_secret_list,
@@ -82,8 +83,9 @@ def _apply_service_errors(error: ValidationError, form) -> None:
 
 
 def _setup_html(source: Source, secret: str | None) -> str:
-    text = sender_for(source.kind).setup_markdown.format(
-        webhook_url=source.webhook_url, secret=secret or SECRET_PLACEHOLDER
+    model, version = source_example_model(source=source)
+    text = sender_for(source.kind).instructions(
+        webhook_url=source.webhook_url, secret=secret or SECRET_PLACEHOLDER, model=model, version=version
     )
     return mark_safe(render_markdown(text))  # noqa: S308 - nh3 has sanitised it
 
@@ -211,6 +213,9 @@ def source_rotate(request, pk: int):
     return redirect(source)
 
 
+TEST_RECORDS_NOTHING = "As a test, it recorded no model, deployment or incident."
+
+
 @require_POST
 def source_test_delivery(request, pk: int):
     source = _source_for(request, pk)
@@ -221,7 +226,11 @@ def source_test_delivery(request, pk: int):
         return redirect(source)
     detail = f" {result.message}" if result.message else ""
     if result.accepted:
-        messages.success(request, f"Test delivery sent: the webhook answered {result.status_code}.{detail}")
+        outcome = f" {result.outcome}" if result.outcome else ""
+        messages.success(
+            request,
+            f"Test delivery sent: the webhook answered {result.status_code}.{detail}{outcome} {TEST_RECORDS_NOTHING}",
+        )
     else:
         messages.error(request, f"Test delivery refused: the webhook answered {result.status_code}.{detail}")
     if result.delivery is not None:
@@ -252,6 +261,7 @@ def delivery_detail(request, pk: int, delivery_pk: int):
         "incidents": incidents,
         "run_url": _web_url(delivery.deployment.run_url) if delivery.deployment else "",
         "raw_url": reverse("incidents:delivery-raw", kwargs={"pk": source.pk, "delivery_pk": delivery.pk}),
+        "reading": delivery_reading(delivery) if delivery.is_test else "",
     }
     return render(request, "incidents/sources/delivery_detail.html", context)
 

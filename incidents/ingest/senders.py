@@ -28,6 +28,10 @@ Adapter = Callable[[dict], PipelineEvent]
 Sample = Callable[[str, datetime], tuple[dict[str, str], bytes]]
 
 
+# The model the setup examples name when the source's team has none: an example no team has registered.
+EXAMPLE_MODEL = "your-model"
+EXAMPLE_VERSION = "1"
+
 _BLOCK_STARTS = ("|", "#", "- ", "* ", "> ", "```", "    ")
 
 
@@ -73,12 +77,22 @@ class Sender:
     # A failed deployment of "demo-model" version "1" to "staging" (as far as the sender can say it),
     # with a fresh delivery id on every call; MLflow's is a model_version.created.
     sample: Sample = _no_sample
-    # Markdown shown on the source page: what to paste where. Fill it with
-    # ``setup_markdown.format(webhook_url=..., secret=...)``. Paragraphs are unwrapped to one line.
+    # Markdown shown on the source page: what to paste where, with ``{webhook_url}``, ``{secret}`` and, in
+    # examples, ``{model}`` and ``{version}``; fill it with ``instructions``. Paragraphs are unwrapped to one line.
     setup_markdown: str = ""
 
     def __post_init__(self):
         object.__setattr__(self, "setup_markdown", unwrap_paragraphs(self.setup_markdown))
+
+    def instructions(
+        self, *, webhook_url: str, secret: str, model: str = EXAMPLE_MODEL, version: str = EXAMPLE_VERSION
+    ) -> str:
+        """Return the setup Markdown of one source: its URL and secret, and ``model`` and ``version`` in examples.
+
+        Pass a model of the source's own team, so that pasting an example never
+        registers another team's model (nor a demo's) under this one.
+        """
+        return self.setup_markdown.format(webhook_url=webhook_url, secret=secret, model=model, version=version)
 
     def adapt(self, event_name: str, payload: dict) -> PipelineEvent:
         """Return the normalized event of a parsed payload.

@@ -227,6 +227,8 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     "answer": serializers.DictField(),
                     "delivery": serializers.IntegerField(allow_null=True),
                     "delivery_url": serializers.CharField(allow_null=True),
+                    "test": serializers.BooleanField(),
+                    "outcome": serializers.CharField(),
                 },
             ),
             409: OpenApiResponse(description="The source is inactive or has no valid secret."),
@@ -248,6 +250,9 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 "message": result.message,
                 "answer": result.answer,
                 "delivery": delivery.pk if delivery else None,
+                # Marked as a test: read like any other delivery, applied to nothing.
+                "test": bool(delivery and delivery.is_test),
+                "outcome": result.outcome,
                 "delivery_url": reverse(
                     "incidents:delivery-detail", kwargs={"pk": source.pk, "delivery_pk": delivery.pk}
                 )

@@ -28,6 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from config.api import json_error
 from incidents.ingest.adapters import sender_for
+from incidents.ingest.batch import delivery_process
 from incidents.ingest.edge import (
     SourceChanged,
     delivery_store,
@@ -63,15 +64,17 @@ PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 @csrf_exempt
 @login_not_required
 @never_cache
-def receive(request, public_id: str):
+def receive(request, public_id: str, *, test: bool = False):
     """Store one delivery of a source and answer 202, or refuse it with the precise 4xx.
 
+    ``test`` marks the delivery as Kintsugi's own test (``source_send_test_delivery``
+    passes it); no URL can set it, so nothing a sender sends is taken for a test.
     A store the answer depends on (the database) failing is 503 with
     Retry-After, wherever it fails: the sender keeps the delivery and sends it
     again. Only the reading of the body is treated as hostile input.
     """
     try:
-        return _receive(request, public_id)
+        return _receive(request, public_id, test=test)
     except db.Error:  # DatabaseError, and InterfaceError (a connection closed under it)
         logger.exception("The database failed while receiving a delivery for %s.", public_id)
         return unavailable(STORAGE_UNAVAILABLE)
@@ -84,7 +87,7 @@ def unavailable(message: str) -> JsonResponse:
     return response
 
 
-def _receive(request, public_id: str):
+def _receive(request, public_id: str, *, test: bool):
     now = timezone.now()
     webhook_source = webhook_source_get(public_id=public_id, now=now) if PUBLIC_ID.fullmatch(public_id) else None
     if webhook_source is None:
@@ -156,6 +159,7 @@ def _receive(request, public_id: str):
             event=str(event or ""),
             kept_headers={name: headers[name] for name in sender.kept_headers if name in headers},
             content_type=request.content_type or "",
+            test=test,
         )
     except IngestError as error:
         return json_error(error.status, error.message)
@@ -210,9 +214,29 @@ def _body(request, *, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def delivery_reading(delivery: Delivery) -> str:
+    """Return what processing read a delivery as, in one sentence: "Read as a failed deployment of m v1 to staging."."""
+    if delivery.status in (Delivery.Status.RECEIVED, Delivery.Status.REPLAYED):
+        return "Waiting to be read."
+    if delivery.status != Delivery.Status.PROCESSED or not delivery.normalized:
+        return f"Not read as an event: {delivery.error}" if delivery.error else "Not read as an event."
+    event = delivery.normalized
+    status = {"failed": "failed ", "succeeded": "successful ", "in_progress": "started ", "cancelled": "cancelled "}
+    what = {"pipeline": "pipeline run", "deployment": "deployment", "registry": "registry change", "ping": "ping"}
+    text = f"Read as a {status.get(event.get('status') or '', '')}{what.get(event.get('kind'), 'event')}"
+    registry = event.get("registry") or {}
+    model = event.get("model_name") or registry.get("model_name") or ""
+    version = event.get("model_version") or registry.get("version") or ""
+    if model:
+        text += f" of {model}" + (f" v{version}" if version else "")
+    if event.get("environment"):
+        text += f" to {event['environment']}"
+    return text + "."
+
+
 @dataclass(frozen=True)
 class TestDeliveryResult:
-    """What the webhook answered to a test delivery, and the delivery it stored (if any)."""
+    """What the webhook answered to a test delivery, and the delivery it stored (if any), as processed."""
 
     status_code: int
     answer: dict
@@ -226,14 +250,20 @@ class TestDeliveryResult:
     def message(self) -> str:
         return str(self.answer.get("message") or self.answer.get("status") or "")
 
+    @property
+    def outcome(self) -> str:
+        return delivery_reading(self.delivery) if self.delivery is not None else ""
+
 
 def source_send_test_delivery(*, source: Source, now: datetime | None = None) -> TestDeliveryResult:
     """Send the sender's sample delivery, signed with the newest secret, through the receive view above.
 
-    The sample takes exactly the path a real sender's call takes (signature check, storage,
-    processing queued after commit), so it appears in the delivery log. Must not run inside a
-    transaction: the receive view commits the delivery itself. Raise SourceRuleError when the
-    source is inactive, has no valid secret, or its sender has no sample.
+    The sample takes the path a real sender's call takes (signature check, storage, the
+    processing a drain runs), so it appears in the delivery log, but it is marked as a test:
+    processing reads it and applies it to nothing (no model, deployment, incident or figure).
+    It is processed before this returns, so the result tells what it was read as. Must not run
+    inside a transaction: the receive view commits the delivery itself. Raise SourceRuleError
+    when the source is inactive, has no valid secret, or its sender has no sample.
     """
     now = now or timezone.now()
     if not source.is_active:
@@ -261,7 +291,7 @@ def source_send_test_delivery(*, source: Source, now: datetime | None = None) ->
         HTTP_HOST=site.netloc or "localhost",
         REMOTE_ADDR="127.0.0.1",
     )
-    response = receive(request, public_id=source.public_id)
+    response = receive(request, public_id=source.public_id, test=True)
     try:
         answer = json.loads(response.content or b"{}")
     except ValueError:
@@ -270,6 +300,7 @@ def source_send_test_delivery(*, source: Source, now: datetime | None = None) ->
         answer = {"message": str(answer)}
     delivery = None
     delivery_pk = answer.get("delivery")
-    if isinstance(delivery_pk, int):
-        delivery = Delivery.objects.filter(source=source, pk=delivery_pk).first()
+    if isinstance(delivery_pk, int) and Delivery.objects.filter(source=source, pk=delivery_pk, is_test=True).exists():
+        # The same processing a drain runs (safe if one got there first); cheap, as a test applies nothing.
+        delivery = delivery_process(delivery_id=delivery_pk)
     return TestDeliveryResult(status_code=response.status_code, answer=answer, delivery=delivery)

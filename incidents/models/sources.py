@@ -142,6 +142,8 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     normalized = models.JSONField(null=True, blank=True)
     model_found = models.CharField(max_length=240, blank=True)
+    # Sent by Kintsugi itself ("Send test delivery"): read like any other, applied to nothing.
+    is_test = models.BooleanField(default=False)
     # Indexed where set only (see Meta): a delivery is stored without one.
     deployment = models.ForeignKey(
         "incidents.Deployment",

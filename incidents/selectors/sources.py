@@ -1,13 +1,15 @@
 """Reads of sources and their deliveries."""
 
+import re
 from datetime import datetime, timedelta
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from incidents.ingest.adapters import sender_for
-from incidents.models import Delivery, Incident, RegisteredModel, Source, SourceSecret
+from incidents.ingest.senders import EXAMPLE_MODEL, EXAMPLE_VERSION
+from incidents.models import Delivery, Incident, ModelVersion, RegisteredModel, Source, SourceSecret
 from teams.selectors import user_is_team_member, user_team_ids
 
 
@@ -37,7 +39,8 @@ def source_list_for_user(*, user) -> QuerySet[Source]:
     ``last_delivery_at`` and ``last_delivery_status`` come from one index lookup per source;
     add the figures of the last day to the sources shown with ``source_recent_figures``.
     """
-    latest = Delivery.objects.filter(source=OuterRef("pk")).order_by("-received_at", "-id")
+    # Kintsugi's own test deliveries are not calls the source made.
+    latest = Delivery.objects.filter(source=OuterRef("pk"), is_test=False).order_by("-received_at", "-id")
     return (
         source_visible_to(user=user)
         .annotate(
@@ -58,7 +61,7 @@ def source_recent_figures(*, sources: list[Source], now: datetime | None = None)
     now = now or timezone.now()
     counts: dict[int, dict[str, int]] = {source.pk: dict.fromkeys(Delivery.Status.values, 0) for source in sources}
     rows = (
-        Delivery.objects.filter(source_id__in=counts, received_at__gte=now - timedelta(hours=24))
+        Delivery.objects.filter(source_id__in=counts, received_at__gte=now - timedelta(hours=24), is_test=False)
         .values_list("source_id", "status")
         .annotate(count=Count("id"))
         .order_by()
@@ -126,3 +129,30 @@ def delivery_incidents(*, delivery: Delivery) -> QuerySet[Incident]:
     if delivery.deployment_id is not None:
         touched |= Q(deployment_links__deployment_id=delivery.deployment_id)
     return Incident.objects.filter(touched).distinct().order_by("-detected_at", "-id")
+
+
+# Names safe to paste inside the examples' quotes, in YAML, JSON and shell alike.
+_PASTABLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def source_example_model(*, source: Source) -> tuple[str, str]:
+    """Return the (model, version) the source's setup examples name: its team's own, else a neutral example.
+
+    The source's default model first, else the team's model seen last; its
+    newest version, else "1". A team without models (or with names unsafe to
+    paste) gets ``EXAMPLE_MODEL``, which no team holds: pasting an example then
+    registers nothing of another team's or of the demo's.
+    """
+    model = source.default_model if source.default_model_id else None
+    if model is None or not _PASTABLE.fullmatch(model.name):
+        candidates = RegisteredModel.objects.filter(team_id=source.team_id).order_by("-created_at", "-id")
+        model = next((found for found in candidates[:20] if _PASTABLE.fullmatch(found.name)), None)
+    if model is None:
+        return EXAMPLE_MODEL, EXAMPLE_VERSION
+    versions = ModelVersion.objects.filter(model=model).order_by(
+        F("version_number").desc(nulls_last=True), "-created_at", "-id"
+    )
+    version = next(
+        (found for found in versions.values_list("version", flat=True)[:20] if _PASTABLE.fullmatch(found)), None
+    )
+    return model.name, version or EXAMPLE_VERSION

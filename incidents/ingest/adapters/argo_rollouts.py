@@ -274,11 +274,11 @@ metadata:
     + """
 ```
 
-**Naming the model and its versions.** Label the Rollout `kintsugi.io/model: fraud-detector` and its pod
-template `kintsugi.io/model-version: "9"` (the candidate; otherwise the image tag is taken). Label the pod
-template `kintsugi.io/control-version: "8"` to name the control; otherwise it is the version last deployed
-successfully to the environment. `kintsugi.io/environment` names the environment (else the namespace), and
-`kintsugi.io/rollout-kind` says `ab-test` or `shadow` when the Rollout is one.
+**Naming the model and its versions.** Label the Rollout `kintsugi.io/model: {model}` and its pod
+template `kintsugi.io/model-version: "{version}"` (the candidate; otherwise the image tag is taken). Label the
+pod template `kintsugi.io/control-version` with the version the candidate replaces to name the control;
+otherwise it is the version last deployed successfully to the environment. `kintsugi.io/environment` names
+the environment (else the namespace), and `kintsugi.io/rollout-kind` says `ab-test` or `shadow` when the Rollout is one.
 """
 )
 

@@ -350,8 +350,8 @@ metadata:
     notifications.argoproj.io/subscribe.on-deployed.kintsugi: ""
 ```
 
-**Naming the model.** Label the Application `kintsugi.io/model: fraud-detector` and
-`kintsugi.io/model-version: "17"` (labels ending in `/model-name` or `/model-version` also work), or give
+**Naming the model.** Label the Application `kintsugi.io/model: {model}` and
+`kintsugi.io/model-version: "{version}"` (labels ending in `/model-name` or `/model-version` also work), or give
 the Helm chart the parameters `model.name` and `model.version`. The label `kintsugi.io/environment`
 names the environment; otherwise the destination namespace does.
 

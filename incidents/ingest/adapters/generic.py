@@ -159,7 +159,11 @@ its traffic steps, and attaches failures to the arm they hit. Example:
 
 ```json
 """
+    # The example names the source team's model ({model}), never the sample's.
     + braces_escaped(EXAMPLE)
+    .replace("demo-model", "{model}")
+    .replace('"version": "1"', '"version": "{version}"')
+    .replace(" v1 to staging", " v{version} to staging")
     + """
 ```
 
@@ -172,8 +176,8 @@ SECRET = "{secret}"
 body = json.dumps({{
     "type": "deployment.failed",
     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    "data": {{"pipeline": "fraud-detector-release", "run_id": "4711", "environment": "staging",
-             "model": {{"name": "fraud-detector", "version": "17"}}}},
+    "data": {{"pipeline": "{model}-release", "run_id": "4711", "environment": "staging",
+             "model": {{"name": "{model}", "version": "{version}"}}}},
 }}).encode()
 message_id, timestamp = f"msg_{{uuid.uuid4().hex}}", str(int(time.time()))
 key = base64.b64decode(SECRET.removeprefix("whsec_"))
@@ -192,7 +196,7 @@ print(urllib.request.urlopen(request).status)  # 202
 ```shell
 SECRET='{secret}'
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-BODY='{{"type": "deployment.succeeded", "timestamp": "'$NOW'", "data": {{"pipeline": "fraud-detector-release",'
+BODY='{{"type": "deployment.succeeded", "timestamp": "'$NOW'", "data": {{"pipeline": "{model}-release",'
 BODY="$BODY"' "run_id": "4711", "environment": "staging"}}}}'
 ID="msg_$(date +%s%N)"; TS=$(date +%s)
 KEY=$(printf '%s' "${{SECRET#whsec_}}" | base64 -d | xxd -p -c 256)

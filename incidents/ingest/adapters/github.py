@@ -316,7 +316,7 @@ the delivery list of this source shows it.
       await github.rest.repos.createDeployment({{
         owner: context.repo.owner, repo: context.repo.repo, ref: context.sha,
         environment: "staging", auto_merge: false, required_contexts: [],
-        payload: {{ model_name: "fraud-detector", model_version: "17" }},
+        payload: {{ model_name: "{model}", model_version: "{version}" }},
       }})
 ```
 

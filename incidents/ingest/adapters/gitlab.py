@@ -321,7 +321,7 @@ trigger them:
 
 ```shell
 curl --request POST --form token=$TRIGGER_TOKEN --form ref=main \\
-  --form "variables[MODEL_NAME]=fraud-detector" --form "variables[MODEL_VERSION]=17" \\
+  --form "variables[MODEL_NAME]={model}" --form "variables[MODEL_VERSION]={version}" \\
   "https://gitlab.example.com/api/v4/projects/$PROJECT_ID/trigger/pipeline"
 ```
 

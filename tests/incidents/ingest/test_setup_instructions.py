@@ -30,8 +30,8 @@ def secret_for(kind: str) -> str:
     return SECRETS.get(kind, "tok_9f8e7d6c5b4a39281706f5e4d3c2b1a0")
 
 
-def instructions(kind: str) -> str:
-    return sender_for(kind).setup_markdown.format(webhook_url=URL, secret=secret_for(kind))
+def instructions(kind: str, **example) -> str:
+    return sender_for(kind).instructions(webhook_url=URL, secret=secret_for(kind), **example)
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -44,10 +44,19 @@ def test_instructions_name_the_url_and_secret_and_render(kind):
     assert URL in text
     assert secret_for(kind) in text
     assert "{webhook_url}" not in text and "{secret}" not in text
+    # Examples name the source team's model, or a neutral one: never the demo's, nor another team's.
+    assert "fraud-detector" not in text and "demo-model" not in text
+    assert "{model}" not in text and "{version}" not in text
     html = render_markdown(text)
     assert "<code>" in html or "<pre>" in html
     assert "<br" not in html  # paragraphs are unwrapped: no ragged breaks on the page
     assert text.count("```") % 2 == 0
+
+
+@pytest.mark.parametrize("kind", [kind for kind in KINDS if kind not in ("jenkins", "circleci", "mlflow")])
+def test_instructions_name_the_model_they_are_given_in_their_examples(kind):
+    assert "ranker-eu" in instructions(kind, model="ranker-eu", version="43")
+    assert "ranker-eu" not in instructions(kind)
 
 
 def test_unwrapping_joins_paragraph_lines_only():
@@ -162,7 +171,7 @@ def test_argocd_template_fields_cover_the_shared_composed_template():
 
 
 def test_generic_python_example_sends_a_delivery_kintsugi_accepts(monkeypatch):
-    (snippet,) = code_blocks(instructions("generic"), "python")
+    (snippet,) = code_blocks(instructions("generic", model="churn-predictor", version="8"), "python")
     sent = []
 
     class Answer:
@@ -184,8 +193,8 @@ def test_generic_python_example_sends_a_delivery_kintsugi_accepts(monkeypatch):
     assert (event.status, event.environment, event.model_name, event.model_version) == (
         "failed",
         "staging",
-        "fraud-detector",
-        "17",
+        "churn-predictor",
+        "8",
     )
 
 
