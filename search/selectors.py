@@ -97,11 +97,17 @@ def object_url(kind: str, object_id: int) -> str:
 
 
 def search_entries_visible_to(*, user) -> QuerySet[SearchEntry]:
-    """Return the entries the user may find: everything open to all, and what is only for their teams."""
+    """Return the entries the user may find: everything open to all, and what is only for their teams.
+
+    An entry's ``team_only`` is written when it is indexed; whether its incident is restricted is read
+    now, so an incident restricted since then hides its entry and its post-mortem's at once, whatever
+    the index holds.
+    """
     entries = SearchEntry.objects.all()
     if user.is_staff:
         return entries
-    return entries.filter(Q(team_only=False) | Q(team_id__in=user_team_ids(user=user)))
+    open_to_all = Q(team_only=False) & ~Q(incident__restricted=True) & ~Q(postmortem__incident__restricted=True)
+    return entries.filter(open_to_all | Q(team_id__in=user_team_ids(user=user)))
 
 
 def _start_of(day: date) -> datetime:

@@ -161,7 +161,9 @@ def _postmortems_for_documents():
 
 
 def _postmortem_updated_at(postmortem: Postmortem) -> datetime:
-    return max(stamp for stamp in (postmortem.updated_at, postmortem.published_at) if stamp is not None)
+    # The incident's change counts too: restricting it changes who may find its post-mortem.
+    stamps = (postmortem.updated_at, postmortem.published_at, postmortem.incident.updated_at)
+    return max(stamp for stamp in stamps if stamp is not None)
 
 
 def postmortem_document(postmortem: Postmortem) -> Document:
@@ -253,6 +255,13 @@ def search_entries_sync_incidents(*, incident_ids: set[int]) -> None:
     once per incident or once per batch of deliveries.
     """
     _store_many([incident_document(incident) for incident in _incidents_for_documents().filter(pk__in=incident_ids)])
+    # A post-mortem's entry follows its incident's restriction, references and tags.
+    _store_many(
+        [
+            postmortem_document(postmortem)
+            for postmortem in _postmortems_for_documents().filter(incident_id__in=incident_ids)
+        ]
+    )
 
 
 def _store_many(documents: list[Document]) -> None:
@@ -293,6 +302,7 @@ def search_index_refresh(*, limit: int = 2000) -> int:
         Q(search_entry__isnull=True)
         | Q(updated_at__gt=F("search_entry__source_updated_at"))
         | Q(published_at__gt=F("search_entry__source_updated_at"))
+        | Q(incident__updated_at__gt=F("search_entry__source_updated_at"))
     )
     stale_learnings = Learning.objects.filter(
         Q(search_entry__isnull=True) | Q(updated_at__gt=F("search_entry__source_updated_at"))

@@ -804,7 +804,9 @@ def incident_unlink_model_version(*, incident: Incident, model_version: ModelVer
 def incident_relate(*, incident: Incident, other: Incident, actor) -> None:
     """Relate two incidents (both ways) and record it on both timelines.
 
-    The caller checks that the actor may see ``other``.
+    The caller checks that the actor may see ``other``. Each entry names the
+    other incident by reference only: a timeline is read by everyone who sees
+    its incident, and the other one may be (or become) restricted.
     """
     incident = _lock(incident)
     _ensure_can_change(incident, actor)
@@ -819,7 +821,7 @@ def incident_relate(*, incident: Incident, other: Incident, actor) -> None:
         timeline_entry_add(
             incident=here,
             kind=TimelineEntry.Kind.LINK,
-            text=f"{who} related this incident to {there.reference}: {there.title}",
+            text=f"{who} related this incident to {there.reference}.",
             occurred_at=now,
             author=actor,
             new_value=there.reference,

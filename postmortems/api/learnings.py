@@ -100,7 +100,7 @@ class LearningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_class = LearningFilter
 
     def get_queryset(self):
-        return learning_list()
+        return learning_list(user=self.request.user)
 
     def get_serializer_class(self):
         if self.action in {"create", "partial_update", "update"}:
@@ -108,7 +108,7 @@ class LearningViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return LearningSerializer
 
     def _answer(self, learning, status_code=status.HTTP_200_OK) -> Response:
-        fresh = learnings_with_relations().prefetch_related("source_postmortems").get(pk=learning.pk)
+        fresh = learnings_with_relations(user=self.request.user).get(pk=learning.pk)
         return Response(LearningSerializer(fresh).data, status=status_code)
 
     @extend_schema(request=LearningWriteSerializer, responses={201: LearningSerializer})

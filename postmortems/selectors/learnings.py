@@ -13,18 +13,28 @@ from postmortems.models import (
     LearningProposalStatus,
     Postmortem,
 )
+from postmortems.selectors.postmortems import postmortems_visible_to
 from teams.models import Team
 from teams.selectors import user_is_team_member, user_team_ids
 
 
-def learnings_with_relations(learnings: QuerySet[Learning] | None = None) -> QuerySet[Learning]:
-    """Return the learnings with what their cards show: team, author, tags, models and categories."""
+def learnings_with_relations(learnings: QuerySet[Learning] | None = None, *, user=None) -> QuerySet[Learning]:
+    """Return the learnings with what their cards show: team, author, tags, models and categories.
+
+    With ``user``, also the source post-mortems that user may read, newest first: a learning is
+    organisation-wide, but where it came from is shown only to those who may read the source.
+    """
     learnings = Learning.objects.all() if learnings is None else learnings
-    return learnings.select_related("team", "author").prefetch_related("tags", "registered_models", "categories")
+    learnings = learnings.select_related("team", "author").prefetch_related("tags", "registered_models", "categories")
+    if user is None:
+        return learnings
+    sources = postmortems_visible_to(user=user).select_related("incident").order_by("-published_at", "-id")
+    return learnings.prefetch_related(Prefetch("source_postmortems", queryset=sources))
 
 
 def learning_list(
     *,
+    user=None,
     team: Team | None = None,
     tag: str | None = None,
     category: str | None = None,
@@ -32,7 +42,10 @@ def learning_list(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[Learning]:
-    """Return learnings, newest first, filtered by team, tag, failure category, model and creation date."""
+    """Return learnings, newest first, filtered by team, tag, failure category, model and creation date.
+
+    With ``user``, each learning's sources are those the user may read (``learnings_with_relations``).
+    """
     learnings = Learning.objects.all()
     if team is not None:
         learnings = learnings.filter(team=team)
@@ -46,22 +59,21 @@ def learning_list(
         learnings = learnings.filter(created_at__gte=_start_of(since))
     if until:
         learnings = learnings.filter(created_at__lt=_start_of(until + timedelta(days=1)))
-    return learnings_with_relations(learnings).order_by("-created_at", "-id")
+    return learnings_with_relations(learnings, user=user).order_by("-created_at", "-id")
 
 
 def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def learning_detail(*, pk: int) -> Learning | None:
-    """Return the learning with its relations and its published source post-mortems, or None."""
-    sources = Postmortem.objects.select_related("incident").order_by("-published_at")
-    return (
-        learnings_with_relations()
-        .prefetch_related(Prefetch("source_postmortems", queryset=sources))
-        .filter(pk=pk)
-        .first()
-    )
+def learning_detail(*, pk: int, user) -> Learning | None:
+    """Return the learning with its relations and the source post-mortems the user may read, or None."""
+    learning = learnings_with_relations(user=user).filter(pk=pk).first()
+    if learning is not None:
+        learning.hidden_source_count = learning.source_postmortems.through.objects.filter(
+            learning_id=learning.pk
+        ).count() - len(learning.source_postmortems.all())
+    return learning
 
 
 def user_can_edit_learning(*, user, learning: Learning) -> bool:
@@ -108,7 +120,8 @@ def learning_proposal_defaults(*, proposal: LearningProposal) -> dict:
     )
     return {
         "title": title.replace("**", ""),
-        "body": f"{proposal.text}\n\nLearned from {incident.reference}, “{incident.title}”.",
+        # The reference, not the title: the learning is read organisation-wide, its incident maybe not.
+        "body": f"{proposal.text}\n\nLearned from {incident.reference}.",
         "team": incident.team,
         "tags": ", ".join(incident.tags.values_list("name", flat=True)),
         "registered_models": list(RegisteredModel.objects.filter(pk__in=[pk for pk in model_ids if pk])),

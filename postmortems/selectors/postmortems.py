@@ -103,6 +103,13 @@ def _visible_q(user) -> Q:
     )
 
 
+def postmortems_visible_to(*, user) -> QuerySet[Postmortem]:
+    """Return the post-mortems the user may read (``user_can_view_postmortem`` as one query)."""
+    if not user.is_authenticated:
+        return Postmortem.objects.none()
+    return Postmortem.objects.filter(_visible_q(user))
+
+
 def postmortem_visible_to_viewer(
     *, viewer, published: bool, restricted: bool, team_id: int, reviewer_ids: frozenset[int] = frozenset()
 ) -> bool:

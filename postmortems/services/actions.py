@@ -18,7 +18,11 @@ from postmortems.models import (
     ActionItemStatus,
     Postmortem,
 )
-from postmortems.selectors.actions import user_can_add_action_items, user_can_change_action_item
+from postmortems.selectors.actions import (
+    action_items_visible_to,
+    user_can_add_action_items,
+    user_can_change_action_item,
+)
 from teams.selectors import user_display_name, user_team_ids
 
 TITLE_REQUIRED = "Give the action item a title."
@@ -263,9 +267,10 @@ def action_item_set_status(*, item: ActionItem, actor, status: str, reason: str 
 def action_item_bulk_set_status(*, item_ids: Iterable[int], actor, status: str, reason: str = "") -> list[ActionItem]:
     """Move every given item to ``status``, all or none, and return them.
 
-    Raise ActionItemPermissionError naming the first item the actor may not
-    change, and ActionItemError when none is selected, too many are, or the
-    status (or missing reason) is invalid. Unknown ids are an error too.
+    Raise ActionItemPermissionError naming the first item the actor may see but
+    not change, and ActionItemError when none is selected, too many are, or the
+    status (or missing reason) is invalid. Unknown ids are an error too, and so
+    are items the actor may not see: they are answered as missing, never named.
     """
     ids = sorted({int(item_id) for item_id in item_ids})
     if not ids:
@@ -273,7 +278,8 @@ def action_item_bulk_set_status(*, item_ids: Iterable[int], actor, status: str, 
     if len(ids) > BULK_LIMIT:
         raise ActionItemError(BULK_TOO_MANY.format(limit=BULK_LIMIT), field="items")
     _choice(status, ActionItemStatus, UNKNOWN_STATUS, "status")
-    items = list(ActionItem.objects.select_for_update().select_related("team", "owner").filter(pk__in=ids))
+    visible = action_items_visible_to(user=actor).filter(pk__in=ids).values("pk")
+    items = list(ActionItem.objects.select_for_update().select_related("team", "owner").filter(pk__in=visible))
     if len(items) != len(ids):
         raise ActionItemError(BULK_MISSING, field="items")
     now = timezone.now()

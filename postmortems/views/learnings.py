@@ -73,7 +73,7 @@ def learning_index(request):
 
 @require_GET
 def learning_page(request, pk):
-    learning = learning_detail(pk=pk)
+    learning = learning_detail(pk=pk, user=request.user)
     if learning is None:
         raise Http404("No such learning.")
     context = {
@@ -114,7 +114,7 @@ def learning_new(request):
 
 @require_http_methods(["GET", "POST"])
 def learning_edit(request, pk):
-    learning = learning_detail(pk=pk)
+    learning = learning_detail(pk=pk, user=request.user)
     if learning is None:
         raise Http404("No such learning.")
     if not user_can_edit_learning(user=request.user, learning=learning):
