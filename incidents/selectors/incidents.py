@@ -41,6 +41,13 @@ def incident_visible_to_viewer(*, viewer, restricted: bool, team_id: int) -> boo
     return viewer.is_staff or not restricted or team_id in viewer.team_ids
 
 
+def incidents_visible_to(*, user) -> QuerySet[Incident]:
+    """Return the incidents the user may see (``incident_visibility_q``), in no particular order."""
+    if not user.is_authenticated:
+        return Incident.objects.none()
+    return Incident.objects.filter(incident_visibility_q(user=user))
+
+
 def incident_list(*, user) -> QuerySet[Incident]:
     """Return the incidents the user may see, newest detected first, ready for lists."""
     return (
@@ -54,7 +61,7 @@ def incident_list(*, user) -> QuerySet[Incident]:
 def incident_get_visible(*, user, pk: int) -> Incident | None:
     """Return the incident when it exists and the user may see it, else None."""
     return (
-        Incident.objects.filter(incident_visibility_q(user=user))
+        incidents_visible_to(user=user)
         .select_related("team", "owner", "model", "created_by", "source")
         .filter(pk=pk)
         .first()

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from config.validation import DateField, IdField, IdFilter, IdRelatedField, form_error, id_parse
 from incidents.models import Incident
+from incidents.selectors.incidents import incidents_visible_to
 from postmortems.models import (
     UNRESOLVED_STATUSES,
     ActionItem,
@@ -23,6 +24,7 @@ from postmortems.models import (
     Postmortem,
 )
 from postmortems.selectors.actions import action_item_list
+from postmortems.selectors.postmortems import postmortems_visible_to
 from postmortems.services.actions import (
     ActionItemError,
     ActionItemPermissionError,
@@ -129,6 +131,16 @@ class ActionItemCreateSerializer(ActionItemWriteSerializer):
     incident = IdRelatedField(queryset=Incident.objects.select_related("team"), required=False)
     postmortem = IdRelatedField(queryset=Postmortem.objects.select_related("incident__team"), required=False)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An incident or post-mortem the caller may not see is answered as missing, like an unknown id.
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["incident"].queryset = incidents_visible_to(user=request.user).select_related("team")
+            self.fields["postmortem"].queryset = postmortems_visible_to(user=request.user).select_related(
+                "incident__team"
+            )
+
     def validate(self, data):
         if "incident" not in data and "postmortem" not in data:
             raise ValidationError({"incident": ["Give the incident (or post-mortem) the action item follows up."]})
@@ -231,7 +243,7 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=ActionItemCreateSerializer, responses={201: ActionItemSerializer})
     def create(self, request, *args, **kwargs):
-        serializer = ActionItemCreateSerializer(data=request.data)
+        serializer = ActionItemCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         postmortem = data.pop("postmortem", None)

@@ -117,7 +117,10 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise NotFound(UNKNOWN_INCIDENT.format(id=data["incident"]))
         template = None
         if "template" in data:
-            template = Template.objects.filter(pk=data["template"]).first()
+            # Only the templates the incident's team may use: another team's is answered as unknown, unnamed.
+            template = (
+                template_list(team_ids=[incident.team_id], include_inactive=True).filter(pk=data["template"]).first()
+            )
             if template is None:
                 raise ValidationError({"template": UNKNOWN_TEMPLATE.format(id=data["template"])})
         try:

@@ -57,7 +57,7 @@ MAX_COMMENT_LENGTH = 10_000
 
 POSTMORTEM_EXISTS = "{reference} already has a post-mortem."
 NOT_TEAM_MEMBER = "Only members of {team} (and staff) can do this."
-TEMPLATE_NOT_AVAILABLE = "The template {name!r} belongs to another team."
+TEMPLATE_NOT_AVAILABLE = "That template is not available to this incident's team."
 TEMPLATE_ARCHIVED = "The template {name!r} is archived."
 PUBLISHED_READ_ONLY = "This post-mortem is published and read-only: reopen it to write a new revision."
 EDIT_CONFLICT = (
@@ -213,7 +213,7 @@ def postmortem_start(*, incident: Incident, actor, template: Template | None = N
     if template is None:
         template = template_for_incident(incident=incident)
     elif template.team_id not in (None, incident.team_id):
-        raise PostmortemError(TEMPLATE_NOT_AVAILABLE.format(name=template.name))
+        raise PostmortemError(TEMPLATE_NOT_AVAILABLE)
     elif not template.is_active:
         raise PostmortemError(TEMPLATE_ARCHIVED.format(name=template.name))
     sections = [section.snapshot() for section in template.sections.order_by("position", "id")]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.validation import id_parse
 from incidents.models import Incident
+from incidents.selectors.incidents import incident_get_visible
 from postmortems.actions_forms import ActionItemForm, BulkStatusForm, StatusForm
 from postmortems.models import ActionItem, ActionItemStatus, Postmortem
 from postmortems.selectors.actions import (
@@ -26,6 +27,7 @@ from postmortems.selectors.actions import (
     user_can_add_action_items,
     user_can_change_action_item,
 )
+from postmortems.selectors.postmortems import postmortems_visible_to
 from postmortems.services.actions import (
     ActionItemError,
     ActionItemPermissionError,
@@ -216,12 +218,14 @@ def _target_of(request) -> tuple[Incident, Postmortem | None]:
     source = request.POST if request.method == "POST" else request.GET
     postmortem_id, incident_id = id_parse(source.get("postmortem", "")), id_parse(source.get("incident", ""))
     if postmortem_id is not None:
-        postmortem = Postmortem.objects.select_related("incident__team").filter(pk=postmortem_id).first()
+        postmortem = (
+            postmortems_visible_to(user=request.user).select_related("incident__team").filter(pk=postmortem_id).first()
+        )
         if postmortem is None:
             raise Http404("No such post-mortem.")
         return postmortem.incident, postmortem
     if incident_id is not None:
-        incident = Incident.objects.select_related("team").filter(pk=incident_id).first()
+        incident = incident_get_visible(user=request.user, pk=incident_id)
         if incident is not None:
             return incident, Postmortem.objects.filter(incident=incident).first()
     raise Http404(UNKNOWN_INCIDENT)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.api import json_error
 from config.validation import VersionFormField
-from incidents.models import Incident
+from incidents.selectors.incidents import incident_get_visible
 from postmortems.diff import diff_text, diff_versions
 from postmortems.document import to_markdown
 from postmortems.editor import (
@@ -122,13 +122,14 @@ def postmortem_index(request):
 
 @require_http_methods(["GET", "POST"])
 def postmortem_start_view(request, incident_pk):
-    incident = get_object_or_404(Incident.objects.select_related("team", "model"), pk=incident_pk)
+    # A restricted incident answers outsiders as a missing one would, before anything else is said of it.
+    incident = incident_get_visible(user=request.user, pk=incident_pk)
+    if incident is None:
+        raise Http404("No such incident.")
     existing = postmortem_for_incident(incident)
     if existing is not None:
         return redirect(existing)
     if not user_is_team_member(user=request.user, team=incident.team):
-        if incident.restricted:
-            raise Http404("No such incident.")
         raise PermissionDenied(f"Only members of {incident.team} can start this incident's post-mortem.")
     templates = template_list(team_ids=[incident.team_id]).prefetch_related("sections")
     suggested = template_for_incident(incident=incident)

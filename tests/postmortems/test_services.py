@@ -110,8 +110,9 @@ def test_only_team_members_start_and_only_once(incident, member, outsider):
 
 def test_a_template_of_another_team_cannot_be_used(incident, member):
     other = template_create(team=TeamFactory(slug="recsys", name="Recsys"), name="Theirs")
-    with pytest.raises(PostmortemError, match="belongs to another team"):
+    with pytest.raises(PostmortemError, match="not available to this incident's team") as raised:
         postmortem_start(incident=incident, actor=member, template=other)
+    assert "Theirs" not in str(raised.value)  # another team's template is never named
 
 
 def test_editing_a_template_never_alters_written_postmortems(incident, team, member, builtins):
