@@ -175,7 +175,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
 
 class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Deployments of your teams (staff: all), newest event first: successes count too."""
+    """Deployments of every team, newest event first: successes count too."""
 
     serializer_class = DeploymentSerializer
     filterset_class = DeploymentFilter

@@ -27,8 +27,11 @@ def delivery_list_for_user(*, user) -> QuerySet[Delivery]:
 
 
 def deployment_list_for_user(*, user) -> QuerySet[Deployment]:
-    """Return the deployments the user may see: their teams'; staff see all. Newest first."""
-    deployments = Deployment.objects.select_related("team", "source", "model_version__model")
-    if user.is_staff:
-        return deployments
-    return deployments.filter(team__memberships__user=user)
+    """Return the deployments the user may see: every team's, to anyone signed in.
+
+    Deployments are organisation-wide, as the model registry that shows them on lineage pages, the home
+    page and the versions API is (docs/visibility.md); the raw deliveries they were read from are not.
+    """
+    if not user.is_authenticated:
+        return Deployment.objects.none()
+    return Deployment.objects.select_related("team", "source", "model_version__model")

@@ -117,22 +117,23 @@ def test_replay_refused_to_someone_who_sees_the_delivery_without_being_a_member(
     assert response.json()["message"] == REPLAY_FORBIDDEN
 
 
-def test_deployments_are_scoped_and_filtered(member, token_client_for, sources, team):
+def test_deployments_are_organisation_wide_and_filtered(member, token_client_for, sources, team):
     fraud = RegisteredModelFactory(team=team, name="fraud-detector")
     v17 = ModelVersionFactory(model=fraud, version="17")
     failed = DeploymentFactory(source=sources[0], model_version=v17, status="failed", environment="production")
     staging = DeploymentFactory(source=sources[0], model_version=v17, status="succeeded", environment="staging")
     other = DeploymentFactory(source=sources[1])
     client = token_client_for(member)
-    assert ids(client.get("/api/v1/deployments/")) == {failed.pk, staging.pk}
+    # Every team's, as the model pages that show them (docs/visibility.md).
+    assert ids(client.get("/api/v1/deployments/")) == {failed.pk, staging.pk, other.pk}
     assert ids(client.get("/api/v1/deployments/", {"status": "failed"})) == {failed.pk}
     assert ids(client.get("/api/v1/deployments/", {"environment": "staging"})) == {staging.pk}
     assert ids(client.get("/api/v1/deployments/", {"model": "fraud-detector"})) == {failed.pk, staging.pk}
     assert ids(client.get("/api/v1/deployments/", {"model": str(fraud.pk)})) == {failed.pk, staging.pk}
     assert ids(client.get("/api/v1/deployments/", {"team": "fraud"})) == {failed.pk, staging.pk}
     assert ids(client.get("/api/v1/deployments/", {"team": str(team.pk)})) == {failed.pk, staging.pk}
-    assert ids(client.get("/api/v1/deployments/", {"source": sources[1].pk})) == set()
-    assert other.pk not in ids(client.get("/api/v1/deployments/", {"team": "recsys"}))
+    assert ids(client.get("/api/v1/deployments/", {"source": sources[1].pk})) == {other.pk}
+    assert ids(client.get("/api/v1/deployments/", {"team": other.team.slug})) == {other.pk}
     row = client.get(f"/api/v1/deployments/{failed.pk}/").json()
     assert (row["model"], row["version"], row["team_slug"]) == ("fraud-detector", "17", "fraud")
 
