@@ -21,6 +21,6 @@ def drop_titles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0007_incident_started_before_detected")]
+    dependencies = [("incidents", "0008_delivery_is_test")]
 
     operations = [migrations.RunPython(drop_titles, migrations.RunPython.noop)]
