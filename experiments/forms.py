@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from config.validation import DateTimeFormField, IdModelMultipleChoiceField
 from config.widgets import IsoDateTimeInput
-from experiments.models import InjectionKind
+from experiments.models import Arm, InjectionKind
 from experiments.services.game_days import MAX_DURATION_MINUTES
 from incidents.models import RegisteredModel
 
@@ -118,3 +118,19 @@ class ConcludeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Markdown. What decided it: the deciding metric, a failure, a change of plan.",
     )
+
+
+class IncidentExperimentForm(forms.Form):
+    """Attach an incident to the arm of an experiment it happened in (on the incident's page)."""
+
+    experiment = forms.ModelChoiceField(queryset=None, empty_label=None, label="Experiment")
+    arm = forms.ChoiceField(
+        choices=Arm.choices, initial=Arm.CANDIDATE, widget=forms.RadioSelect, label="The arm it hit"
+    )
+
+    def __init__(self, *args, experiments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["experiment"].queryset = experiments
+        self.fields["experiment"].label_from_instance = lambda experiment: (
+            f"{experiment.reference}: {experiment} (since {experiment.started_at:%d %b %H:%M})"
+        )

@@ -117,6 +117,22 @@ def incident_rollouts(*, incident: Incident, user) -> list[dict]:
     return [{"link": link, "experiment": link.experiment, "text": experiment_context(link=link)} for link in links]
 
 
+def incident_experiment_candidates(*, incident: Incident, user) -> QuerySet[Experiment]:
+    """Return the experiments the incident may be attached to: its team's, of its model, running when it began.
+
+    Those it is attached to already are left out; the newest first (one runs per model and environment
+    at a time, so they are few).
+    """
+    candidates = (
+        experiment_list(user=user)
+        .filter(team_id=incident.team_id, started_at__lte=incident.started_at)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=incident.started_at))
+    )
+    if incident.model_id is not None:
+        candidates = candidates.filter(model_id=incident.model_id)
+    return candidates.exclude(incident_links__incident=incident)
+
+
 def game_day_of_drill(*, incident: Incident, user) -> GameDay | None:
     """Return the game day that opened the drill incident, when the user may see it."""
     if not incident.is_drill:

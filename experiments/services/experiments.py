@@ -56,6 +56,12 @@ STEP_BEFORE_START = "A traffic step cannot be earlier than the experiment's star
 IN_FUTURE = "{name} cannot be in the future."
 ENDED_BEFORE_START = "The end cannot be earlier than the start ({started:%Y-%m-%d %H:%M} UTC)."
 FIELD_UNKNOWN = "Unknown field {name!r}; editable ones are: {allowed}."
+ARM_UNKNOWN = "Unknown arm {value!r}; choose one of: candidate, control."
+ARM_WITHOUT_VERSION = "{reference} names no control version: the incident can only be on its candidate."
+INCIDENT_OF_OTHER_TEAM = "{incident} belongs to {incident_team}, {reference} to {team}: attach incidents of its team."
+INCIDENT_OF_OTHER_MODEL = "{incident} concerns {model}; {reference} rolls out {experiment_model}."
+INCIDENT_OUTSIDE_RUN = "{incident} started at {started:%Y-%m-%d %H:%M} UTC, while {reference} was not running."
+INCIDENT_ALREADY_ATTACHED = "{incident} is already attached to {reference}, on its {arm}."
 
 EDITABLE_FIELDS = ("hypothesis", "deciding_metric", "restricted", "kind")
 TIMELINE_LABEL = "Experiment"
@@ -331,12 +337,19 @@ def experiment_attach_deployment(*, experiment: Experiment, deployment: Deployme
 
 
 def experiment_attach_incident(
-    *, experiment: Experiment, incident: Incident, arm: str, at: datetime | None = None, source_label: str = ""
+    *,
+    experiment: Experiment,
+    incident: Incident,
+    arm: str,
+    at: datetime | None = None,
+    source_label: str = "",
+    actor=None,
 ) -> tuple[ExperimentIncident, bool]:
     """Attach the incident to the arm it hit and note it on the incident's timeline; return (link, created).
 
     Attaching twice keeps the first link and adds no second note, so a delivery
-    processed again is harmless.
+    processed again is harmless. Checks nothing: pipelines call it for what
+    they saw; people go through ``experiment_incident_attach``.
     """
     at = at or incident.started_at
     percent = experiment_traffic_at(experiment=experiment, at=at)
@@ -357,7 +370,67 @@ def experiment_attach_incident(
         text=f"Happened on the {Arm(arm).label.lower()} arm {experiment_context(link=link)}.",
         # Never before the entry that opened the incident: that one says who declared it.
         occurred_at=max(at, incident.detected_at),
-        source_label=source_label or TIMELINE_LABEL,
+        author=actor,
+        source_label="" if actor is not None else (source_label or TIMELINE_LABEL),
         new_value=experiment.reference,
     )
     return link, True
+
+
+@transaction.atomic
+def experiment_incident_attach(*, experiment: Experiment, incident: Incident, arm: str, actor) -> ExperimentIncident:
+    """Attach an incident a person declared to the arm of the experiment it hit, at the traffic of its start.
+
+    Lock the experiment's row. Raise PermissionDenied unless the actor belongs
+    to the experiment's team (the incident's: both must be the same team), and
+    ValidationError by field when the arm is unknown (or the control has no
+    version), the incident concerns another model, started while the
+    experiment was not running, or is attached to it already.
+    """
+    experiment = _lock(experiment)
+    _ensure_member(experiment.team, actor)
+    reference = experiment.reference
+    if incident.team_id != experiment.team_id:
+        raise ValidationError(
+            {
+                "experiment": INCIDENT_OF_OTHER_TEAM.format(
+                    incident=incident.reference, incident_team=incident.team, reference=reference, team=experiment.team
+                )
+            }
+        )
+    if arm not in Arm.values:
+        raise ValidationError({"arm": ARM_UNKNOWN.format(value=arm)})
+    if arm == Arm.CONTROL and experiment.control_version_id is None:
+        raise ValidationError({"arm": ARM_WITHOUT_VERSION.format(reference=reference)})
+    if incident.model_id is not None and incident.model_id != experiment.model_id:
+        raise ValidationError(
+            {
+                "experiment": INCIDENT_OF_OTHER_MODEL.format(
+                    incident=incident.reference,
+                    model=incident.model.name,
+                    reference=reference,
+                    experiment_model=experiment.model.name,
+                )
+            }
+        )
+    ended_at = experiment.ended_at or timezone.now()
+    if not experiment.started_at <= incident.started_at <= ended_at:
+        raise ValidationError(
+            {
+                "experiment": INCIDENT_OUTSIDE_RUN.format(
+                    incident=incident.reference, started=incident.started_at, reference=reference
+                )
+            }
+        )
+    link, created = experiment_attach_incident(
+        experiment=experiment, incident=incident, arm=arm, at=incident.started_at, actor=actor
+    )
+    if not created:
+        raise ValidationError(
+            {
+                "experiment": INCIDENT_ALREADY_ATTACHED.format(
+                    incident=incident.reference, reference=reference, arm=link.get_arm_display().lower()
+                )
+            }
+        )
+    return link

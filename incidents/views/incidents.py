@@ -7,7 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from experiments.selectors import game_day_of_drill, incident_rollouts
+from experiments.forms import IncidentExperimentForm
+from experiments.selectors import game_day_of_drill, incident_experiment_candidates, incident_rollouts
+from experiments.services.experiments import experiment_incident_attach
 from incidents.filters import IncidentFilterSet
 from incidents.forms import (
     NO_TEAM,
@@ -152,6 +154,10 @@ def _detail_context(request, incident, **forms) -> dict:
                 "milestones_form": forms.get("milestones_form")
                 or MilestonesForm(initial=MilestonesForm.initial_from(incident)),
                 "relate_form": forms.get("relate_form") or RelateForm(),
+                "experiment_form": forms.get("experiment_form")
+                or IncidentExperimentForm(
+                    experiments=incident_experiment_candidates(incident=incident, user=request.user)
+                ),
                 "deployment_candidates": incident_deployment_candidates(incident=incident),
                 "version_candidates": incident_model_version_candidates(incident=incident),
                 "open_panel": forms.get("open_panel", ""),
@@ -372,6 +378,28 @@ def incident_relate(request, pk):
         return _refused(request, incident, str(error), relate_form=form)
     messages.success(request, f"Related to {other.reference}.")
     return redirect(f"{incident.get_absolute_url()}#related")
+
+
+@require_POST
+def incident_attach_experiment(request, pk):
+    """Attach the incident to the arm of an experiment it happened in (a rollout's failure declared by hand)."""
+    incident = _changeable_incident(request, pk)
+    form = IncidentExperimentForm(
+        request.POST, experiments=incident_experiment_candidates(incident=incident, user=request.user)
+    )
+    if not form.is_valid():
+        return _refused(request, incident, _form_errors(form), experiment_form=form, open_panel="experiment")
+    try:
+        link = experiment_incident_attach(
+            experiment=form.cleaned_data["experiment"],
+            incident=incident,
+            arm=form.cleaned_data["arm"],
+            actor=request.user,
+        )
+    except ValidationError as error:
+        return _refused(request, incident, " ".join(error.messages), experiment_form=form, open_panel="experiment")
+    messages.success(request, f"{incident.reference} happened on the {link.get_arm_display().lower()} arm.")
+    return redirect(incident)
 
 
 @require_POST

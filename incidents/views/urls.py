@@ -29,6 +29,7 @@ incident_patterns: list = [
         name="unlink-version",
     ),
     path("incidents/<id:pk>/related/", incidents.incident_relate, name="relate"),
+    path("incidents/<id:pk>/experiment/", incidents.incident_attach_experiment, name="attach-experiment"),
     path("incidents/<id:pk>/related/<id:other_id>/unlink/", incidents.incident_unrelate, name="unrelate"),
     path("models/", registry.model_index, name="models"),
     path("models/<id:pk>/", registry.model_lineage_page, name="model-lineage"),
