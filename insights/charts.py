@@ -530,6 +530,7 @@ def operational_load_table(data: dict) -> Table:
             Column("action_hours", "Action item hours"),
             Column("hours", "Operational hours"),
             Column("budget_hours", "Budget (h)"),
+            Column("budget_set_by_team", "Budget set by the team"),
             Column("budget_share", "Share of budget"),
             Column("over_budget", "Over budget"),
         ],
@@ -541,6 +542,7 @@ def operational_load_table(data: dict) -> Table:
                 w["action_hours"],
                 w["hours"],
                 w["budget_hours"],
+                "yes" if team["budget_set_by_team"] else "no",
                 w["budget_share"],
                 "yes" if w["over_budget"] else "no",
             ]
@@ -569,9 +571,8 @@ def operational_load_figure(data: dict) -> dict:
                 hovertemplate=f"{team['name']}: %{{y}}% of budget (%{{customdata}} h)<extra></extra>",
             )
         )
-    share = round(data["operations_share"] * 100)
     layout = _layout(
-        f"Operational load against the budget ({share}% of each member's week)",
+        "Operational load against each team's budget",
         "Week (Monday)",
         "Share of the budget (%)",
         shapes=[
@@ -718,7 +719,8 @@ CHARTS: list[Chart] = [
         title="Operational load",
         description=(
             "Hours each team spent working incidents (acknowledged to resolved, by owner) and operational "
-            "action items, as a share of its budget; a point above the dashed line is over budget."
+            "action items, as a share of its budget per week: the one its leads set on the team page, else "
+            "half of each member's working week. A point above the dashed line is over budget."
         ),
         empty="No incident was acknowledged and no operational action item done in this view.",
         table=operational_load_table,

@@ -37,7 +37,7 @@ from insights.sql import HoursBetween, PercentileCont
 from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor, FactorCategory, PostmortemStatus
 from postmortems.models.actions import UNRESOLVED_STATUSES
 from postmortems.selectors.actions import action_items_visible_to
-from teams.models import Team
+from teams.models import Team, operations_budget_default
 
 # Action items that run the system rather than change it: they count as operational load.
 OPERATIONAL_ACTION_KINDS = ("mitigate", "process", "rollback_runbook", "retrain_backfill")
@@ -522,7 +522,8 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     Hours are those of resolved incidents with an owner, from acknowledgement
     to resolution, counted in the week of acknowledgement,
     plus a fixed estimate per operational action item done that week. The budget
-    is the team's members times the working week times the operations share (settings).
+    is the team's own (``Team.operations_budget_hours``, set by its leads), else
+    its members times the working week times the operations share (settings).
     Drills are planned work and stay out.
     """
 
@@ -569,15 +570,16 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
     ):
         load.setdefault((row["team_id"], _week(row["week"])), {})["actions"] = row["total"]
 
-    weekly_hours = settings.INSIGHTS_WORKING_HOURS_PER_WEEK
-    share = settings.INSIGHTS_OPERATIONS_SHARE
     item_hours = settings.INSIGHTS_ACTION_ITEM_HOURS
     result = []
     # Teams with any load in the view (or the one chosen): a quiet team has nothing to show.
     if not filters.team:
         teams = teams.filter(id__in={team_id for team_id, _ in load})
-    for team in teams.annotate(member_count=Count("memberships")).values("id", "name", "slug", "member_count"):
-        budget = round(team["member_count"] * weekly_hours * share, 2)
+    for team in teams.annotate(member_count=Count("memberships")).values(
+        "id", "name", "slug", "member_count", "operations_budget_hours"
+    ):
+        own_budget = team["operations_budget_hours"]
+        budget = float(own_budget) if own_budget else operations_budget_default(members=team["member_count"])
         weeks = []
         for week in filters.week_starts():
             cell = load.get((team["id"], week), {})
@@ -604,13 +606,14 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
                 "slug": team["slug"],
                 "members": team["member_count"],
                 "budget_hours": budget,
+                "budget_set_by_team": own_budget is not None,
                 "weeks_over_budget": sum(1 for week in weeks if week["over_budget"]),
                 "weeks": weeks,
             }
         )
     return {
-        "working_hours_per_week": weekly_hours,
-        "operations_share": share,
+        "working_hours_per_week": settings.INSIGHTS_WORKING_HOURS_PER_WEEK,
+        "operations_share": settings.INSIGHTS_OPERATIONS_SHARE,
         "action_item_hours": item_hours,
         "teams": result,
     }

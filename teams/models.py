@@ -24,6 +24,18 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+# A budget above this is a typing error: 250 people's whole working week.
+MAX_OPERATIONS_BUDGET_HOURS = 10_000
+
+
+def operations_budget_default(*, members: int) -> float:
+    """Return the SRE rule's operations budget in hours per week.
+
+    The members times the working week times the operations share (settings), for a team that set none.
+    """
+    return round(members * settings.INSIGHTS_WORKING_HOURS_PER_WEEK * settings.INSIGHTS_OPERATIONS_SHARE, 2)
+
+
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
@@ -33,6 +45,14 @@ class Team(models.Model):
     digest_hour = models.PositiveSmallIntegerField(
         default=9, validators=[MinValueValidator(0), MaxValueValidator(23)], help_text="Local hour (0-23)."
     )
+    # Hours per week the team's people may spend on operational work (insights' operational load); empty
+    # means the SRE rule's default, the members times the working week times the operations share.
+    operations_budget_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_OPERATIONS_BUDGET_HOURS)],
+        verbose_name="operations budget (hours per week)",
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -41,6 +61,11 @@ class Team(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(digest_hour__lte=23), name="team_digest_hour_valid"),
             models.CheckConstraint(condition=models.Q(digest_weekday__lte=6), name="team_digest_weekday_valid"),
+            models.CheckConstraint(
+                condition=models.Q(operations_budget_hours__isnull=True)
+                | models.Q(operations_budget_hours__gte=1, operations_budget_hours__lte=MAX_OPERATIONS_BUDGET_HOURS),
+                name="team_operations_budget_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -74,4 +99,14 @@ class Membership(models.Model):
 # The weekly digest's records live in their own module; Django finds models through this one.
 from teams.digest.models import DigestPreference, DigestSend, DigestSendStatus  # noqa: E402 - after Team, which they point to
 
-__all__ = ["DigestPreference", "DigestSend", "DigestSendStatus", "Membership", "Team", "Weekday", "validate_timezone"]
+__all__ = [
+    "MAX_OPERATIONS_BUDGET_HOURS",
+    "DigestPreference",
+    "DigestSend",
+    "DigestSendStatus",
+    "Membership",
+    "Team",
+    "Weekday",
+    "operations_budget_default",
+    "validate_timezone",
+]

@@ -234,6 +234,7 @@ class TestOperationalLoad:
         data = selectors.operational_load_series(user=member, filters=view)
         (fraud,) = data["teams"]
         assert (fraud["name"], fraud["members"], fraud["budget_hours"]) == (team.name, 2, 40.0)  # 2 x 40 h x 50 %
+        assert fraud["budget_set_by_team"] is False
         first, second = fraud["weeks"]
         # i2 acknowledged 3 March 11:30, resolved 5 March 12:00: 48.5 h, over the 40 h budget.
         assert (first["incident_hours"], first["hours"], first["over_budget"]) == (48.5, 48.5, True)
@@ -247,6 +248,17 @@ class TestOperationalLoad:
         settings.INSIGHTS_OPERATIONS_SHARE = 0.25
         (fraud,) = selectors.operational_load_series(user=member, filters=view)["teams"]
         assert fraud["budget_hours"] == 20.0
+
+    def test_a_budget_the_team_set_replaces_the_default(self, org, member, view, team):
+        team.operations_budget_hours = 50
+        team.save()
+        (fraud,) = selectors.operational_load_series(user=member, filters=view)["teams"]
+        assert (fraud["budget_hours"], fraud["budget_set_by_team"]) == (50.0, True)
+        first, _ = fraud["weeks"]
+        # The same 48.5 hours that were over the default 40 h fit in 50 h.
+        assert (first["hours"], first["budget_hours"], first["over_budget"]) == (48.5, 50.0, False)
+        assert first["budget_share"] == pytest.approx(0.97)
+        assert fraud["weeks_over_budget"] == 0
 
     def test_outsider(self, org, outsider, view):
         (fraud,) = selectors.operational_load_series(user=outsider, filters=view)["teams"]

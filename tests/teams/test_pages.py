@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from teams.models import Membership
+from teams.models import Membership, Team
 from teams.services import LAST_LEAD
 from tests.factories import PASSWORD, UserFactory
 
@@ -143,6 +143,51 @@ def test_team_settings_rejects_unknown_timezone(client, team, lead):
     assert "timezone" in response.context["settings_form"].errors
     team.refresh_from_db()
     assert team.timezone == "UTC"
+
+
+def settings_form(team, **changes) -> dict:
+    return {"name": team.name, "timezone": team.timezone, "digest_weekday": 0, "digest_hour": 9, **changes}
+
+
+def test_a_lead_sets_and_clears_the_operations_budget(client, team, lead, member):
+    client.force_login(lead)
+    page = client.get(team.get_absolute_url()).content.decode()
+    assert "now 2 members: 40 h" in page  # the default the empty field stands for
+    response = client.post(reverse("teams:settings", args=[team.slug]), settings_form(team, operations_budget_hours=60))
+    assert response.status_code == 302
+    team.refresh_from_db()
+    assert team.operations_budget_hours == 60
+    client.post(reverse("teams:settings", args=[team.slug]), settings_form(team, operations_budget_hours=""))
+    team.refresh_from_db()
+    assert team.operations_budget_hours is None
+
+
+@pytest.mark.parametrize("hours", ["0", "-5", "10001", "forty", "1e9"])
+def test_an_impossible_operations_budget_is_refused_and_nothing_changes(client, team, lead, hours):
+    client.force_login(lead)
+    description = team.description
+    form = settings_form(team, description="Changed in the same form.", operations_budget_hours=hours)
+    response = client.post(reverse("teams:settings", args=[team.slug]), form)
+    assert response.status_code == 400
+    assert "operations_budget_hours" in response.context["settings_form"].errors
+    team.refresh_from_db()
+    assert (team.operations_budget_hours, team.description) == (None, description)
+
+
+def test_a_member_cannot_set_the_operations_budget(client, team, member):
+    client.force_login(member)
+    form = settings_form(team, operations_budget_hours=500)
+    response = client.post(reverse("teams:settings", args=[team.slug]), form)
+    assert response.status_code == 403
+    team.refresh_from_db()
+    assert team.operations_budget_hours is None
+
+
+def test_the_database_refuses_a_zero_operations_budget(team):
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Team.objects.filter(pk=team.pk).update(operations_budget_hours=0)
 
 
 def test_unknown_page_is_friendly_404(client, member):
