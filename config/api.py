@@ -1,10 +1,15 @@
-"""Shared API plumbing: error shape and JSON answers for API paths."""
+"""Shared API plumbing: error shape, JSON answers for API paths, and what every list's filters refuse."""
 
 from django.http import JsonResponse
-from rest_framework import routers
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from rest_framework import routers, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.validation import ID_PATH_PATTERN
+from config.validation import ID_PATH_PATTERN, PARAMETER_EMPTY
+
+FILTER_MEANINGLESS = "Not a value this filter knows."
 
 
 def exception_handler(exc, context):
@@ -50,3 +55,50 @@ class RootRouter(IdLookupMixin, routers.DefaultRouter):
 
 def json_error(status: int, message: str, **extra) -> JsonResponse:
     return JsonResponse({"message": message, **extra}, status=status)
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, refusing (400) a filter parameter that is given but says nothing.
+
+    django-filter reads ``?status=`` and ``?is_active=maybe`` as "no filter", so a client's typo
+    silently widens its list. The API says what it read instead: a parameter that is empty, or that
+    its filter cannot read (a boolean that is neither true nor false), is named in the 400.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        errors = {}
+        for name in filterset.filters:
+            values = request.query_params.getlist(name)
+            if not values:
+                continue
+            if any(not value.strip() for value in values):
+                errors[name] = [PARAMETER_EMPTY]
+            elif filterset.form.cleaned_data.get(name) is None:
+                errors[name] = [FILTER_MEANINGLESS]
+        if errors:
+            raise ValidationError(errors)
+        return filterset.qs
+
+
+class OptionalUrlField(serializers.URLField):
+    """A URL column where blank means none: answered as null; null or "" clears it.
+
+    The column stores "" for no URL, which is no URI; the API says null instead, as its schema does.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)
+        return "" if value is None else value
+
+    def to_representation(self, value):
+        return value or None

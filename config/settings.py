@@ -339,7 +339,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["config.api.StrictFilterBackend"],
     # JSON bodies are refused when some key or string holds NUL or a lone surrogate (config/validation.py).
     "DEFAULT_PARSER_CLASSES": [
         "config.validation.TextJSONParser",

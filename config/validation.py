@@ -41,6 +41,8 @@ NOT_A_NUMBER = "Give a whole number: digits 0-9 only."
 DATE_OUT_OF_RANGE = f"Give a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."
 TEXT_HAS_NUL = "Text may not contain NUL characters."
 TEXT_HAS_SURROGATE = "Text may not contain unpaired UTF-16 surrogates (\\ud800-\\udfff alone)."
+PARAMETER_EMPTY = "Give a value, or leave the parameter out."
+NOT_A_BOOLEAN = "Give true or false (or 1 or 0)."
 JSON_TEXT_REFUSED = "The JSON body holds text that cannot be stored: {problem}"
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
@@ -132,6 +134,41 @@ class WholeNumberFormField(forms.IntegerField):
         if len(text) > 40 or not _SIGNED_DIGITS.fullmatch(text):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return int(text)
+
+
+class _CheckboxText(forms.CheckboxInput):
+    """A checkbox whose value reaches the field as sent, so the field can refuse what is no yes or no."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class BooleanFormField(forms.Field):
+    """A yes or no in a query or a checkbox: true/false, 1/0, on/off; left out is false, anything else refused.
+
+    Django's BooleanField reads any text but "false" and "0" as true, so ``?compare=maybe`` would compare.
+    """
+
+    widget = _CheckboxText
+    TRUE = frozenset({"true", "1", "on", "yes"})
+    FALSE = frozenset({"false", "0", "off", "no"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError(NOT_A_BOOLEAN, code="invalid")
+
+    def validate(self, value):
+        """Accept false as an answer, as a checkbox left unticked is one."""
 
 
 class IdFormField(WholeNumberFormField):
@@ -329,6 +366,26 @@ class DateTimeField(serializers.DateTimeField):
         if not DATE_MIN <= moment.astimezone(datetime.UTC).date() <= DATE_MAX:
             raise serializers.ValidationError(DATE_OUT_OF_RANGE, code="date_range")
         return moment
+
+
+class QueryParams(serializers.Serializer):
+    """Query parameters read by DRF fields, where a parameter given empty is refused by name.
+
+    DRF reads an optional field left empty in a form as left out; in a query that silently drops
+    a filter the client meant (``?status=``). A field that allows blank still takes "".
+    """
+
+    def to_internal_value(self, data):
+        errors = {
+            name: [PARAMETER_EMPTY]
+            for name, field in self.fields.items()
+            if hasattr(data, "getlist")
+            and any(not str(value).strip() for value in data.getlist(name))
+            and not getattr(field, "allow_blank", False)
+        }
+        if errors:
+            raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class TextJSONParser(parsers.JSONParser):

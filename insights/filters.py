@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from config.validation import DateFormField, IdFormField
+from config.validation import BooleanFormField, DateFormField, IdFormField
 from incidents.models import RegisteredModel
 from teams.models import Team
 
@@ -109,7 +109,7 @@ class InsightsFilterForm(forms.Form):
     period = forms.ChoiceField(choices=Period.choices, required=False)
     start = DateFormField(required=False)
     end = DateFormField(required=False)
-    compare = forms.BooleanField(required=False)
+    compare = BooleanFormField()
 
     def clean_team(self):
         slug = self.cleaned_data["team"]

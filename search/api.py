@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.validation import DateField, IdRelatedField
+from config.validation import DateField, IdRelatedField, QueryParams
 from incidents.models import RegisteredModel
 from postmortems.learnings_forms import DATES_REVERSED
 from postmortems.models import FactorCategory
@@ -19,7 +19,7 @@ from teams.models import Team
 QUERY_REQUIRED = "Give the words to search for in q."
 
 
-class SearchParamsSerializer(serializers.Serializer):
+class SearchParamsSerializer(QueryParams):
     q = serializers.CharField(
         max_length=MAX_QUERY_LENGTH,
         trim_whitespace=True,

@@ -3,8 +3,8 @@
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
@@ -203,7 +203,18 @@ class IncidentViewSet(
             return _rule_error(error)
         return Response(self._fresh(incident.pk))
 
-    @extend_schema(methods=["GET"], request=None, responses={200: TimelineItemSerializer(many=True)}, filters=False)
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        # The whole timeline in one answer, with its length: it is read as one story, never paged.
+        responses={
+            200: inline_serializer(
+                "Timeline",
+                {"count": serializers.IntegerField(), "results": TimelineItemSerializer(many=True)},
+            )
+        },
+        filters=False,
+    )
     @extend_schema(methods=["POST"], request=NoteSerializer, responses={201: TimelineItemSerializer})
     @action(detail=True, methods=["get", "post"], filterset_class=None, pagination_class=None)
     def timeline(self, request, pk=None):

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config.api import OptionalUrlField
 from config.validation import IdFilter, IdOrNameFilter
 from incidents.models import Delivery, Deployment, DeploymentStatus
 from incidents.selectors.deliveries import delivery_list_for_user, deployment_list_for_user
@@ -138,6 +139,7 @@ class DeploymentFilter(django_filters.FilterSet):
 
 class DeploymentSerializer(serializers.ModelSerializer):
     team_slug = serializers.CharField(source="team.slug", read_only=True)
+    run_url = OptionalUrlField(read_only=True)
     model = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
 

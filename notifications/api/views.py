@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config.validation import QueryParams, id_parse
 from notifications.api.serializers import (
     ChannelCreatedSerializer,
     ChannelSerializer,
@@ -38,6 +39,10 @@ def _as_api_error(error: DjangoValidationError):
     raise serializers.ValidationError(error.message_dict) from error
 
 
+class NotificationListParams(QueryParams):
+    unread = serializers.BooleanField(required=False, default=False, help_text="Only the unread notifications.")
+
+
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The signed-in person's notifications, newest first. Another person's answer 404."""
 
@@ -46,12 +51,14 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema is built without a user
             return Notification.objects.none()
-        unread = self.request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        unread = False
+        if self.action == "list":
+            params = NotificationListParams(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            unread = params.validated_data["unread"]
         return notification_list(user=self.request.user, unread=unread)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only the unread notifications.")]
-    )
+    @extend_schema(parameters=[NotificationListParams])
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
@@ -86,9 +93,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
         channels = channels_visible_to(user=self.request.user).order_by("team__name", "name", "id")
         team = self.request.query_params.get("team", "")
         if team:
-            channels = channels.filter(
-                Q(team__slug=team) | Q(team_id=int(team) if team.isascii() and team.isdigit() else None)
-            )
+            channels = channels.filter(Q(team__slug=team) | Q(team_id=id_parse(team)))
         return channels
 
     def get_serializer_context(self):

@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from config.api import OptionalUrlField
 from config.validation import DateField, IdField, IdFilter, IdRelatedField, form_error, id_parse
 from incidents.models import Incident
 from incidents.selectors.incidents import incidents_visible_to
@@ -62,7 +63,8 @@ class ActionItemSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     incident = serializers.PrimaryKeyRelatedField(read_only=True)
     incident_reference = serializers.CharField(source="incident.reference", read_only=True)
-    postmortem = serializers.PrimaryKeyRelatedField(read_only=True)
+    postmortem = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    tracker_url = OptionalUrlField(read_only=True, help_text="The issue in an external tracker, or null.")
     overdue = serializers.SerializerMethodField()
     url = serializers.CharField(source="get_absolute_url", read_only=True)
 
@@ -124,7 +126,7 @@ class ActionItemWriteSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
     due_date = DateField(required=False)
     verification = serializers.CharField(max_length=5000, allow_blank=True)
-    tracker_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
+    tracker_url = OptionalUrlField(required=False, max_length=500)
 
 
 class ActionItemCreateSerializer(ActionItemWriteSerializer):

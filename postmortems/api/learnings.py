@@ -27,7 +27,8 @@ def raise_api_error(error: LearningError):
 
 
 class LearningSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # A learning of the whole organisation belongs to no team.
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     tags = serializers.SerializerMethodField()
     models = serializers.SerializerMethodField()
     categories = serializers.SerializerMethodField()

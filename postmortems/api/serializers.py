@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from config.validation import IdField, VersionField
+from config.validation import IdField, QueryParams, VersionField
 from incidents.models import IncidentKind
 from postmortems.models import (
     FactorCategory,
@@ -123,7 +123,7 @@ class PostmortemDetailSerializer(PostmortemListSerializer):
         return {"version": copy["version"], "published": copy["published"], "title": copy["title"]}
 
 
-class PostmortemListParamsSerializer(serializers.Serializer):
+class PostmortemListParamsSerializer(QueryParams):
     team = serializers.CharField(required=False, max_length=100, help_text="Team slug or id")
     status = serializers.ChoiceField(choices=PostmortemStatus.choices, required=False)
     incident = IdField(required=False)
@@ -233,7 +233,8 @@ class TemplateSectionSerializer(serializers.ModelSerializer):
 
 
 class TemplateSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # The built-in templates belong to no team.
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     sections = TemplateSectionSerializer(many=True, read_only=True)
     is_builtin = serializers.BooleanField(read_only=True)
 

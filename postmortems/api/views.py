@@ -253,9 +253,13 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         request=api.PublishSerializer,
         responses={
             200: api.PostmortemDetailSerializer,
+            # Open coach findings block publishing; a body that cannot be read is refused like anywhere else.
             400: inline_serializer(
-                "PublishBlocked",
-                {"message": serializers.CharField(), "open_findings": api.SectionFindingSerializer(many=True)},
+                "PublishRefused",
+                {
+                    "message": serializers.CharField(),
+                    "open_findings": api.SectionFindingSerializer(many=True, required=False),
+                },
             ),
         },
     )
@@ -293,7 +297,7 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(postmortem)
 
     @extend_schema(responses=api.SectionFindingSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def findings(self, request, pk=None):
         """The coach's findings in the working copy, each acknowledged or open."""
         postmortem = self._get(pk)

@@ -42,7 +42,7 @@ def test_pages_answer_odd_queries_without_error(client, member, url, status):
         (f"/api/v1/models/?team={HUGE}", 200),
         ("/api/v1/incidents/?q=a%00b", 400),
         ("/api/v1/incidents/?page=0", 404),
-        ("/api/v1/incidents/?page_size=abc", 200),
+        ("/api/v1/incidents/?page_size=abc", 400),
     ],
 )
 def test_api_answers_odd_queries_without_error(token_client_for, member, url, status):
