@@ -28,6 +28,9 @@ SENTENCES = [
     "It was human error, obviously.",
     "The dashboards showed p99 latency, but not the error rate per model version.",
     "We should have rolled back sooner.",
+    "Marcus, the contractor from Northwind, forgot to renew the certificate.",
+    "Jenkins failed to start the build agent because the disk was full.",
+    'The first message was "who broke the scoring service?", which slowed the response.',
 ]
 FIRST = ["Dana", "Amara", "Kenji", "Lucía", "Priya", "Tomás", "Mei", "Oliver", "Sofia", "Ana", "Jonas", "Ravi"]
 LAST = ["Okafor", "Nwosu", "Watanabe", "Fernández", "Raman", "Novak", "Lin", "Grant", "Rossi", "Silva", "Berg"]

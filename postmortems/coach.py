@@ -8,10 +8,20 @@ cause while "Priya rolled back at 14:05" is a plain fact.
 Three kinds of rule:
 
 - ``phrases``: words or phrases, matched whole and case-insensitively;
-- ``pattern``: a regular expression, matched case-insensitively;
-- ``person_verbs``: verbs that blame when their subject is a person: a known
-  name, an ``@handle``, a pronoun or a role ("the on-call"). The same rule also
-  catches possessives ("Priya's mistake") and passives ("caused by @tomas").
+- ``pattern``: a regular expression, matched case-insensitively; ``{person}``
+  in it stands for anyone named: a name, an ``@handle``, a role ("the vendor's
+  engineer") or a pronoun;
+- ``person_verbs``: verbs that blame when their subject is a person. The same
+  rule also catches possessives ("Priya's mistake") and passives ("caused by
+  @tomas").
+
+A person is recognised by shape, not looked up: an ``@handle``, a capitalised
+name ("Marcus", "Ana-Maria", "Mr. Hale"), a role, or a name of the organisation
+(which also covers lower-case user names). Post-mortems name contractors,
+people of other companies and chat handles that no member list holds. Systems
+named like people ("Jenkins", "Cassandra", "the Alexa skill") are told apart by
+a list of such names and by the word that follows; words in quotation marks
+are someone's speech, reported, and never flagged.
 """
 
 from __future__ import annotations
@@ -24,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from postmortems import reframe
 
 RULES_FILE = Path(__file__).with_name("coach_rules.json")
 
@@ -73,6 +85,10 @@ class PersonVocabulary:
     object_pronouns: tuple[str, ...] = ()
     possessives: tuple[str, ...] = ()
     passive: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    system_names: tuple[str, ...] = ()
+    system_nouns: tuple[str, ...] = ()
+    not_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,8 @@ class Finding:
     text: str
     explanation: str
     reframing: str
+    sentence: str = ""
+    rewrite: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -141,6 +159,10 @@ def builtin_person_vocabulary() -> PersonVocabulary:
         object_pronouns=tuple(data.get("person_object_pronouns", ())),
         possessives=tuple(data.get("person_possessives", ())),
         passive=tuple(data.get("person_passive", ())),
+        roles=tuple(data.get("person_roles", ())),
+        system_names=tuple(data.get("system_names", ())),
+        system_nouns=tuple(data.get("system_nouns", ())),
+        not_names=tuple(data.get("not_names", ())),
     )
 
 
@@ -171,7 +193,7 @@ _FILLER_WORDS = frozenset(
     {
         "had", "has", "have", "just", "also", "then", "again", "simply", "really", "clearly", "obviously",
         "completely", "totally", "apparently", "somehow", "probably", "must", "may", "might", "accidentally",
-        "unfortunately",
+        "unfortunately", "single-handedly", "knowingly", "deliberately",
     }
 )  # fmt: skip
 
@@ -180,18 +202,101 @@ def _key(phrase: str) -> str:
     return " ".join(phrase.casefold().split())
 
 
+_CAPITAL = "A-ZÀ-ÖØ-ÞĀ-Ž"
+_NAME_WORD = re.compile(rf"[{_CAPITAL}][^\W\d_]*(?:['-][{_CAPITAL}a-zß-ÿ][^\W\d_]*)*")
+_TITLE = re.compile(r"(?:Mr|Ms|Mrs|Mx|Dr)\.?[ \t]+\S+")
+# What ``{person}`` stands for in a pattern; People.plausible decides whether the words it took name someone.
+_PERSON_SHAPE = (
+    r"@[\w.-]*\w"
+    r"|(?-i:(?:Mr|Ms|Mrs|Mx|Dr)\.?[ \t]+[{capital}][\w'-]*)"
+    r"|(?:the|a|an|our|their|your)[ \t]+(?:[\w'-]+[ \t]+){{0,3}}?(?:{roles})(?![\w-])"
+    r"|(?-i:[{capital}][\w'-]*(?:[ \t]+[{capital}][\w'-]*)?)"
+    r"|he|she|someone|somebody"
+)
+_AFFILIATION = frozenset({"from", "at", "of"})
+# After a name met in a passive ("caused by Rahul …"), what may follow it; a plain noun means the
+# capitalised words were a thing ("due to Black Friday traffic").
+_AFTER_PASSIVE_NAME = frozenset(
+    {"at", "from", "of", "who", "when", "while", "and", "in", "on", "during", "after", "with"}
+)
+
+
+_TITLE_BEFORE = re.compile(r"(?<![\w@])(?:Mr|Ms|Mrs|Mx|Dr)\.?[ \t]+$")
+
+
+def _with_title(text: str, start: int) -> int:
+    """Return where a name starting at ``start`` begins once its title is counted ("Dr. Hale")."""
+    title = _TITLE_BEFORE.search(text, max(0, start - 6), start)
+    return title.start() if title else start
+
+
+class People:
+    """Decide whether some words name a person: by their shape, not by a member list.
+
+    A member's name (which may be lower case), an ``@handle``, a role ("the
+    vendor's engineer"), a pronoun, a title and surname, or one or two
+    capitalised words that are neither common sentence openers nor systems
+    named like people.
+    """
+
+    def __init__(self, names: Iterable[str], vocabulary: PersonVocabulary):
+        self.members = {_key(name) for name in names}
+        self.subjects = {_key(subject) for subject in vocabulary.subjects}
+        self.objects = {_key(pronoun) for pronoun in vocabulary.object_pronouns}
+        self.systems = {_key(name) for name in vocabulary.system_names}
+        self.system_nouns = {_key(noun) for noun in vocabulary.system_nouns}
+        self.not_names = {_key(word) for word in vocabulary.not_names}
+        roles = _alternation(vocabulary.roles) or r"(?!)"
+        self.roles = roles
+        self.role = re.compile(rf"(?:the|a|an|our|their|your)[ \t]+(?:[\w'-]+[ \t]+){{0,3}}?(?:{roles})", re.IGNORECASE)
+        self.longest = max((len(person.split()) for person in self.members | self.subjects | self.objects), default=1)
+        self.longest = max(self.longest, 6)
+
+    def shape(self) -> str:
+        """Return the regular expression ``{person}`` stands for."""
+        return _PERSON_SHAPE.format(capital=_CAPITAL, roles=self.roles)
+
+    def is_system(self, word: str) -> bool:
+        return _key(word.removesuffix("'s")) in self.systems
+
+    def is_name(self, phrase: str) -> bool:
+        """Return whether the words are shaped like a person's name (not a role, not a member lookup)."""
+        if _TITLE.fullmatch(phrase):
+            return True
+        words = phrase.split()
+        if not 1 <= len(words) <= 2:
+            return False
+        for word in words:
+            if not _NAME_WORD.fullmatch(word) or (len(word) > 1 and word.isupper()):
+                return False
+            if _key(word) in self.not_names or _key(word) in self.systems:
+                return False
+        return True
+
+    def plausible(self, phrase: str, *, objects: bool = False) -> bool:
+        phrase = phrase.strip()
+        key = _key(phrase)
+        if phrase.startswith("@"):
+            return " " not in phrase and not any(noun in key for noun in ("bot", "-ci", "alert"))
+        if key in self.members or key in self.subjects or (objects and key in self.objects):
+            return True
+        if self.role.fullmatch(phrase):
+            return not any(word in self.systems for word in key.split())
+        return self.is_name(phrase)
+
+
 class _PersonMatcher:
     """Find a person named as the cause: an active verb, a possessive or a passive.
 
     Verbs, possessives and passives are found with small regular expressions;
-    whether the words next to them name a person is a set lookup, so checking
-    costs the same whether the organisation has fifty people or fifty thousand.
+    whether the words next to them name a person is decided by People, so
+    checking costs the same whether the organisation has fifty people or
+    fifty thousand.
     """
 
-    def __init__(self, verbs: Iterable[str], names: Iterable[str], vocabulary: PersonVocabulary):
-        self.people = {_key(name) for name in names} | {_key(subject) for subject in vocabulary.subjects}
-        self.objects = self.people | {_key(pronoun) for pronoun in vocabulary.object_pronouns}
-        self.longest = max((len(person.split()) for person in self.objects), default=1)
+    def __init__(self, verbs: Iterable[str], people: People, vocabulary: PersonVocabulary):
+        self.people = people
+        self.longest = people.longest
         self.verbs = re.compile(rf"(?<![\w@])(?:{_alternation(verbs)})(?!\w)", re.IGNORECASE)
         self.possessive = self.passive = None
         if vocabulary.possessives:
@@ -204,9 +309,7 @@ class _PersonMatcher:
             self.passive = re.compile(rf"(?<!\w)(?:{_alternation(vocabulary.passive)})[ \t]+", re.IGNORECASE)
 
     def _is_person(self, phrase: str, *, objects: bool = False) -> bool:
-        if phrase.startswith("@"):
-            return " " not in phrase
-        return _key(phrase) in (self.objects if objects else self.people)
+        return self.people.plausible(phrase, objects=objects)
 
     def _person_ending_at(self, text: str, tokens: list, last: int, *, objects: bool = False) -> int | None:
         """Return the index of the first token of a person ending with token ``last``, or None."""
@@ -240,21 +343,90 @@ class _PersonMatcher:
             first = earlier
         return first
 
+    def _affiliated_ending_at(self, text: str, tokens: list, last: int) -> int | None:
+        """Return the first token of "Zoe at the cloud provider" or "Kai from the vendor's desk" ending at ``last``."""
+        for index in range(last, max(last - 6, 0), -1):
+            if not _BLANKS.fullmatch(text[tokens[index - 1].end() : tokens[index].start()]):
+                return None
+            if tokens[index].group().casefold() in _AFFILIATION:
+                if any(_key(token.group()) in self.people.system_nouns for token in tokens[index + 1 : last + 1]):
+                    return None
+                first = self._person_ending_at(text, tokens, index - 1)
+                if first is not None and not self.people.role.fullmatch(tokens[index - 1].group()):
+                    return first
+                return None
+        return None
+
+    def _apposed_ending_at(self, text: str, tokens: list, last: int) -> int | None:
+        """Return the first token of a person set off by commas before a verb: "Jelena, the vendor's DBA, dropped".
+
+        The head before the first comma is preferred, so the span holds the whole apposition.
+        """
+        for index in range(last, max(last - 8, 0), -1):
+            gap = text[tokens[index - 1].end() : tokens[index].start()]
+            if _BLANKS.fullmatch(gap):
+                continue
+            if not re.fullmatch(r"[ \t]*,[ \t]*", gap):
+                break
+            apposition = [_key(token.group()) for token in tokens[index : last + 1]]
+            if any(word in self.people.system_nouns or word in self.people.systems for word in apposition):
+                return None
+            head = self._person_ending_at(text, tokens, index - 1)
+            if head is not None:
+                return head
+            break
+        first = self._person_ending_at(text, tokens, last)
+        if first is not None and not self.people.is_system(tokens[first].group()):
+            return first
+        return None
+
+    def _clause_subject(self, text: str, tokens: list, last: int) -> int | None:
+        """Return the first token of the person the clause ending at ``last`` opens with ("Wei pushed … and caused")."""
+        first = last
+        while first > 0 and _BLANKS.fullmatch(text[tokens[first - 1].end() : tokens[first].start()]):
+            first -= 1
+        if first > 0 and not re.search(r"[.;:!?\n][ \t]*$", text[tokens[first - 1].end() : tokens[first].start()]):
+            return None
+        for end in range(first, min(first + 3, last)):
+            if self._person_ending_at(text, tokens, end) == first and tokens[end + 1].group()[:1].islower():
+                return first
+        return None
+
     def spans(self, text: str):
         tokens = list(_TOKEN.finditer(text))
         ends = [token.end() for token in tokens]
+        direct, coordinated = set(), []
         for match in self.verbs.finditer(text):
             last = bisect_right(ends, match.start()) - 1
             cursor = match.start()
-            while last >= 0 and _BLANKS.fullmatch(text[tokens[last].end() : cursor]):
-                first = self._people_ending_at(text, tokens, last)
-                if first is not None:
-                    yield tokens[first].start(), match.end()
+            found = None
+            while last >= 0:
+                gap = text[tokens[last].end() : cursor]
+                if tokens[last].group().casefold() == "and" and _BLANKS.fullmatch(gap) and last > 0:
+                    subject = self._clause_subject(text, tokens, last - 1)
+                    if subject is not None:
+                        coordinated.append((tokens[subject].start(), match.end()))
                     break
-                if tokens[last].group().casefold() not in _FILLER_WORDS:
+                if re.fullmatch(r"[ \t]*,[ \t]*", gap):
+                    found = self._apposed_ending_at(text, tokens, last)
+                    break
+                if not _BLANKS.fullmatch(gap):
+                    break
+                found = self._affiliated_ending_at(text, tokens, last)
+                if found is None:
+                    found = self._people_ending_at(text, tokens, last)
+                if found is not None or tokens[last].group().casefold() not in _FILLER_WORDS:
                     break
                 cursor = tokens[last].start()
                 last -= 1
+            if found is not None:
+                start = _with_title(text, tokens[found].start())
+                direct.add(start)
+                yield start, match.end()
+        # "Wei pushed an untested prompt and caused …": the second verb counts when the first did not blame.
+        for start, end in coordinated:
+            if start not in direct:
+                yield start, end
         if self.possessive is not None:
             starts = [token.start() for token in tokens]
             for match in self.possessive.finditer(text):
@@ -283,9 +455,43 @@ class _PersonMatcher:
                     last = first + count - 1
                     if last >= len(tokens) or tokens[first].start() != match.end():
                         continue
-                    if self._person_ending_at(text, tokens, last, objects=True) == first:
+                    if self._person_ending_at(text, tokens, last, objects=True) != first:
+                        continue
+                    phrase = " ".join(token.group() for token in tokens[first : last + 1])
+                    if self._passive_name_ends_here(text, tokens, last, phrase):
                         yield match.start(), tokens[last].end()
                         break
+
+    def _passive_name_ends_here(self, text: str, tokens: list, last: int, phrase: str) -> bool:
+        """Return whether a capitalised phrase after "caused by" ends a name rather than starting a noun phrase."""
+        people = self.people
+        if phrase.startswith("@") or _key(phrase) in people.members or not people.is_name(phrase):
+            return True
+        if last + 1 == len(tokens) or not _BLANKS.fullmatch(text[tokens[last].end() : tokens[last + 1].start()]):
+            return True
+        following = tokens[last + 1].group().casefold()
+        return following in _AFTER_PASSIVE_NAME or following.endswith("ing")
+
+
+class _PersonPatternMatcher:
+    """A pattern with ``{person}`` in it: each place must hold words that name someone."""
+
+    def __init__(self, pattern: str, people: People):
+        self.people = people
+        self.groups: list[str] = []
+
+        def group(_match: re.Match) -> str:
+            name = f"person{len(self.groups)}"
+            self.groups.append(name)
+            return f"(?P<{name}>{people.shape()})"
+
+        self.regex = re.compile(re.sub(r"\{person\}", group, pattern), re.IGNORECASE)
+
+    def spans(self, text: str):
+        for match in self.regex.finditer(text):
+            named = [match.group(name) for name in self.groups if match.group(name)]
+            if all(self.people.plausible(phrase, objects=True) for phrase in named):
+                yield match.start(), match.end()
 
 
 class _RegexMatcher:
@@ -295,6 +501,55 @@ class _RegexMatcher:
     def spans(self, text: str):
         for match in self.regex.finditer(text):
             yield match.start(), match.end()
+
+
+_PERSON_PLACEHOLDER = "{person}"
+_LAST_WORD = re.compile(r"(\w[\w'-]*)[ \t]*$")
+_QUOTED = re.compile(r'"[^"\n]*"|\u201c[^\u201d\n]*\u201d')
+# A sentence ends at a full stop, question or exclamation mark followed by a blank (not after a title or
+# an abbreviation), or at a line break.
+_SENTENCE_END = re.compile(
+    r"(?<!\bMr)(?<!\bMs)(?<!\bDr)(?<!\bMrs)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?]+[\"\u201d')\]]*(?=\s|$)|\n"
+)
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Return where quoted speech stands: reported words are not the writer's framing."""
+    return [match.span() for match in _QUOTED.finditer(text)]
+
+
+@dataclass(frozen=True)
+class SentenceMarks:
+    """Where the sentences of one text close: each mark's (start, end), and the ends alone for bisecting."""
+
+    spans: list[tuple[int, int]]
+    ends: list[int]
+
+
+def sentence_marks(text: str) -> SentenceMarks:
+    """Return the sentence-closing marks of ``text``, read once for all its findings."""
+    spans = [match.span() for match in _SENTENCE_END.finditer(text)]
+    return SentenceMarks(spans, [mark_end for _mark_start, mark_end in spans])
+
+
+def sentence_bounds(text: str, start: int, end: int, marks: SentenceMarks | None = None) -> tuple[int, int]:
+    """Return where the sentence holding ``text[start:end]`` begins and ends (its closing mark included)."""
+    marks = sentence_marks(text) if marks is None else marks
+    ends, closings = marks.spans, marks.ends
+    before = bisect_right(closings, start) - 1
+    begin = closings[before] if before >= 0 else 0
+    after = bisect_left(closings, end + 1)
+    if after < len(ends):
+        mark_start, mark_end = ends[after]
+        finish = mark_start if text[mark_start:mark_end] == "\n" else mark_end
+    else:
+        finish = len(text)
+    while begin < finish and text[begin].isspace():
+        begin += 1
+    list_marker = re.match(r"(?:[-*+]|\d+[.)])[ \t]+", text[begin:finish])
+    if list_marker and begin + list_marker.end() <= start:
+        begin += list_marker.end()
+    return begin, finish
 
 
 class Coach:
@@ -310,14 +565,22 @@ class Coach:
         self.rules = list(builtin_rules() if rules is None else rules)
         self.vocabulary = vocabulary if vocabulary is not None else builtin_person_vocabulary()
         self.names = sorted({name.strip() for name in names if len(name.strip()) >= _SHORTEST_NAME})
+        self.people = People(self.names, self.vocabulary)
         self._compiled = [(rule, self._compile(rule)) for rule in self.rules]
 
     def _compile(self, rule: Rule):
         if rule.kind == KIND_PATTERN:
+            if _PERSON_PLACEHOLDER in rule.pattern:
+                return _PersonPatternMatcher(rule.pattern, self.people)
             return _RegexMatcher(re.compile(rule.pattern, re.IGNORECASE))
         if rule.kind == KIND_PHRASES:
             return _RegexMatcher(re.compile(_whole(_alternation(rule.terms)), re.IGNORECASE))
-        return _PersonMatcher(rule.terms, self.names, self.vocabulary)
+        return _PersonMatcher(rule.terms, self.people, self.vocabulary)
+
+    def _said_by_a_system(self, text: str, start: int) -> bool:
+        """Return whether the words before ``start`` are a system named like a person ("Celery failed to …")."""
+        before = _LAST_WORD.search(text[max(0, start - 60) : start])
+        return before is not None and self.people.is_system(before.group(1))
 
     def check(self, text: str) -> list[Finding]:
         """Return the findings in ``text``, ordered by position, never overlapping.
@@ -328,13 +591,18 @@ class Coach:
         if not text:
             return []
         haystack = _plain(text)
+        quoted = _quoted_spans(haystack)
         candidates = []
         for priority, (rule, matcher) in enumerate(self._compiled):
             for start, end in matcher.spans(haystack):
-                if end > start:
-                    candidates.append((start, priority, -end, rule))
+                if end <= start or any(start < quote_end and quote_start < end for quote_start, quote_end in quoted):
+                    continue
+                if rule.kind != KIND_PERSON_VERBS and self._said_by_a_system(haystack, start):
+                    continue
+                candidates.append((start, priority, -end, rule))
         candidates.sort(key=lambda item: item[:3])
         findings: list[Finding] = []
+        marks = sentence_marks(text) if candidates else None
         last_end = -1
         for start, _priority, negative_end, rule in candidates:
             end = -negative_end
@@ -342,6 +610,8 @@ class Coach:
                 continue
             while end > start and text[end - 1] in _MARKUP:
                 end -= 1
+            sentence_start, sentence_end = sentence_bounds(text, start, end, marks)
+            sentence = text[sentence_start:sentence_end]
             findings.append(
                 Finding(
                     rule_id=rule.id,
@@ -351,6 +621,10 @@ class Coach:
                     text=text[start:end],
                     explanation=rule.explanation,
                     reframing=rule.reframing,
+                    sentence=sentence,
+                    rewrite=reframe.rewrite(
+                        sentence, rule_id=rule.id, start=start - sentence_start, end=end - sentence_start
+                    ),
                 )
             )
             last_end = end
