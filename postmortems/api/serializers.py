@@ -207,6 +207,10 @@ class FindingSerializer(serializers.Serializer):
     text = serializers.CharField()
     explanation = serializers.CharField()
     reframing = serializers.CharField(help_text="A question that reframes the sentence around the system.")
+    sentence = serializers.CharField(help_text="The sentence the finding sits in, as written.")
+    rewrite = serializers.CharField(
+        help_text="The sentence said about the system instead of a person; empty when no rewrite fits."
+    )
 
 
 class SectionFindingSerializer(serializers.Serializer):

@@ -52,8 +52,45 @@
       li.appendChild(document.createTextNode(" "));
       li.appendChild(text("span", "muted small", "in " + item.section_title + " \u00b7 " + item.title));
       li.appendChild(text("p", "pm-reframe", item.reframing));
+      if (item.rewrite) {
+        li.appendChild(text("p", "pm-rewrite", item.rewrite));
+        if (container.dataset.rewritable !== undefined) {
+          var button = text("button", "btn btn-small btn-quiet pm-use-rewrite", "Use this rewrite");
+          button.type = "button";
+          button.setAttribute("data-use-rewrite", "");
+          button.dataset.section = item.section;
+          button.dataset.sentence = item.sentence;
+          button.dataset.rewrite = item.rewrite;
+          li.appendChild(button);
+        }
+      }
       list.appendChild(li);
     });
+  }
+
+  // Replace the finding's sentence with its rewrite in the field that holds it, then let the
+  // editor's own input handling refresh the preview, the coach and the autosave.
+  function useRewrite(form, button) {
+    var sentence = button.dataset.sentence;
+    var named = form.querySelector('[name="' + CSS.escape(fieldName(button.dataset.section)) + '"]');
+    var fields = Array.prototype.slice.call(form.querySelectorAll("[data-coach-input]"));
+    if (named) fields.unshift(named);
+    for (var index = 0; index < fields.length; index += 1) {
+      var field = fields[index];
+      var at = field.value.indexOf(sentence);
+      if (at === -1) continue;
+      field.value = field.value.slice(0, at) + button.dataset.rewrite + field.value.slice(at + sentence.length);
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.focus();
+      field.setSelectionRange(at, at + button.dataset.rewrite.length);
+      return true;
+    }
+    return false;
+  }
+
+  function fieldName(section) {
+    if (section === "title") return "title";
+    return "section-" + section.replace(/\./g, "-");
   }
 
   function updateOutline(form, sections) {
@@ -113,6 +150,18 @@
           status.classList.add("failed");
         });
     }, 2000);
+
+    var coachCard = document.getElementById("coach-summary");
+    if (coachCard) {
+      coachCard.addEventListener("click", function (event) {
+        var button = event.target.closest("[data-use-rewrite]");
+        if (!button) return;
+        if (!useRewrite(form, button)) {
+          button.textContent = "The sentence has changed since";
+          button.disabled = true;
+        }
+      });
+    }
 
     form.addEventListener("input", function () {
       dirty = true;

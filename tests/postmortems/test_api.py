@@ -298,6 +298,19 @@ def test_blameless_check_answers_findings_with_spans_and_reframing(token_client_
     assert text[first["start"] : first["end"]] == first["text"] == "Priya forgot to"
     assert first["explanation"] and first["reframing"].endswith("?")
     assert body["findings"][1]["rule"] == "human-error"
+    assert first["sentence"] == "Priya forgot to retag the image; it was human error."
+    assert first["rewrite"] == "Nothing in the process prompted retagging the image; it was human error."
+
+
+def test_blameless_check_finds_blame_of_people_outside_the_organisation(token_client_for, member):
+    text = "Timeline first. Marcus, the contractor from Northwind, forgot to renew the certificate."
+    response = token_client_for(member).post("/api/v1/blameless-check/", {"text": text}, format="json")
+    assert response.status_code == 200
+    [finding] = response.json()["findings"]
+    assert finding["rule"] == "person-as-cause"
+    assert finding["text"].startswith("Marcus,")
+    assert finding["sentence"] == "Marcus, the contractor from Northwind, forgot to renew the certificate."
+    assert finding["rewrite"] == "Nothing in the process prompted renewing the certificate."
 
 
 @pytest.mark.parametrize(
