@@ -198,7 +198,10 @@ def test_review_and_publish_with_acknowledged_findings(
         postmortem=postmortem,
         actor=member,
         based_on=postmortem.version,
-        content={"timeline": postmortem.content["timeline"] + '\n- Channel: "just restart the pods" was tried first.'},
+        # Quoted speech is never a finding; the writer's own "simply" is.
+        content={
+            "timeline": postmortem.content["timeline"] + "\n- The first fix tried was simply to restart the pods."
+        },
     )
     context, page = sign_in_at(browser, live_server, member)
     page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/")
