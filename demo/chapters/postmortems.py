@@ -204,11 +204,13 @@ def _seed_published(incident: Incident) -> None:
         factors=factors,
         note="First full draft from the incident channel.",
     )
-    # The timeline quotes the incident channel word for word; the coach flags it and the team keeps it.
+    # The timeline keeps the runbook's own wording; the coach flags "simply" and the team keeps it.
+    # (Words in quotation marks would not be flagged: the coach leaves reported speech alone.)
     timeline_key = next((s["key"] for s in postmortem.sections if s["kind"] == SectionKind.TIMELINE), None)
     if timeline_key:
         quoted = (
-            postmortem.content[timeline_key] + '\n- Channel: "just restart the pods" was tried first; it did not help.'
+            postmortem.content[timeline_key]
+            + "\n- The runbook's first step was simply to restart the pods; it did not help."
         )
         postmortem, _ = postmortem_save(
             postmortem=postmortem,
@@ -228,7 +230,7 @@ def _seed_published(incident: Incident) -> None:
         comment="Clear story, and the evaluation gap is one we share. Approved.",
     )
     acknowledgements = {
-        item.fingerprint: "Quoted from the incident channel."
+        item.fingerprint: "Kept as the runbook words it."
         for item in postmortem_findings(postmortem=postmortem)
         if not item.acknowledged
     }

@@ -223,7 +223,7 @@ def test_review_and_publish_with_acknowledged_findings(
     page.click("#publish button:has-text('Publish')")
     expect(page.locator(".flash")).to_contain_text("finding(s) of the blameless coach are still open")
     page.check(".pm-acknowledge input[type=checkbox]")
-    page.fill(".pm-acknowledge input[type=text]", "Quoted from the incident channel.")
+    page.fill(".pm-acknowledge input[type=text]", "Kept as the runbook words it.")
     page.click("#publish button:has-text('Publish')")
     expect(page.locator(".flash")).to_contain_text("Published.")
     assert Postmortem.objects.get(pk=postmortem.pk).status == PostmortemStatus.PUBLISHED
