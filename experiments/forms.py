@@ -104,7 +104,14 @@ class GameDayAbortForm(forms.Form):
 
 
 class TrafficStepForm(forms.Form):
-    percent = forms.IntegerField(min_value=0, max_value=100, label="Candidate traffic (%)")
+    percent = forms.DecimalField(
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        label="Candidate traffic (%)",
+        help_text="0.5 for half a percent.",
+    )
     note = forms.CharField(max_length=300, required=False, widget=forms.TextInput(attrs={"placeholder": "Why now"}))
 
 

@@ -1,9 +1,37 @@
 """Experiments (a candidate model version rolled out beside a control) and game days (failures a team chose)."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+
+# A traffic share is kept to hundredths of a percent: 0.5 % and 2.5 % canaries are common.
+SHARE_PLACES = Decimal("0.01")
+
+
+def share_field(**options) -> models.DecimalField:
+    """Return the column of a traffic share: a percent from 0 to 100 in hundredths."""
+    return models.DecimalField(max_digits=5, decimal_places=2, **options)
+
+
+def share_check(field: str, *, name: str) -> models.CheckConstraint:
+    """Return the constraint that keeps a share column (when set) from 0 to 100."""
+    within = Q(**{f"{field}__gte": 0, f"{field}__lte": 100})
+    return models.CheckConstraint(condition=Q(**{f"{field}__isnull": True}) | within, name=name)
+
+
+def share_number(share: Decimal | None) -> int | float | None:
+    """Return a stored share as JSON writes it: 10 for 10.00, 2.5 for 2.50, None for None."""
+    if share is None:
+        return None
+    return int(share) if share == share.to_integral_value() else float(share)
+
+
+def share_label(share: Decimal | None) -> str:
+    """Return a share as people write it, without its percent sign: "10", "2.5", "0.25"; "" for None."""
+    return "" if share is None else str(share_number(share))
 
 
 class ExperimentKind(models.TextChoices):
@@ -120,7 +148,7 @@ class TrafficStep(models.Model):
     """The candidate's share of traffic from ``at`` until the next step."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="steps")
-    percent = models.PositiveSmallIntegerField()
+    percent = share_field()
     step_index = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The rollout's step number.")
     at = models.DateTimeField()
     note = models.CharField(max_length=300, blank=True)
@@ -133,7 +161,7 @@ class TrafficStep(models.Model):
     class Meta:
         ordering = ["at", "id"]
         constraints = [
-            models.CheckConstraint(condition=Q(percent__lte=100), name="traffic_step_percent_valid"),
+            share_check("percent", name="traffic_step_percent_valid"),
             # Reprocessing a delivery adds no second step.
             models.UniqueConstraint(
                 fields=["experiment", "delivery"],
@@ -143,44 +171,64 @@ class TrafficStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.percent} % at {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.share} % at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def share(self) -> str:
+        return share_label(self.percent)
 
 
-class ExperimentIncident(models.Model):
+class ArmAttachment(models.Model):
+    """What attaching a failure to an experiment records: the arm it hit and the candidate's share of traffic then.
+
+    Two kinds of failure are attached (incidents and deployments); each subclass
+    names its experiment link and what it attaches, unique per experiment.
+    """
+
+    arm = models.CharField(max_length=16, choices=Arm.choices)
+    # The candidate's share when the failure was attached, kept because later steps change it.
+    traffic_percent = share_field(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(arm__in=Arm.values), name="%(class)s_arm_valid"),
+            share_check("traffic_percent", name="%(class)s_share_valid"),
+        ]
+
+    @property
+    def traffic_share(self) -> str:
+        return share_label(self.traffic_percent)
+
+
+class ExperimentIncident(ArmAttachment):
     """An incident that happened while an experiment ran, on the arm it hit."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="incident_links")
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="experiment_links")
-    arm = models.CharField(max_length=16, choices=Arm.choices)
-    # The candidate's share when the incident was attached, kept because later steps change it.
-    traffic_percent = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(ArmAttachment.Meta):
         constraints = [
+            *ArmAttachment.Meta.constraints,
             models.UniqueConstraint(fields=["experiment", "incident"], name="experiment_incident_unique"),
-            models.CheckConstraint(condition=Q(arm__in=Arm.values), name="experiment_incident_arm_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.incident_id} on the {self.arm} of experiment {self.experiment_id}"
 
 
-class ExperimentDeployment(models.Model):
+class ExperimentDeployment(ArmAttachment):
     """A deployment of one of the experiment's versions to its environment while it ran."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="deployment_links")
     deployment = models.ForeignKey("incidents.Deployment", on_delete=models.CASCADE, related_name="experiment_links")
-    arm = models.CharField(max_length=16, choices=Arm.choices)
-    traffic_percent = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["created_at", "id"]
+    class Meta(ArmAttachment.Meta):
         constraints = [
+            *ArmAttachment.Meta.constraints,
             models.UniqueConstraint(fields=["experiment", "deployment"], name="experiment_deployment_unique"),
-            models.CheckConstraint(condition=Q(arm__in=Arm.values), name="experiment_deployment_arm_valid"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from experiments.models import (
     GameDayReminder,
     GameDayState,
     TrafficStep,
+    share_number,
 )
 from incidents.models import DeploymentStatus, Incident
 from incidents.selectors.incidents import incident_visibility_q
@@ -147,7 +148,7 @@ def experiment_context(*, link: ExperimentIncident) -> str:
     kind = kind if kind.startswith("A/B") else kind.lower()
     text = f"during the {kind} of {experiment.candidate_label}"
     if link.traffic_percent is not None:
-        text += f" at {link.traffic_percent} % traffic"
+        text += f" at {link.traffic_share} % traffic"
     return text
 
 
@@ -182,7 +183,7 @@ def traffic_hours(*, steps: list[TrafficStep], started_at: datetime, until: date
     next one or ``until``.
     """
     candidate = control = 0.0
-    moments = [(started_at, 0)] + [(step.at, step.percent) for step in steps]
+    moments = [(started_at, 0.0)] + [(step.at, float(step.percent)) for step in steps]
     for index, (at, percent) in enumerate(moments):
         end = moments[index + 1][0] if index + 1 < len(moments) else until
         hours = max((min(end, until) - max(at, started_at)).total_seconds(), 0) / 3600
@@ -251,8 +252,10 @@ def experiment_page(*, user, experiment: Experiment, now: datetime | None = None
         for link in summary.incidents:
             link.visible = link.incident_id in visible_ids
     timeline = [{"at": experiment.started_at.astimezone(UTC).isoformat(), "percent": 0}]
-    timeline += [{"at": step.at.astimezone(UTC).isoformat(), "percent": step.percent} for step in steps]
-    timeline.append({"at": until.astimezone(UTC).isoformat(), "percent": steps[-1].percent if steps else 0})
+    timeline += [{"at": step.at.astimezone(UTC).isoformat(), "percent": share_number(step.percent)} for step in steps]
+    timeline.append(
+        {"at": until.astimezone(UTC).isoformat(), "percent": share_number(steps[-1].percent) if steps else 0}
+    )
     return ExperimentPage(experiment=experiment, steps=steps, arms=arms, hidden_incidents=hidden, timeline=timeline)
 
 
@@ -283,9 +286,9 @@ def experiment_facts(*, incident: Incident) -> dict | None:
         if experiment.control_version_id
         else "",
         "arm": link.arm,
-        "traffic_at_incident": link.traffic_percent,
-        "furthest_percent": max((step.percent for step in steps), default=None),
-        "steps": [{"at": step.at.astimezone(UTC).isoformat(), "percent": step.percent} for step in steps],
+        "traffic_at_incident": share_number(link.traffic_percent),
+        "furthest_percent": share_number(max((step.percent for step in steps), default=None)),
+        "steps": [{"at": step.at.astimezone(UTC).isoformat(), "percent": share_number(step.percent)} for step in steps],
         "outcome": experiment.get_outcome_display(),
         "running": experiment.outcome == ExperimentOutcome.RUNNING,
         "reason": experiment.outcome_reason,

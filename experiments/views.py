@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from experiments.forms import ConcludeForm, GameDayAbortForm, GameDayFinishForm, GameDayPlanForm, TrafficStepForm
-from experiments.models import ExperimentOutcome, GameDayState
+from experiments.models import ExperimentOutcome, GameDayState, share_label
 from experiments.selectors import (
     experiment_get_visible,
     experiment_list,
@@ -81,7 +81,7 @@ def _traffic_chart(page) -> dict:
         return round(CHART_PAD + inner_w * min(max((moment - start).total_seconds() / span, 0), 1), 1)
 
     def y_of(percent) -> float:
-        return round(CHART_PAD + inner_h * (1 - percent / 100), 1)
+        return round(CHART_PAD + inner_h * (1 - float(percent) / 100), 1)
 
     points = [ChartPoint(x_of(start), y_of(0))]
     current = 0
@@ -165,7 +165,8 @@ def experiment_step_page(request, pk):
         experiment_services.traffic_step_add(experiment=experiment, actor=request.user, **form.cleaned_data)
     except ValidationError as error:
         return _experiment_refused(request, experiment, " ".join(error.messages), step_form=form)
-    messages.success(request, f"The candidate now serves {form.cleaned_data['percent']} % of traffic.")
+    share = share_label(form.cleaned_data["percent"])
+    messages.success(request, f"The candidate now serves {share} % of traffic.")
     return redirect(experiment)
 
 

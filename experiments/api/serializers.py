@@ -9,6 +9,7 @@ from experiments.models import (
     GameDay,
     InjectionKind,
     TrafficStep,
+    share_number,
 )
 from experiments.services.experiments import ACTION_FOR_OUTCOME
 from incidents.api.serializers import ModelRefSerializer, TeamField, TeamRefSerializer, UserField, UserRefSerializer
@@ -24,7 +25,16 @@ class VersionRefSerializer(serializers.Serializer):
     version = serializers.CharField()
 
 
+def share_field(**options) -> serializers.DecimalField:
+    """Return a traffic share as the API reads and writes it: a JSON number from 0 to 100, in hundredths."""
+    return serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, coerce_to_string=False, **options
+    )
+
+
 class TrafficStepSerializer(serializers.ModelSerializer):
+    percent = share_field(read_only=True)
+
     class Meta:
         model = TrafficStep
         fields = ["id", "percent", "step_index", "at", "note"]
@@ -39,7 +49,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
     candidate_version = VersionRefSerializer(read_only=True)
     control_version = VersionRefSerializer(read_only=True, allow_null=True)
     steps = TrafficStepSerializer(many=True, read_only=True)
-    traffic_percent = serializers.SerializerMethodField()
+    traffic_percent = serializers.SerializerMethodField(help_text="The candidate's share now, in percent.")
 
     class Meta:
         model = Experiment
@@ -67,9 +77,9 @@ class ExperimentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_traffic_percent(self, experiment) -> int | None:
+    def get_traffic_percent(self, experiment) -> float | None:
         steps = list(experiment.steps.all())
-        return steps[-1].percent if steps else None
+        return share_number(steps[-1].percent) if steps else None
 
 
 def _model_in_team(team, value) -> RegisteredModel:
@@ -106,7 +116,7 @@ class ExperimentCreateSerializer(serializers.Serializer):
     )
     hypothesis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     deciding_metric = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    traffic_percent = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100)
+    traffic_percent = share_field(required=False, allow_null=True)
     started_at = DateTimeField(required=False, allow_null=True)
     restricted = serializers.BooleanField(default=False)
 
@@ -134,7 +144,7 @@ class ExperimentUpdateSerializer(serializers.Serializer):
 
 
 class TrafficStepCreateSerializer(serializers.Serializer):
-    percent = serializers.IntegerField(min_value=0, max_value=100)
+    percent = share_field()
     at = DateTimeField(required=False, allow_null=True)
     step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)

@@ -7,6 +7,7 @@ one after the other and the second is refused as an invalid transition.
 """
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from config.database import insert_unless_conflict
 from experiments.models import (
+    SHARE_PLACES,
     Arm,
     Experiment,
     ExperimentDeployment,
@@ -51,7 +53,7 @@ VERSION_NOT_OF_MODEL = "{version} is not a version of {model}."
 ARMS_SAME_VERSION = "The candidate and the control must be different versions."
 ALREADY_RUNNING = "{model} already has a running experiment in {environment}: {reference}. Conclude it first."
 STEP_NOT_RUNNING = "Traffic steps are recorded while the experiment runs; this one is {outcome}."
-STEP_PERCENT_RANGE = "A traffic share is a whole percent from 0 to 100."
+STEP_PERCENT_RANGE = "A traffic share is a percent from 0 to 100, to a hundredth at most (0.5, 2.5 or 10)."
 STEP_BEFORE_START = "A traffic step cannot be earlier than the experiment's start ({started:%Y-%m-%d %H:%M} UTC)."
 IN_FUTURE = "{name} cannot be in the future."
 ENDED_BEFORE_START = "The end cannot be earlier than the start ({started:%Y-%m-%d %H:%M} UTC)."
@@ -117,7 +119,7 @@ def experiment_start(
     kind: str = ExperimentKind.CANARY,
     hypothesis: str = "",
     deciding_metric: str = "",
-    initial_percent: int | None = None,
+    initial_percent: int | float | Decimal | None = None,
     started_at: datetime | None = None,
     restricted: bool = False,
     actor=None,
@@ -217,7 +219,7 @@ def experiment_update(*, experiment: Experiment, actor, **fields) -> Experiment:
 def traffic_step_add(
     *,
     experiment: Experiment,
-    percent: int,
+    percent: int | float | Decimal,
     at: datetime | None = None,
     step_index: int | None = None,
     note: str = "",
@@ -233,8 +235,7 @@ def traffic_step_add(
     _ensure_member(experiment.team, actor)
     if not experiment.is_running:
         raise ValidationError({"percent": STEP_NOT_RUNNING.format(outcome=experiment.get_outcome_display().lower())})
-    if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
-        raise ValidationError({"percent": STEP_PERCENT_RANGE})
+    share = traffic_share_clean(percent)
     now = timezone.now()
     at = at or now
     if at > now:
@@ -247,7 +248,7 @@ def traffic_step_add(
             return existing
     return TrafficStep.objects.create(
         experiment=experiment,
-        percent=percent,
+        percent=share,
         at=at,
         step_index=step_index,
         note=note.strip()[:300],
@@ -305,7 +306,25 @@ def experiment_conclude(
     return experiment
 
 
-def experiment_traffic_at(*, experiment: Experiment, at: datetime) -> int | None:
+def traffic_share_clean(percent) -> Decimal:
+    """Return a traffic share as stored (hundredths of a percent); raise ValidationError unless 0 to 100.
+
+    Takes what callers hold: ints, floats (from payloads) and Decimals (from forms
+    and the API). A share finer than a hundredth is refused, not rounded away.
+    """
+    if isinstance(percent, bool) or not isinstance(percent, int | float | Decimal):
+        raise ValidationError({"percent": STEP_PERCENT_RANGE})
+    try:
+        share = Decimal(str(percent))
+        stored = share.quantize(SHARE_PLACES)
+    except (InvalidOperation, ValueError):  # NaN and infinities
+        raise ValidationError({"percent": STEP_PERCENT_RANGE}) from None
+    if stored != share or not 0 <= stored <= 100:
+        raise ValidationError({"percent": STEP_PERCENT_RANGE})
+    return stored
+
+
+def experiment_traffic_at(*, experiment: Experiment, at: datetime) -> Decimal | None:
     """Return the candidate's traffic share at ``at`` (the newest step not after it), or None before any step."""
     step = TrafficStep.objects.filter(experiment=experiment, at__lte=at).order_by("-at", "-id").first()
     return step.percent if step else None

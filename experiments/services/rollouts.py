@@ -11,6 +11,7 @@ traffic steps and attachments are unique per delivery and per incident.
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -207,7 +208,9 @@ def _record_progress(*, context: RolloutContext, experiment: Experiment, rollout
     percent = rollout.traffic_percent
     if rollout.outcome is not None and rollout.outcome != RolloutOutcome.PROMOTED:
         percent = None
-    if percent is not None and experiment_traffic_at(experiment=experiment, at=at) != percent:
+    # Stored shares are Decimals, payloads' are numbers: compare them as numbers.
+    current = experiment_traffic_at(experiment=experiment, at=at)
+    if percent is not None and (current is None or current != Decimal(str(percent))):
         traffic_step_add(
             experiment=experiment, percent=percent, at=at, step_index=rollout.step, delivery=context.delivery
         )

@@ -164,20 +164,23 @@ class Rollout:
     kind: RolloutKind = RolloutKind.CANARY
     candidate: str = ""
     control: str = ""
-    # The candidate's share of traffic, a whole percent from 0 to 100.
-    traffic_percent: int | None = None
+    # The candidate's share of traffic, a percent from 0 to 100 in hundredths (0.5, 2.5, 10).
+    traffic_percent: int | float | None = None
     step: int | None = None
     outcome: RolloutOutcome | None = None
     reason: str = ""
 
     def __post_init__(self):
         _clean_fields(self, ROLLOUT_TEXT_LIMITS)
-        for name in ("traffic_percent", "step"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise TypeError(f"{name} must be a whole number, got {value!r}")
-        if self.traffic_percent is not None and self.traffic_percent > 100:
-            raise TypeError(f"traffic_percent must be at most 100, got {self.traffic_percent!r}")
+        if self.step is not None and (not isinstance(self.step, int) or isinstance(self.step, bool) or self.step < 0):
+            raise TypeError(f"step must be a whole number, got {self.step!r}")
+        share = self.traffic_percent
+        if share is not None:
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 100:
+                raise TypeError(f"traffic_percent must be a number from 0 to 100, got {share!r}")
+            # Hundredths, as experiments store them; whole shares stay ints (10, not 10.0).
+            share = round(share, 2)
+            object.__setattr__(self, "traffic_percent", int(share) if share == int(share) else share)
         if self.outcome is not None and not isinstance(self.outcome, RolloutOutcome):
             object.__setattr__(self, "outcome", RolloutOutcome(self.outcome))
         if not isinstance(self.kind, RolloutKind):

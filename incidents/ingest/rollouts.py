@@ -11,6 +11,8 @@ from typing import Any
 from incidents.ingest import fields
 from incidents.ingest.events import Rollout, RolloutKind, RolloutOutcome
 
+# The highest step number a rollout is believed: the generic schema's maximum.
+MAX_STEP = 10_000
 # What senders write for an outcome, and what it means.
 OUTCOME_WORDS = {
     "promoted": RolloutOutcome.PROMOTED,
@@ -45,6 +47,25 @@ def whole_number(found: Any, *, highest: int) -> int | None:
     return None
 
 
+def traffic_share(found: Any) -> int | float | None:
+    """Return ``found`` as a share of traffic from 0 to 100 in hundredths (2.5, "0.5", 10), else None.
+
+    Numbers and decimal strings; NaN, infinities, booleans and anything
+    outside 0 to 100 are None. Rounded to hundredths, as experiments store it.
+    """
+    if isinstance(found, bool):
+        return None
+    if isinstance(found, str):
+        text = found.strip()
+        if not (0 < len(text) <= 12 and text.isascii() and text.replace(".", "", 1).isdigit()):
+            return None
+        found = float(text)
+    if not isinstance(found, int | float) or not 0 <= found <= 100:  # NaN compares false: refused too
+        return None
+    share = round(found, 2)
+    return int(share) if share == int(share) else share
+
+
 def rollout_from(block: Any) -> Rollout | None:
     """Return the rollout a block describes, or None when there is no block (or it is not an object)."""
     if isinstance(block, str) and block.strip().startswith("{") and len(block) < 65536:
@@ -61,8 +82,8 @@ def rollout_from(block: Any) -> Rollout | None:
         kind=kind,
         candidate=fields.text(block, "candidate"),
         control=fields.text(block, "control"),
-        traffic_percent=whole_number(block.get("traffic_percent"), highest=100),
-        step=whole_number(block.get("step"), highest=10_000),
+        traffic_percent=traffic_share(block.get("traffic_percent")),
+        step=whole_number(block.get("step"), highest=MAX_STEP),
         outcome=outcome,
         reason=fields.text(block, "reason"),
     )

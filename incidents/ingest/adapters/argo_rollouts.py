@@ -26,6 +26,7 @@ from incidents.ingest.adapters.argocd import (
 )
 from incidents.ingest.events import EventKind, EventStatus, PipelineEvent, Rollout, RolloutKind, RolloutOutcome
 from incidents.ingest.parsing import digest_id
+from incidents.ingest.rollouts import MAX_STEP, traffic_share, whole_number
 from incidents.ingest.senders import Sender
 from incidents.ingest.signatures import verify_authorization
 
@@ -68,15 +69,7 @@ def delivery_id(headers: Mapping[str, str], payload: dict, raw: bytes) -> str:
     )
 
 
-def whole(found) -> int | None:
-    if isinstance(found, bool):
-        return None
-    if isinstance(found, float) and found.is_integer():
-        found = int(found)
-    return found if isinstance(found, int) and found >= 0 else None
-
-
-def traffic_percent(payload: dict, *, event: str, strategy: str) -> int | None:
+def traffic_percent(payload: dict, *, event: str, strategy: str) -> int | float | None:
     """Return the candidate's share of traffic the rollout is at.
 
     The canary weight Argo Rollouts reports with traffic routing wins;
@@ -87,17 +80,17 @@ def traffic_percent(payload: dict, *, event: str, strategy: str) -> int | None:
     """
     if event == "rollout-completed":
         return 100
-    weight = whole(fields.value(payload, "canary_weight"))
-    if weight is not None and weight <= 100:
+    weight = traffic_share(fields.value(payload, "canary_weight"))
+    if weight is not None:
         return weight
     if strategy == "blueGreen":
         return 0
     steps = fields.items(payload, "steps")[:200]
-    index = whole(fields.value(payload, "current_step_index"))
+    index = whole_number(fields.value(payload, "current_step_index"), highest=MAX_STEP)
     if not steps or index is None:
         return None
-    reached = [whole(fields.value(step, "setWeight")) for step in steps[:index]]
-    weights = [found for found in reached if found is not None and found <= 100]
+    reached = [traffic_share(fields.value(step, "setWeight")) for step in steps[:index]]
+    weights = [found for found in reached if found is not None]
     return weights[-1] if weights else 0
 
 
@@ -116,7 +109,7 @@ def rollout_event(payload: dict) -> PipelineEvent:
     if kind is None:
         kind = RolloutKind.BLUE_GREEN if strategy == "blueGreen" else RolloutKind.CANARY
     message = fields.text(payload, "message")
-    step = whole(fields.value(payload, "current_step_index"))
+    step = whole_number(fields.value(payload, "current_step_index"), highest=MAX_STEP)
     rollout = Rollout(
         # One revision of a Rollout is one experiment; the next image is the next one.
         name=f"{namespace}/{name}:{pod_hash}",
@@ -124,7 +117,7 @@ def rollout_event(payload: dict) -> PipelineEvent:
         candidate=model_version,
         control=label_lookup(labels, LABEL_CONTROL_KEYS),
         traffic_percent=traffic_percent(payload, event=event, strategy=strategy),
-        step=step if step is not None and step <= 10_000 else None,
+        step=step,
         outcome=outcome,
         reason=message if outcome is not None else "",
     )
