@@ -117,6 +117,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that accepts connections and never answers fails a new one after this many seconds.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
+        os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, the worker and beat share one SQLite file: WAL lets
     # readers run beside the single writer, and IMMEDIATE transactions take the
@@ -233,6 +238,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the periodic sweeper queues whatever was not published.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Seconds a task taken by a worker may stay unacknowledged before Redis gives it to another worker: a worker
+# killed half-way has its tasks run again this long after. Longer than a drain's budget, and every countdown
+# is shorter (docs/operations.md).
+KINTSUGI_BROKER_VISIBILITY_TIMEOUT = float(os.environ.get("KINTSUGI_BROKER_VISIBILITY_TIMEOUT", "45"))
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        # A broker that hangs fails a publish after this, and the web process stops asking it for a while.
+        "socket_timeout": float(os.environ.get("KINTSUGI_BROKER_TIMEOUT", "1")),
+        "socket_connect_timeout": float(os.environ.get("KINTSUGI_BROKER_TIMEOUT", "1")),
+        "visibility_timeout": KINTSUGI_BROKER_VISIBILITY_TIMEOUT,
+        # Look for tasks of lost workers every 5 seconds, not every 100.
+        "unacked_restore_interval": 5,
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_PUBLISH_RETRY = False
 # Celery's Django fixup closes the database connection around every task
 # unless this is set; config/celery.py instead treats each task like a
@@ -250,11 +269,16 @@ CELERY_BEAT_SCHEDULE: dict = {
 _CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
 if not _CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     _CACHE_URL = CELERY_BROKER_URL
+# Seconds any Redis client on the request path waits to connect or for an answer; a server that took longer
+# is left alone for KINTSUGI_REDIS_RETRY_SECONDS (config/shared_redis.py).
+KINTSUGI_REDIS_TIMEOUT = float(os.environ.get("KINTSUGI_REDIS_TIMEOUT", "0.1"))
+KINTSUGI_REDIS_RETRY_SECONDS = float(os.environ.get("KINTSUGI_REDIS_RETRY_SECONDS", "5"))
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": _CACHE_URL,
         "KEY_PREFIX": "kintsugi",
+        "OPTIONS": {"socket_timeout": KINTSUGI_REDIS_TIMEOUT, "socket_connect_timeout": KINTSUGI_REDIS_TIMEOUT},
     }
     if _CACHE_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "kintsugi"}
@@ -269,6 +293,10 @@ KINTSUGI_DELIVERY_RETRY_BACKOFF = float(os.environ.get("KINTSUGI_DELIVERY_RETRY_
 # Deliveries processed per transaction, and seconds one drain task works before handing the rest to another.
 KINTSUGI_DELIVERY_BATCH_SIZE = int(os.environ.get("KINTSUGI_DELIVERY_BATCH_SIZE", "100"))
 KINTSUGI_DELIVERY_DRAIN_SECONDS = float(os.environ.get("KINTSUGI_DELIVERY_DRAIN_SECONDS", "20"))
+# A batch claims bodies of this many bytes at most (one delivery at least), so large bodies cannot exhaust a worker.
+KINTSUGI_DELIVERY_BATCH_BYTES = int(os.environ.get("KINTSUGI_DELIVERY_BATCH_BYTES", str(16 * 1024 * 1024)))
+# Seconds a batch's claim on its deliveries lasts: if its worker is lost, they are due again after this.
+KINTSUGI_DELIVERY_CLAIM_SECONDS = float(os.environ.get("KINTSUGI_DELIVERY_CLAIM_SECONDS", "10"))
 # The sweeper queues deliveries still waiting after this many seconds.
 KINTSUGI_DELIVERY_SWEEP_AFTER = int(os.environ.get("KINTSUGI_DELIVERY_SWEEP_AFTER", "120"))
 

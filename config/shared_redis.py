@@ -4,9 +4,23 @@ Django's cache API makes a new client per call and has no "set if absent with
 expiry" that reports the outcome in one round trip, so code that counts or
 flags across web and worker processes uses this client directly, with the
 cache's own key prefix.
+
+**A Redis that hangs must not hang the request.** Everything a web request
+asks of Redis (the rate counter, the drain lease and flag, the broker's
+publish) is an optimisation the request can do without, so every client on
+the request path waits at most ``KINTSUGI_REDIS_TIMEOUT`` for a connection or
+an answer. A server that timed out or refused is then *unavailable* in this
+process for ``KINTSUGI_REDIS_RETRY_SECONDS``: calls to it fail at once with
+``RedisUnavailable`` (a ``redis.ConnectionError``), without a round trip, and
+the first call after that time tries the server again. So while Redis hangs,
+each process spends one timeout per retry period, not one per request
+(``redis_unavailable``, ``redis_failed``; the broker's publish asks them too).
 """
 
 import functools
+import logging
+import time
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
@@ -14,12 +28,67 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.commands.core import Script
 
+logger = logging.getLogger(__name__)
+
+# Server (host:port) -> until when (time.monotonic()) it is left alone.
+_unavailable_until: dict[str, float] = {}
+
+
+class RedisUnavailable(redis.ConnectionError):
+    """The server timed out or refused a moment ago: not asked again until its retry time."""
+
+
+def redis_server(url: str) -> str:
+    """Return the server a redis:// or rediss:// URL names (host:port), or "" for any other URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss"):
+        return ""
+    try:
+        port = parts.port or 6379
+    except ValueError:
+        return ""
+    return f"{parts.hostname or 'localhost'}:{port}"
+
+
+def redis_unavailable(url: str) -> bool:
+    """Tell whether the Redis server of ``url`` failed within the last ``KINTSUGI_REDIS_RETRY_SECONDS``."""
+    server = redis_server(url)
+    return bool(server) and time.monotonic() < _unavailable_until.get(server, 0.0)
+
+
+def redis_failed(url: str) -> None:
+    """Leave the Redis server of ``url`` alone for ``KINTSUGI_REDIS_RETRY_SECONDS``: it timed out or refused."""
+    server = redis_server(url)
+    if server:
+        if not redis_unavailable(url):
+            logger.warning(
+                "Redis at %s is unavailable; not asking it for %ss.", server, settings.KINTSUGI_REDIS_RETRY_SECONDS
+            )
+        _unavailable_until[server] = time.monotonic() + settings.KINTSUGI_REDIS_RETRY_SECONDS
+
+
+def redis_availability_forget() -> None:
+    """Forget which servers failed, and the clients made (tests, which start each as a fresh process)."""
+    _unavailable_until.clear()
+    for client in _clients.values():
+        client.close()
+    _clients.clear()
+
 
 def shared_redis() -> redis.Redis | None:
-    """Return the client of the default cache's Redis server, or None when the cache is not shared (memory)."""
+    """Return the client of the default cache's Redis server, or None when the cache is not shared (memory).
+
+    Raise ``RedisUnavailable`` while the server is unavailable, and
+    ``redis.TimeoutError`` or ``redis.ConnectionError`` when this process's
+    first connection to it fails.
+    """
     if not isinstance(caches["default"], RedisCache):
         return None
-    return _client(settings.CACHES["default"]["LOCATION"])
+    location = settings.CACHES["default"]["LOCATION"]
+    client = _clients.get(location)
+    if client is None:
+        client = _clients[location] = _client(location)
+    return client
 
 
 def shared_key(name: str) -> str:
@@ -27,16 +96,51 @@ def shared_key(name: str) -> str:
     return caches["default"].make_and_validate_key(name)
 
 
-@functools.cache
+class _GuardedRedis(redis.Redis):
+    """A client that fails fast while its server is unavailable, and marks it so when it times out or refuses."""
+
+    location = ""
+
+    def execute_command(self, *args, **options):
+        if redis_unavailable(self.location):
+            raise RedisUnavailable(f"Redis at {redis_server(self.location)} is unavailable; retrying later.")
+        try:
+            return super().execute_command(*args, **options)
+        except (redis.TimeoutError, redis.ConnectionError):
+            redis_failed(self.location)
+            raise
+
+
+_clients: dict[str, redis.Redis] = {}
+
+
 def _client(location: str) -> redis.Redis:
-    """Return one client per server and process, on one connection.
+    """Return a new client of the server, on one connection, with short timeouts and no retry.
 
     The cache's own client is made anew on each call, and a pooled client
     takes and gives back a connection per command. A web or worker process
     handles one thing at a time, so one connection (locked by the client
-    around each command, for threads) is all it needs.
+    around each command, for threads) is all it needs. The connection is made
+    here, so a failure to make it counts as the server's failure too.
     """
-    return redis.Redis.from_url(location, single_connection_client=True)
+    if redis_unavailable(location):
+        raise RedisUnavailable(f"Redis at {redis_server(location)} is unavailable; retrying later.")
+    try:
+        # A command that times out is not sent again (the connection's retry is off by default).
+        client = _GuardedRedis.from_url(location, single_connection_client=True, **redis_timeouts())
+    except (redis.TimeoutError, redis.ConnectionError):
+        redis_failed(location)
+        raise
+    client.location = location
+    return client
+
+
+def redis_timeouts() -> dict[str, float]:
+    """Return the socket options of a Redis client on the request path: ``KINTSUGI_REDIS_TIMEOUT`` for each wait."""
+    return {
+        "socket_timeout": settings.KINTSUGI_REDIS_TIMEOUT,
+        "socket_connect_timeout": settings.KINTSUGI_REDIS_TIMEOUT,
+    }
 
 
 @functools.cache

@@ -1,5 +1,12 @@
 """Pages that belong to no app: the home page, the health check, and the error pages."""
 
+import functools
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
@@ -9,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from config.api import json_error
 from config.celery import app as celery_app
+from config.shared_redis import redis_server
 
 
 def home(request):
@@ -31,6 +39,12 @@ def home(request):
     return render(request, "home.html", context)
 
 
+# /healthz answers within this many seconds whatever hangs: a check not done by then reports "down".
+HEALTH_CHECK_SECONDS = 1.5
+NO_ANSWER = "down: no answer within {seconds}s"
+STILL_WAITING = "down: the previous check is still waiting for an answer"
+
+
 def database_state() -> str:
     try:
         with connection.cursor() as cursor:
@@ -38,24 +52,78 @@ def database_state() -> str:
             cursor.fetchone()
     except Exception as error:  # noqa: BLE001 - any failure means "down", and the reason is reported
         return f"down: {error.__class__.__name__}: {error}"
+    finally:
+        connection.close()  # the check runs on a thread of its own: its connection goes with it
+    return "ok"
+
+
+def redis_state(url: str) -> str:
+    client = redis.Redis.from_url(url, socket_timeout=HEALTH_CHECK_SECONDS, socket_connect_timeout=HEALTH_CHECK_SECONDS)
+    try:
+        client.ping()
+    except Exception as error:  # noqa: BLE001 - any failure means "down", and the reason is reported
+        return f"down: {error.__class__.__name__}: {error}"
+    finally:
+        client.close()
     return "ok"
 
 
 def broker_state() -> str:
+    url = celery_app.conf.broker_write_url or celery_app.conf.broker_url
+    if redis_server(url):
+        return redis_state(url)
     try:
         with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=HEALTH_CHECK_SECONDS)
     except Exception as error:  # noqa: BLE001 - any failure means "down", and the reason is reported
         return f"down: {error.__class__.__name__}: {error}"
     return "ok"
+
+
+def health_checks() -> dict[str, Callable[[], str]]:
+    """Return the checks /healthz runs: the database, the broker, and the cache when it is a Redis of its own."""
+    checks = {"database": database_state, "broker": broker_state}
+    cache = settings.CACHES["default"]
+    broker = redis_server(celery_app.conf.broker_url or "")
+    if "redis" in cache["BACKEND"].lower() and redis_server(cache["LOCATION"]) != broker:
+        checks["cache"] = functools.partial(redis_state, cache["LOCATION"])
+    return checks
+
+
+# Check name -> the thread running it; a check that hangs is not started again until it ends.
+_running: dict[str, threading.Thread] = {}
+
+
+def _run_within(checks: dict[str, Callable[[], str]], seconds: float) -> dict[str, str]:
+    """Run the checks side by side; report each one not done within ``seconds`` as down."""
+    results: dict[str, str] = {}
+    started = []
+    for name, check in checks.items():
+        running = _running.get(name)
+        if running is not None and running.is_alive():
+            results[name] = STILL_WAITING
+            continue
+
+        def run(name=name, check=check):
+            results[name] = check()
+
+        thread = _running[name] = threading.Thread(target=run, name=f"healthz-{name}", daemon=True)
+        thread.start()
+        started.append((name, thread))
+    deadline = time.monotonic() + seconds
+    for name, thread in started:
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            results[name] = NO_ANSWER.format(seconds=seconds)
+    return {name: results[name] for name in checks}
 
 
 @login_not_required
 @never_cache
 @require_GET
 def healthz(request):
-    """Report the database and broker state; 503 when either is down."""
-    checks = {"database": database_state(), "broker": broker_state()}
+    """Report the database and broker state within ``HEALTH_CHECK_SECONDS``; 503 when one is down or hangs."""
+    checks = _run_within(health_checks(), HEALTH_CHECK_SECONDS)
     healthy = all(state == "ok" for state in checks.values())
     return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
 

@@ -5,6 +5,7 @@ import time_machine
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from config.shared_redis import redis_availability_forget
 from incidents.ingest.drain import drain_lease_forget
 from incidents.ingest.edge import rate_grants_forget, webhook_sources_forget
 from teams.models import Membership
@@ -13,7 +14,8 @@ from tests.factories import MembershipFactory, TeamFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _webhook_sources_forgotten():
-    """Start each test as a fresh web process: no source, rate grant or drain lease kept in memory."""
+    """Start each test as a fresh web process: no source, rate grant, drain lease or Redis failure kept in memory."""
+    redis_availability_forget()
     webhook_sources_forget()
     rate_grants_forget()
     drain_lease_forget(in_redis=True)  # a drain of an earlier test may have handed its lease on

@@ -19,8 +19,10 @@ together and counts failures. A delivery whose full way raises is rolled back
 to its savepoint and counted as a failed attempt (retried later, then
 failed); the rest of the batch commits. The whole batch is one transaction,
 so a worker killed half-way leaves every delivery of it waiting, and the next
-attempt starts from scratch. A batch that fails as a whole is processed again
-one delivery per transaction (``delivery_batch_due``).
+attempt starts from scratch; its claim, committed before, counted the attempt
+(``delivery_batch_claim``), so a delivery that kills its worker every time is
+failed after the attempts it is allowed. A batch that fails as a whole is
+processed again one delivery per transaction (``delivery_batch_due``).
 """
 
 import logging
@@ -30,6 +32,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.datastructures import CaseInsensitiveMapping
 
@@ -56,6 +60,11 @@ logger = logging.getLogger(__name__)
 
 NO_STATUS = "Event carries no deployment status: nothing to record."
 UNREADABLE = "Stored body can no longer be read: {error}"
+# Written when a drain claims a delivery, replaced when its processing ends: still there, its worker was lost.
+PROCESSING_LOST = "Processing did not finish: its worker was lost (killed, or out of memory) half-way."
+WORKER_LOST_TOO_OFTEN = (
+    "Processing did not finish {attempts} times, its worker lost each time: not tried again until replayed."
+)
 RETRY_BACKOFF_CAP = 600.0
 
 WAITING = (Delivery.Status.RECEIVED, Delivery.Status.REPLAYED)
@@ -130,19 +139,29 @@ def delivery_batch_process(
 ) -> BatchResult:
     """Process deliveries in one transaction; return what was claimed and when the soonest retry is due.
 
-    With ``ids``, claim those deliveries (waiting for their row locks) unless
-    already processed or ignored; otherwise claim up to ``limit`` deliveries
-    waiting whose attempt is due, oldest due first, skipping rows another
-    batch holds. Raise ``BatchFailed`` when the transaction fails as a whole.
+    With ``ids``, process those deliveries (waiting for their row locks) unless
+    already processed or ignored. Otherwise first claim, in a transaction of
+    its own, up to ``limit`` deliveries waiting whose attempt is due, oldest
+    due first, skipping rows another batch holds, and no more than
+    ``KINTSUGI_DELIVERY_BATCH_BYTES`` of bodies (``delivery_batch_claim``), then
+    process them. Raise ``BatchFailed`` when the transaction fails as a whole.
     """
     now = now or timezone.now()
     limit = limit or settings.KINTSUGI_DELIVERY_BATCH_SIZE
     claimed: list[int] = []
+    claimed_until = None
+    if ids is None:
+        ids, claimed_until = delivery_batch_claim(limit=limit, now=now)
+        if not ids:
+            return BatchResult()
     try:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
             batch = _Batch(now=now)
-            for delivery in _claim(ids=ids, limit=limit, now=now):
+            for delivery in _claim(ids=ids, claimed_until=claimed_until):
+                if delivery.error == PROCESSING_LOST:
+                    # The claim counted this attempt: the outcome counts it now (a failure), or takes it back.
+                    delivery.attempts -= 1
                 claimed.append(delivery.pk)
                 batch.read(delivery)
             if claimed:  # a drain with nothing to do asks often: one query
@@ -195,6 +214,8 @@ def delivery_record_failure(*, delivery_id: int, error: str) -> float | None:
     delivery = Delivery.objects.select_for_update().filter(pk=delivery_id).first()
     if delivery is None or delivery.status not in WAITING:
         return None
+    if delivery.error == PROCESSING_LOST:
+        delivery.attempts -= 1  # the claim counted this attempt already
     delay = delivery_failure_count(delivery, error=error, now=timezone.now())
     delivery.save(update_fields=["attempts", "error", "status", "processed_at", "next_attempt_at"])
     return delay
@@ -208,15 +229,73 @@ def delivery_process(*, delivery_id: int) -> Delivery | None:
     return Delivery.objects.filter(pk=delivery_id).first()
 
 
-def _claim(*, ids: Sequence[int] | None, limit: int, now: datetime) -> list[Delivery]:
+def delivery_batch_claim(*, limit: int, now: datetime) -> tuple[list[int], datetime | None]:
+    """Claim due deliveries for one batch and commit the claim; return their ids and until when they are claimed.
+
+    Claiming counts the attempt before it is made, so a worker lost half-way
+    (killed, out of memory) has counted it: each claimed delivery gets one
+    more attempt, ``PROCESSING_LOST`` as its error and, as its next attempt,
+    the end of the claim (``KINTSUGI_DELIVERY_CLAIM_SECONDS``), when it is due
+    again if its processing never ended. Its processing replaces all three.
+
+    A delivery claimed before whose processing never ended is claimed alone,
+    so a body that kills its worker takes no other delivery with it; after
+    ``KINTSUGI_DELIVERY_MAX_ATTEMPTS`` attempts it is failed instead. The
+    bodies of one batch add up to ``KINTSUGI_DELIVERY_BATCH_BYTES`` at most
+    (one delivery at least), so a batch of large bodies cannot exhaust a
+    worker's memory either.
+    """
+    most_bytes = settings.KINTSUGI_DELIVERY_BATCH_BYTES
+    with transaction.atomic():
+        _commit_without_waiting_for_disk()  # a claim lost with the server's crash counts no attempt: harmless
+        due = (
+            Delivery.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(status__in=WAITING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .annotate(size=Length("body"))
+            .values_list("id", "attempts", "error", "size")[:limit]
+        )
+        chosen: list[int] = []
+        lost_too_often: list[int] = []
+        total = 0
+        for delivery_id, attempts, error, size in due:
+            if error == PROCESSING_LOST:
+                if attempts >= settings.KINTSUGI_DELIVERY_MAX_ATTEMPTS:
+                    lost_too_often.append(delivery_id)
+                elif not chosen:
+                    chosen = [delivery_id]  # alone in its batch
+                    break
+                continue
+            if chosen and total + (size or 0) > most_bytes:
+                break
+            chosen.append(delivery_id)
+            total += size or 0
+        if lost_too_often:
+            _fail_lost(lost_too_often, now=now)
+        if not chosen:
+            return [], None
+        claimed_until = now + timedelta(seconds=settings.KINTSUGI_DELIVERY_CLAIM_SECONDS)
+        Delivery.objects.filter(pk__in=chosen).update(
+            attempts=F("attempts") + 1, error=PROCESSING_LOST, next_attempt_at=claimed_until
+        )
+    return chosen, claimed_until
+
+
+def _fail_lost(ids: list[int], *, now: datetime) -> None:
+    """Fail deliveries whose processing lost its worker on every attempt they were allowed."""
+    for delivery in Delivery.objects.select_related("source").defer("body").filter(pk__in=ids):
+        delivery.attempts -= 1  # the last claim counted the attempt that is now counted as failed
+        delivery_failure_count(delivery, error=WORKER_LOST_TOO_OFTEN.format(attempts=delivery.attempts + 1), now=now)
+        delivery.save(update_fields=["attempts", "error", "status", "processed_at", "next_attempt_at"])
+
+
+def _claim(*, ids: Sequence[int], claimed_until: datetime | None) -> list[Delivery]:
+    """Lock the deliveries to process (unless done), and with ``claimed_until`` only while still claimed so."""
     deliveries = Delivery.objects.select_related("source", "source__team", "source__default_model")
-    if ids is not None:
-        locked = deliveries.select_for_update(of=("self",)).filter(pk__in=list(ids)).exclude(status__in=DONE)
-        return list(locked.order_by("id"))
-    due = deliveries.select_for_update(of=("self",), skip_locked=True).filter(
-        status__in=WAITING, next_attempt_at__lte=now
-    )
-    return list(due.order_by("next_attempt_at", "id")[:limit])
+    locked = deliveries.select_for_update(of=("self",)).filter(pk__in=list(ids)).exclude(status__in=DONE)
+    if claimed_until is not None:  # another drain may have claimed them again since, were this one slow
+        locked = locked.filter(error=PROCESSING_LOST, next_attempt_at=claimed_until)
+    return list(locked.order_by("id"))
 
 
 def _commit_without_waiting_for_disk() -> None:

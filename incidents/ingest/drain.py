@@ -28,6 +28,7 @@ processing is the same.
 """
 
 import logging
+import math
 import secrets
 import time
 from datetime import datetime, timedelta
@@ -37,10 +38,10 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from config.shared_redis import shared_key, shared_redis, shared_script
+from config.shared_redis import redis_failed, redis_server, redis_unavailable, shared_key, shared_redis, shared_script
 from incidents.ingest.batch import WAITING, delivery_batch_due
 from incidents.models import Delivery
-from incidents.selectors.deliveries import delivery_ids_overdue
+from incidents.selectors.deliveries import delivery_ids_overdue, delivery_seconds_to_due
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ DRAIN_PENDING_SECONDS = 30
 DRAIN_POLL_SECONDS = 0.05
 DRAIN_LINGER_SECONDS = 0.5
 DRAIN_LEASE = "delivery-drain-lease"
+# Set while a drain is queued for later (a retry, the end of a claim): others ending meanwhile queue none.
+DRAIN_FOLLOW_UP = "delivery-drain-follow-up"
 DRAIN_LEASE_SECONDS = 1.0
 # A web process trusts a lease it saw until this long before the lease's end.
 DRAIN_LEASE_MARGIN_SECONDS = 0.25
@@ -122,8 +125,9 @@ def drain_wake_needed() -> str:
 
 def drain_lease_forget(*, in_redis: bool = False) -> None:
     """Forget the lease this process saw, and with ``in_redis`` drop the lease itself (tests, each a fresh start)."""
-    global _leased_until
+    global _leased_until, _wake_owed
     _leased_until = 0.0
+    _wake_owed = False
     client = shared_redis() if in_redis else None
     if client is not None:
         client.delete(shared_key(DRAIN_LEASE))
@@ -139,8 +143,15 @@ class DrainLease:
 
     @classmethod
     def take(cls) -> "DrainLease | None":
-        """Return a lease for a drain starting now (renew it before each look), or None without a shared Redis."""
-        client = shared_redis()
+        """Return a lease for a drain starting now (renew it before each look), or None without a shared Redis.
+
+        None too while Redis is unavailable: without a lease, deliveries wake drains of their own.
+        """
+        try:
+            client = shared_redis()
+        except redis.RedisError:
+            logger.warning("Redis is unavailable: draining without the lease.", exc_info=True)
+            return None
         return None if client is None else cls(client)
 
     def renew(self) -> None:
@@ -183,50 +194,89 @@ def delivery_processing_wake() -> bool:
     default), publish each time. Never raise and never wait long: the sweeper
     queues whatever was left.
     """
-    try:
-        if drain_wake_needed() != PUBLISH:
-            return True
-    except Exception:  # the lease and the flag are optimisations: without them, publish
-        logger.warning("Could not read the drain lease and flag; publishing a drain.", exc_info=True)
+    if not _wake_owed:
+        try:
+            if drain_wake_needed() != PUBLISH:
+                return True
+        except Exception:  # the lease and the flag are optimisations: without them, publish
+            logger.warning("Could not read the drain lease and flag; publishing a drain.", exc_info=True)
     return _drain_publish()
 
 
 def _drain_recruit() -> bool:
     """Wake one more drain (a backlog is waiting) unless one is pending already; return False when none could be."""
-    client = shared_redis()
-    if client is not None:
-        try:
-            if not client.set(shared_key(DRAIN_PENDING), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
-                return True
-        except Exception:  # the flag is an optimisation: without it, publish
-            logger.warning("Could not set the drain flag; publishing a drain.", exc_info=True)
+    try:
+        client = shared_redis()
+        if client is not None and not client.set(shared_key(DRAIN_PENDING), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
+            return True
+    except Exception:  # the flag is an optimisation: without it, publish
+        logger.warning("Could not set the drain flag; publishing a drain.", exc_info=True)
     return _drain_publish()
 
 
+# Set when a wake of this process could not publish its drain. A wake whose Redis call timed out may still
+# have set the pending flag (the server runs it once it answers again) with no drain behind it, so the
+# next wake publishes a drain whatever the flag says; that drain clears the flag as it starts.
+_wake_owed = False
+
+
 def _drain_publish() -> bool:
+    global _wake_owed
     if delivery_drain_queue():
+        _wake_owed = False
         return True
+    _wake_owed = True
     delivery_drain_flag_clear()
     return False
 
 
 def delivery_drain_queue(*, countdown: float | None = None) -> bool:
-    """Publish a drain task (after ``countdown`` seconds); return False when the broker cannot take it. Never raise."""
+    """Publish a drain task (after ``countdown`` seconds); return False when the broker cannot take it. Never raise.
+
+    Never wait on a broker that failed in the last ``KINTSUGI_REDIS_RETRY_SECONDS``
+    (``config/shared_redis.py``): publish nothing, the sweeper queues what was
+    left. A countdown is cut to ``drain_countdown_most()``.
+    """
+    broker = _broker_url()
+    if redis_unavailable(broker):
+        logger.warning("The broker is unavailable; the sweeper will queue a drain.")
+        return False
+    if countdown is not None:
+        countdown = min(countdown, drain_countdown_most())
     try:
         delivery_drain_task.apply_async(countdown=countdown)
     except Exception:  # a down broker must not fail the request; the sweeper catches up
         logger.warning("Could not queue a delivery drain; the sweeper will queue one.", exc_info=True)
+        redis_failed(broker)
         return False
     return True
 
 
+def drain_countdown_most() -> float:
+    """Return the longest countdown a drain is queued with: a task waits for it unacknowledged in its worker.
+
+    Redis gives a task unacknowledged for ``KINTSUGI_BROKER_VISIBILITY_TIMEOUT``
+    to another worker, so a drain counted down for longer would run twice or
+    more; one counted down for at most half of what the visibility leaves
+    after a drain's budget runs once. A retry due later is seen by a later drain.
+    """
+    if not redis_server(_broker_url()):
+        return math.inf  # the embedded broker gives no task to another worker while one holds it
+    visibility = settings.KINTSUGI_BROKER_VISIBILITY_TIMEOUT
+    return max(1.0, (visibility - settings.KINTSUGI_DELIVERY_DRAIN_SECONDS) / 2)
+
+
+def _broker_url() -> str:
+    conf = delivery_drain_task.app.conf
+    return conf.broker_write_url or conf.broker_url or ""
+
+
 def delivery_drain_flag_clear() -> None:
     """Forget that a drain is queued: the next delivery committed queues one (its drain clears it as it starts)."""
-    client = shared_redis()
-    if client is None:
-        return
     try:
-        client.delete(shared_key(DRAIN_PENDING))
+        client = shared_redis()
+        if client is not None:
+            client.delete(shared_key(DRAIN_PENDING))
     except Exception:  # the flag expires by itself
         logger.warning("Could not clear the drain flag.", exc_info=True)
 
@@ -259,7 +309,8 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
         claimed, soonest = delivery_batch_due(limit=size)
         done += claimed
         retry_in = _sooner(retry_in, soonest)
-        if claimed < size and (lease is None or (last_look and not claimed)):
+        # Without a lease, stop once a look finds nothing: a batch cut short by its bytes leaves more due.
+        if not claimed and (lease is None or last_look):
             break
         last_look = False
         if time.monotonic() >= deadline:
@@ -280,9 +331,32 @@ def delivery_drain(*, budget_seconds: float | None = None) -> int:
             last_look = True  # for what was committed while the lease lived
             continue
         time.sleep(DRAIN_POLL_SECONDS)
+    if lease is None:
+        if retry_in is not None:
+            delivery_drain_queue(countdown=retry_in)
+        return done
+    # With Redis, a countdown is cut short (drain_countdown_most): look for whatever waits to be due later
+    # (a retry, a claim of a lost worker), and follow up unless another drain does it sooner.
+    if retry_in is None:
+        retry_in = delivery_seconds_to_due()
     if retry_in is not None:
-        delivery_drain_queue(countdown=retry_in)
+        _drain_follow_up(lease.client, seconds=retry_in)
     return done
+
+
+def _drain_follow_up(client: redis.Redis, *, seconds: float) -> None:
+    """Queue a drain in ``seconds`` (at most ``drain_countdown_most()``) unless one is queued so already.
+
+    One flag, set until that drain is due, keeps the drains that end meanwhile
+    from queueing one each: one follow-up at a time, however many drains ran.
+    """
+    countdown = min(seconds, drain_countdown_most())
+    try:
+        if not client.set(shared_key(DRAIN_FOLLOW_UP), 1, nx=True, px=max(1, int(countdown * 1000))):
+            return
+    except Exception:  # the flag is an optimisation: without it, queue
+        logger.warning("Could not set the drain follow-up flag.", exc_info=True)
+    delivery_drain_queue(countdown=countdown)
 
 
 def _sooner(first: float | None, second: float | None) -> float | None:

@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from incidents.models import Delivery, Deployment
 
@@ -16,6 +17,20 @@ def delivery_ids_overdue(*, before: datetime, limit: int = 1000) -> list[int]:
         .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def delivery_seconds_to_due(*, now: datetime | None = None) -> float | None:
+    """Return the seconds until the soonest delivery waiting to be due later is due, or None when none waits."""
+    now = now or timezone.now()
+    soonest = (
+        Delivery.objects.filter(
+            status__in=(Delivery.Status.RECEIVED, Delivery.Status.REPLAYED), next_attempt_at__gt=now
+        )
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return None if soonest is None else (soonest - now).total_seconds()
 
 
 def delivery_list_for_user(*, user) -> QuerySet[Delivery]:
