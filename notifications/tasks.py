@@ -6,9 +6,10 @@ from notifications.services.sends import event_dispatch, notifications_sweep, se
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def event_dispatch_task(event_id: int) -> None:
-    """Write the event's notifications and sends (once), then queue the sends."""
-    event_dispatch(event_id=event_id)
+def events_dispatch_task(event_ids: list[int]) -> None:
+    """Write each event's notifications and sends (once), then queue the sends; one task per transaction's events."""
+    for event_id in event_ids:
+        event_dispatch(event_id=event_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -54,7 +54,7 @@ from incidents.services.deployments import (
 )
 from incidents.services.registry import registered_models_lock, registry_change_apply
 from notifications.models import EventKind as NotificationKind
-from notifications.services.events import notify_event
+from notifications.services.events import events_collected, events_savepoint, notify_event
 
 logger = logging.getLogger(__name__)
 
@@ -349,8 +349,9 @@ class _Batch:
     # -- applying -----------------------------------------------------------------------------------------------
 
     def apply(self) -> None:
-        # The followers of the incidents the batch opens or changes (search) hear of them once, at its end.
-        with incident_changes_deferred():
+        # The followers of the incidents the batch opens or changes (search) hear of them once, at its end;
+        # the events people should hear of are written together there, and dispatched by one task.
+        with incident_changes_deferred(), events_collected():
             self._look_up()
             for item in self.items:
                 deployment = self._quick(item)
@@ -450,7 +451,7 @@ class _Batch:
         kept = (delivery.normalized, delivery.model_found, delivery.deployment_id)
         known = self.known.copy()
         try:
-            with transaction.atomic():
+            with transaction.atomic(), events_savepoint():
                 if event.kind == EventKind.REGISTRY:
                     _registry_apply(delivery, event=event, occurred_at=item.occurred_at)
                 else:

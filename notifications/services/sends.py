@@ -255,15 +255,15 @@ def send_replay(*, send: NotificationSend) -> NotificationSend:
 
 def notifications_sweep(*, now: datetime | None = None) -> int:
     """Queue what was left behind (broker down, worker lost): events not dispatched, sends overdue; return how many."""
-    from notifications.services.events import event_dispatch_queue
+    from notifications.services.events import events_dispatch_queue
 
     now = now or timezone.now()
     late = now - timedelta(seconds=settings.KINTSUGI_NOTIFY_SWEEP_AFTER)
     event_ids = list(
         Event.objects.filter(dispatched_at__isnull=True, occurred_at__lte=late).values_list("pk", flat=True)[:500]
     )
-    for event_id in event_ids:
-        event_dispatch_queue(event_id=event_id)
+    if event_ids:
+        events_dispatch_queue(event_ids=event_ids)
     send_ids = list(
         NotificationSend.objects.filter(
             Q(status__in=WAITING_STATUSES, next_attempt_at__lte=late)

@@ -4,8 +4,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from celery.signals import before_task_publish
 from django.utils import timezone
 
+from incidents import hooks
+from incidents.hooks import deployment_follower_register
 from incidents.ingest import batch
 from incidents.ingest.batch import delivery_batch_process
 from incidents.models import Delivery, Incident
@@ -100,3 +103,77 @@ def test_a_source_whose_deliveries_keep_failing_tells_its_leads(
     (email,) = inbox.to(lead.email)
     assert email["Subject"] == "Deliveries from fraud-serving are failing"
     assert "model registry unreachable" in email.get_body(("plain",)).get_content()
+
+
+def store_lanes(source, environments: list[str], *, state="failure") -> list[int]:
+    """Store one delivery per environment (a lane each), a run each."""
+    at = timezone.now() - timedelta(minutes=1)
+    ids = []
+    for index, environment in enumerate(environments):
+        payload = deployment_status_payload(state=state, at=at, deployment_id=2000 + index, environment=environment)
+        delivery = DeliveryFactory(
+            source=source,
+            event="deployment_status",
+            body=json.dumps(payload).encode(),
+            headers={"X-GitHub-Event": "deployment_status"},
+            received_at=at,
+            next_attempt_at=at,
+        )
+        ids.append(delivery.pk)
+    return ids
+
+
+@pytest.fixture
+def published_tasks():
+    """The names of the tasks published to the broker while the test runs (Celery's own signal)."""
+    names = []
+
+    def record(sender=None, **kwargs):
+        names.append(sender)
+
+    before_task_publish.connect(record, weak=False)
+    yield names
+    before_task_publish.disconnect(record)
+
+
+def test_a_batch_writes_its_events_together_and_queues_one_dispatch(
+    source, team, lead, member, django_capture_on_commit_callbacks, published_tasks
+):
+    ids = store_lanes(source, ["production", "staging", "canary", "eu-west"])
+    with django_capture_on_commit_callbacks(execute=True):
+        delivery_batch_process(ids=ids)
+    assert Incident.objects.count() == 4
+    assert Event.objects.filter(kind=EventKind.INCIDENT_OPENED).count() == 4
+    assert published_tasks.count("notifications.tasks.events_dispatch_task") == 1
+    run_all()
+    assert Notification.objects.filter(user=member).count() == 4
+
+
+def test_a_delivery_rolled_back_in_a_batch_takes_its_event_with_it(source, team, lead, member):
+    def fail_on_staging(*, event, **recorded):
+        if event.environment == "staging":
+            raise RuntimeError("rollout store unreachable")
+
+    deployment_follower_register(fail_on_staging)
+    try:
+        ids = store_lanes(source, ["production", "canary", "staging"])
+        delivery_batch_process(ids=ids)
+    finally:
+        hooks._deployment_followers.remove(fail_on_staging)
+    assert Delivery.objects.get(pk=ids[2]).attempts == 1  # its savepoint rolled back: retried later
+    assert sorted(Incident.objects.values_list("environment", flat=True)) == ["canary", "production"]
+    assert sorted(Event.objects.values_list("incident__environment", flat=True)) == ["canary", "production"]
+    assert Event.objects.filter(incident__in=Incident.objects.all()).count() == 2
+
+
+def test_a_batch_folds_into_the_event_an_earlier_batch_wrote(source, team, lead, member):
+    ids = store_lanes(source, ["production", "production", "staging"])
+    delivery_batch_process(ids=ids[:1])
+    opened = Event.objects.get()
+    delivery_batch_process(ids=ids[1:])  # the lane's incident is open: the second failure joins it
+    store_ids = store(source, ["success", "failure"], start=timezone.now() - timedelta(seconds=50))
+    delivery_batch_process(ids=store_ids)  # mitigated, then a new incident in the same lane: folded
+    opened.refresh_from_db()
+    assert opened.repeats == 1
+    assert Event.objects.filter(kind=EventKind.INCIDENT_OPENED).count() == 2  # production (folded) and staging
+    assert Event.objects.filter(kind=EventKind.INCIDENT_MITIGATED).count() == 1
