@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from notifications.models import Channel, EmailPreference, Event, Notification, NotificationSend
+from notifications.models import Channel, EmailPreference, Event, Follow, Notification, NotificationSend
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,3 +42,9 @@ class NotificationAdmin(ReadOnlyAdmin):
 @admin.register(EmailPreference)
 class EmailPreferenceAdmin(ReadOnlyAdmin):
     list_display = ("user", "kind", "when")
+
+
+@admin.register(Follow)
+class FollowAdmin(ReadOnlyAdmin):
+    list_display = ("id", "user", "incident", "created_at")
+    raw_id_fields = ("user", "incident")

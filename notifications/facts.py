@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from incidents.models import LinkRole
 from incidents.selectors.incidents import incident_visibility_q
 from incidents.selectors.sources import source_visible_to
-from notifications.models import Event, EventKind
+from notifications.models import Event, EventKind, Follow
 from postmortems.selectors.actions import action_items_visible_to
 from postmortems.selectors.postmortems import postmortem_list
 from teams.models import Membership
@@ -176,7 +176,7 @@ def user_may_see(*, user, event: Event) -> bool:
 
 
 def event_audience(event: Event) -> tuple[list[Recipient], list]:
-    """Return who hears the event in the app (asked to act, or told as the team), and who is asked.
+    """Return who hears the event in the app (asked to act, or told as the team and followers), and who is asked.
 
     The person who caused it is left out, and so is anyone who may not see its subject.
     """
@@ -191,6 +191,10 @@ def event_audience(event: Event) -> tuple[list[Recipient], list]:
         # Its reviewers follow it, inside the team or not.
         for reviewer in event.postmortem.reviewers.select_related("user"):
             people.setdefault(reviewer.user_id, Recipient(user=reviewer.user, direct=False))
+    if event.kind in TEAM_BROADCAST_KINDS and event.incident_id:
+        # Whoever follows the incident hears of its updates and of its post-mortem's publication.
+        for follow in Follow.objects.filter(incident_id=event.incident_id).select_related("user"):
+            people.setdefault(follow.user_id, Recipient(user=follow.user, direct=False))
     if event.actor_id:
         people.pop(event.actor_id, None)
     # The team sees all of its own incidents, post-mortems, actions and sources: ask the selectors for the others.

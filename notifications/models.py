@@ -277,3 +277,23 @@ class EmailPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.kind} {self.when}"
+
+
+class Follow(models.Model):
+    """A person following one incident: told of its updates and of its post-mortem's publication.
+
+    Anyone who may read the incident may follow it, inside its team or not;
+    each event still reaches only those who may see it when it is dispatched.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "user"], name="follow_once_per_user_incident")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="follow_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.incident_id}"

@@ -1,4 +1,4 @@
-"""Reads of notifications: a person's notices, "needs you", a team's channels and their delivery log."""
+"""Reads of notifications: a person's notices, "needs you", what they follow, a team's channels and their log."""
 
 from dataclasses import dataclass
 
@@ -12,6 +12,7 @@ from notifications.models import (
     EmailPreference,
     EmailWhen,
     EventKind,
+    Follow,
     Notification,
     NotificationSend,
 )
@@ -74,6 +75,18 @@ def channel_send_log(*, team=None, channel: Channel | None = None) -> QuerySet[N
     return sends.filter(channel__team=team)
 
 
+def channel_sends_visible_to(*, user) -> QuerySet[NotificationSend]:
+    """Return the messages to the channels of the user's teams (every team's for staff), newest first.
+
+    Emails to a person are theirs alone: they are not in any channel's log.
+    """
+    return (
+        NotificationSend.objects.filter(channel__in=channels_visible_to(user=user))
+        .select_related("channel__team", "event")
+        .order_by("-created_at", "-id")
+    )
+
+
 def user_may_read_channels(*, user, team) -> bool:
     """Return whether the user may see the team's channels (its members and staff)."""
     return user_is_team_member(user=user, team=team)
@@ -103,3 +116,17 @@ def email_choices(*, user) -> list[EmailChoice]:
             note = "The email is the morning reminder to the item's owner."
         choices.append(EmailChoice(kind.value, kind.label, chosen.get(kind.value, EmailWhen.ASKED), note))
     return choices
+
+
+def follow_list(*, user) -> QuerySet[Follow]:
+    """Return the incidents the user follows (as follows), newest first, leaving out those they may no longer read."""
+    follows = Follow.objects.filter(user=user).select_related("incident").order_by("-created_at", "-id")
+    if user.is_staff:
+        return follows
+    return follows.filter(incident_visibility_q(user=user, prefix="incident__"))
+
+
+def incident_follow_state(*, incident, user) -> tuple[bool, int]:
+    """Return whether the user follows the incident, and how many people do."""
+    user_ids = list(Follow.objects.filter(incident=incident).values_list("user_id", flat=True))
+    return user.pk in user_ids, len(user_ids)

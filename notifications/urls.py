@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/read-all/", views.notification_read_all, name="read-all"),
     path("notifications/<id:pk>/read/", views.notification_read, name="read"),
     path("notifications/preferences/", views.email_settings, name="preferences"),
+    path("incidents/<id:pk>/follow/", views.incident_follow, name="follow"),
     path("teams/<slug:slug>/channels/new/", views.channel_new, name="channel-new"),
     path("teams/<slug:slug>/channels/<id:pk>/", views.channel_detail, name="channel-detail"),
     path("teams/<slug:slug>/channels/<id:pk>/edit/", views.channel_edit, name="channel-edit"),

@@ -25,6 +25,7 @@ from notifications.services.channels import (
     channel_send_test,
     channel_update,
 )
+from notifications.services.follows import NOT_VISIBLE, follow_start, follow_stop
 from notifications.services.inbox import email_preferences_set, notification_mark_all_read, notification_mark_read
 from notifications.services.sends import REPLAY_NOT_DONE, send_replay
 from teams.models import Team
@@ -37,6 +38,8 @@ REPLAY_QUEUED = "Message queued again."
 PREFERENCES_SAVED = "Email settings saved."
 CHANNEL_DELETED = "Channel {channel} deleted."
 CHANNEL_SAVED = "Channel {channel} saved."
+FOLLOWING = "You follow {reference}: its updates reach you here, and by email if you choose it."
+UNFOLLOWED = "You no longer follow {reference}."
 
 
 def _items(notifications):
@@ -79,6 +82,24 @@ def notification_read(request, pk):
 def notification_read_all(request):
     notification_mark_all_read(user=request.user)
     return redirect(_next_url(request, "notifications:list"))
+
+
+@require_POST
+def incident_follow(request, pk):
+    """Follow the incident (``follow=1``) or stop following it (``follow=0``), then go back to its page."""
+    from incidents.selectors.incidents import incident_list
+
+    incident = get_object_or_404(incident_list(user=request.user), pk=pk)
+    if request.POST.get("follow") == "0":
+        follow_stop(incident=incident, user=request.user)
+        messages.success(request, UNFOLLOWED.format(reference=incident.reference))
+    else:
+        try:
+            follow_start(incident=incident, user=request.user)
+        except PermissionError as error:  # deactivated meanwhile: the incident list let it through
+            raise PermissionDenied(NOT_VISIBLE) from error
+        messages.success(request, FOLLOWING.format(reference=incident.reference))
+    return redirect(_next_url(request, incident.get_absolute_url()))
 
 
 @require_GET

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.messages import message_for_event
-from notifications.models import ALL_EVENTS, Channel, ChannelKind, EventKind, Notification, NotificationSend
+from notifications.models import ALL_EVENTS, Channel, ChannelKind, EventKind, Follow, Notification, NotificationSend
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -109,6 +109,7 @@ class NotificationSendSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "message_id",
+            "channel",
             "event",
             "status",
             "attempts",
@@ -123,3 +124,25 @@ class NotificationSendSerializer(serializers.ModelSerializer):
 
     def get_event(self, send) -> str | None:
         return send.event.kind if send.event_id else None
+
+
+class FollowSerializer(serializers.ModelSerializer):
+    incident = serializers.IntegerField(source="incident_id", read_only=True)
+    reference = serializers.CharField(source="incident.reference", read_only=True)
+    title = serializers.CharField(source="incident.title", read_only=True)
+    status = serializers.CharField(source="incident.status", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Follow
+        fields = ["id", "incident", "reference", "title", "status", "url", "created_at"]
+        read_only_fields = fields
+
+    def get_url(self, follow) -> str:
+        from django.conf import settings
+
+        return f"{settings.SITE_URL}{follow.incident.get_absolute_url()}"
+
+
+class FollowCreateSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(min_value=1, help_text="The id of an incident you may read.")

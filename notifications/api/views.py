@@ -1,5 +1,6 @@
-"""API of notifications (the caller's own) and of a team's channels (members read, leads manage)."""
+"""API of notifications (the caller's own), the incidents they follow, and team channels with their delivery log."""
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
@@ -10,17 +11,26 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from config.validation import QueryParams, id_parse
+from config.validation import IdFilter, QueryParams, id_parse
 from notifications.api.serializers import (
     ChannelCreatedSerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
     ChannelWriteSerializer,
+    FollowCreateSerializer,
+    FollowSerializer,
     NotificationSendSerializer,
     NotificationSerializer,
 )
-from notifications.models import Notification
-from notifications.selectors import channel_send_log, channels_visible_to, notification_list, notification_unread_count
+from notifications.models import Follow, Notification, NotificationSend, SendStatus
+from notifications.selectors import (
+    channel_send_log,
+    channel_sends_visible_to,
+    channels_visible_to,
+    follow_list,
+    notification_list,
+    notification_unread_count,
+)
 from notifications.services.channels import (
     NOT_A_LEAD,
     channel_create,
@@ -28,11 +38,15 @@ from notifications.services.channels import (
     channel_send_test,
     channel_update,
 )
+from notifications.services.follows import follow_start, follow_stop
 from notifications.services.inbox import notification_mark_all_read, notification_mark_read
+from notifications.services.sends import REPLAY_NOT_DONE, send_replay
 from teams.models import Membership, Team
-from teams.selectors import user_is_team_member
+from teams.selectors import user_is_team_lead, user_is_team_member
 
 UNKNOWN_TEAM = "Unknown team {team!r}: give the id or the slug of one of your teams."
+UNKNOWN_INCIDENT = "No incident {incident} that you may read."
+REPLAY_QUEUED = "Message queued to be sent again, with the same webhook-id."
 
 
 def _as_api_error(error: DjangoValidationError):
@@ -182,3 +196,76 @@ class ChannelViewSet(viewsets.ModelViewSet):
         channel = self.get_object()
         page = self.paginate_queryset(channel_send_log(channel=channel))
         return self.get_paginated_response(NotificationSendSerializer(page, many=True).data)
+
+
+class FollowViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The incidents the signed-in person follows: their updates and their post-mortem's publication reach them."""
+
+    serializer_class = FollowSerializer
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema is built without a user
+            return Follow.objects.none()
+        return follow_list(user=self.request.user)
+
+    @extend_schema(request=FollowCreateSerializer, responses={200: FollowSerializer, 201: FollowSerializer})
+    def create(self, request):
+        """Follow an incident; following it again answers 200 with the same follow."""
+        from incidents.selectors.incidents import incident_list
+
+        serializer = FollowCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident_id = serializer.validated_data["incident"]
+        incident = incident_list(user=request.user).filter(pk=incident_id).first()
+        if incident is None:
+            raise serializers.ValidationError({"incident": [UNKNOWN_INCIDENT.format(incident=incident_id)]})
+        try:
+            follow, created = follow_start(incident=incident, user=request.user)
+        except PermissionError as error:
+            raise PermissionDenied(str(error)) from error
+        follow.incident = incident
+        return Response(
+            FollowSerializer(follow).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    def destroy(self, request, pk=None):
+        """Stop following the incident."""
+        follow = self.get_object()
+        follow_stop(incident=follow.incident, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SendFilter(django_filters.FilterSet):
+    channel = IdFilter(field_name="channel_id")
+    status = django_filters.ChoiceFilter(choices=SendStatus.choices)
+
+    class Meta:
+        model = NotificationSend
+        fields = ["channel", "status"]
+
+
+class SendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The delivery log of your teams' channels (staff: all), newest first; leads replay a sent or failed message."""
+
+    serializer_class = NotificationSendSerializer
+    filterset_class = SendFilter
+    queryset = NotificationSend.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema is built without a user
+            return NotificationSend.objects.none()
+        return channel_sends_visible_to(user=self.request.user)
+
+    @extend_schema(request=None, responses={202: NotificationSendSerializer})
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        """Send the message again (leads), with the same ``webhook-id``: only a sent or failed one; follow it here."""
+        send = self.get_object()
+        if not user_is_team_lead(user=request.user, team=send.channel.team):
+            raise PermissionDenied(NOT_A_LEAD.format(team=send.channel.team))
+        try:
+            send = send_replay(send=send)
+        except ValueError as error:
+            raise serializers.ValidationError({"status": [REPLAY_NOT_DONE]}) from error
+        return Response(NotificationSendSerializer(send).data, status=status.HTTP_202_ACCEPTED)

@@ -1,9 +1,9 @@
-"""Template tags that put notifications on other apps' pages: the team's channels and "needs you"."""
+"""Template tags that put notifications on other apps' pages: the team's channels, "needs you", "Follow"."""
 
 from django import template
 
 from notifications.messages import message_for_event
-from notifications.selectors import notifications_needing_you
+from notifications.selectors import incident_follow_state, notifications_needing_you
 
 register = template.Library()
 
@@ -31,4 +31,18 @@ def needs_you(context):
         "request": request,
         "csrf_token": context.get("csrf_token"),
         "needs_you": [(notification, message_for_event(notification.event)) for notification in notices],
+    }
+
+
+@register.inclusion_tag("notifications/partials/follow_button.html", takes_context=True)
+def follow_button(context, incident):
+    """Render the incident page's "Follow" button, with how many people follow the incident."""
+    request = context["request"]
+    following, count = incident_follow_state(incident=incident, user=request.user)
+    return {
+        "incident": incident,
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "following": following,
+        "follower_count": count,
     }

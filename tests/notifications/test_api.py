@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 
 from incidents.services.incidents import incident_open
-from notifications.models import Channel, ChannelKind, Notification, NotificationSend
+from notifications.models import Channel, ChannelKind, Notification, NotificationSend, SendStatus
 from notifications.outbound import REFUSED_ADDRESS
 from notifications.services.channels import EVENTS_UNKNOWN, NOT_A_LEAD
+from notifications.services.sends import REPLAY_NOT_DONE
 from tests.factories import MembershipFactory, TeamFactory
-from tests.notifications.helpers import dispatch_all
+from tests.notifications.helpers import deliver_due, dispatch_all, run_all
 
 pytestmark = pytest.mark.django_db
 
@@ -244,3 +245,52 @@ def test_a_notice_of_an_incident_restricted_later_is_hidden(team, lead, member, 
     incident_update(incident=incident, actor=lead, restricted=True)
     assert client.get("/api/v1/notifications/unread-count/").json() == {"unread": 0}
     assert client.get("/api/v1/notifications/").json()["results"] == []
+
+
+def test_the_delivery_log_is_replayed_through_the_api(
+    team, lead, member, outsider, receiver, token_client_for, django_capture_on_commit_callbacks
+):
+    slack = Channel.objects.create(
+        team=team, kind=ChannelKind.SLACK, name="#ml", url=receiver.url("/slack"), events=["*"], created_by=lead
+    )
+    receiver.answers = [404, 200]  # refused for good the first time: failed, then fixed on the receiver's side
+    incident_open(team=team, title="Scores drifted", created_by=lead)
+    run_all()
+    (send,) = NotificationSend.objects.filter(channel=slack)
+    assert send.status == SendStatus.FAILED and send.response_code == 404
+    log = token_client_for(member).get(f"/api/v1/sends/?channel={slack.pk}&status=failed").json()
+    assert [item["id"] for item in log["results"]] == [send.pk]
+    assert log["results"][0]["channel"] == slack.pk
+    assert token_client_for(member).post(f"/api/v1/sends/{send.pk}/replay/").status_code == 403
+    assert token_client_for(outsider).post(f"/api/v1/sends/{send.pk}/replay/").status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = token_client_for(lead).post(f"/api/v1/sends/{send.pk}/replay/")
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["status"] == SendStatus.PENDING and answer.json()["replays"] == 1
+    deliver_due()
+    send.refresh_from_db()
+    assert send.status == SendStatus.SENT and send.replays == 1
+    first, again = receiver.received("/slack")
+    assert first.body == again.body
+    # Only a sent or failed message is sent again: one already waiting is refused, and loses nothing.
+    NotificationSend.objects.filter(pk=send.pk).update(status=SendStatus.RETRYING)
+    refused = token_client_for(lead).post(f"/api/v1/sends/{send.pk}/replay/")
+    assert refused.status_code == 400 and refused.json()["status"] == [REPLAY_NOT_DONE]
+    assert NotificationSend.objects.get(pk=send.pk).replays == 1
+
+
+def test_a_persons_emails_are_in_no_channel_log(team, lead, member, token_client_for):
+    incident_open(team=team, title="Scores drifted", created_by=lead, owner=member)
+    dispatch_all()
+    assert NotificationSend.objects.filter(user=member).exists()
+    assert token_client_for(member).get("/api/v1/sends/").json()["results"] == []
+    assert token_client_for(member).get("/api/v1/sends/?channel=abc").status_code == 400
+
+
+def test_the_openapi_schema_documents_replay_and_following(client, member):
+    client.force_login(member)
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+    replay = schema["paths"]["/api/v1/sends/{id}/replay/"]["post"]
+    assert "202" in replay["responses"]
+    assert {"get", "post"} <= set(schema["paths"]["/api/v1/follows/"])
+    assert "delete" in schema["paths"]["/api/v1/follows/{id}/"]
