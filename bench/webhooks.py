@@ -1,7 +1,7 @@
 """Benchmark the webhook path against a bare Django insert, side by side in one run, and the processing rate.
 
     .venv/bin/python bench/webhooks.py [--client wrk|python] [--duration 8] [--rounds 4] [--clients 8]
-        [--web-workers 2] [--process 2000]
+        [--web-workers 2] [--process 2000] [--receive-only | --process-only]
 
 Starts two gunicorn servers on loopback against one fresh PostgreSQL database:
 Kintsugi (config.wsgi, Redis as broker and cache) and the bare app of
@@ -33,7 +33,8 @@ one per transaction (the baseline) and in batches as the drain task takes
 them, then with a real Celery worker (target >= 500/s). One delivery in ten
 is a failure, so about one in five takes the full services (a failure opens an
 incident, the next success mitigates it). Loopback only; every loop is
-bounded in time and count.
+bounded in time and count. ``--process-only`` leaves out the servers and
+measures processing alone: a short run when only processing changed.
 
 Environment: BENCH_DATABASE_URL (the server and the prefix of the database ``<prefix>_webhooks``, created
 anew; bench/databases.py) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/2, flushed before and after).
@@ -675,7 +676,9 @@ def main() -> int:
     parser.add_argument("--process", type=int, default=2000, help="stored deliveries to process for the worker rate")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database to look at")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="processes of the Celery worker")
-    parser.add_argument("--receive-only", action="store_true", help="measure receiving only, not processing")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--receive-only", action="store_true", help="measure receiving only, not processing")
+    only.add_argument("--process-only", action="store_true", help="measure processing only, not receiving")
     options = parser.parse_args()
     options.duration = min(max(options.duration, 1.0), 60.0)
     options.clients = min(max(options.clients, 1), 64)
@@ -720,45 +723,49 @@ def main() -> int:
 
     connection.close()
 
-    kintsugi_port, bare_port = free_port(), free_port()
-    bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
-    servers = [
-        start_gunicorn("config.wsgi:application", kintsugi_port, options.web_workers, env),
-        start_gunicorn("bench.bare_wsgi:application", bare_port, options.web_workers, bare_env),
-    ]
-    try:
-        wait_until_serving(kintsugi_port)
-        wait_until_serving(bare_port)
-        hook = source.webhook_path
-        context = multiprocessing.get_context("fork")
-        wrk = wrk_files(var_dir, secret) if options.client == "wrk" else None
-        with context.Pool(options.clients) as pool:
-            drive(pool, servers[0], kintsugi_port, hook, secret, options.clients, 2.0, wrk=wrk)  # warm both up
-            drive(pool, servers[1], bare_port, hook, secret, options.clients, 2.0, wrk=wrk)
-            # Each round drives both, the bare one first in even rounds and Kintsugi first in odd ones (ABBA...).
-            targets = {"bare": (servers[1], bare_port), "kintsugi": (servers[0], kintsugi_port)}
-            rounds: dict[str, list[dict]] = {"bare": [], "kintsugi": []}
-            for number in range(options.rounds):
-                for name in ("bare", "kintsugi") if number % 2 == 0 else ("kintsugi", "bare"):
-                    server, port = targets[name]
-                    rounds[name].append(
-                        drive(pool, server, port, hook, secret, options.clients, round_duration, wrk=wrk)
-                    )
-            bare, kintsugi = pooled(rounds["bare"]), pooled(rounds["kintsugi"])
-            half = kintsugi["rate"] / 2
-            kintsugi_half = drive(
-                pool, servers[0], kintsugi_port, hook, secret, options.clients, options.duration, rate=half
-            )
-            bare_half = drive(pool, servers[1], bare_port, hook, secret, options.clients, options.duration, rate=half)
-    finally:
-        for server in servers:
-            stop(server)
+    if not options.process_only:
+        kintsugi_port, bare_port = free_port(), free_port()
+        bare_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.bare_settings"}
+        servers = [
+            start_gunicorn("config.wsgi:application", kintsugi_port, options.web_workers, env),
+            start_gunicorn("bench.bare_wsgi:application", bare_port, options.web_workers, bare_env),
+        ]
+        try:
+            wait_until_serving(kintsugi_port)
+            wait_until_serving(bare_port)
+            hook = source.webhook_path
+            context = multiprocessing.get_context("fork")
+            wrk = wrk_files(var_dir, secret) if options.client == "wrk" else None
+            with context.Pool(options.clients) as pool:
+                drive(pool, servers[0], kintsugi_port, hook, secret, options.clients, 2.0, wrk=wrk)  # warm both up
+                drive(pool, servers[1], bare_port, hook, secret, options.clients, 2.0, wrk=wrk)
+                # Each round drives both, the bare one first in even rounds and Kintsugi first in odd ones (ABBA...).
+                targets = {"bare": (servers[1], bare_port), "kintsugi": (servers[0], kintsugi_port)}
+                rounds: dict[str, list[dict]] = {"bare": [], "kintsugi": []}
+                for number in range(options.rounds):
+                    for name in ("bare", "kintsugi") if number % 2 == 0 else ("kintsugi", "bare"):
+                        server, port = targets[name]
+                        rounds[name].append(
+                            drive(pool, server, port, hook, secret, options.clients, round_duration, wrk=wrk)
+                        )
+                bare, kintsugi = pooled(rounds["bare"]), pooled(rounds["kintsugi"])
+                half = kintsugi["rate"] / 2
+                kintsugi_half = drive(
+                    pool, servers[0], kintsugi_port, hook, secret, options.clients, options.duration, rate=half
+                )
+                bare_half = drive(
+                    pool, servers[1], bare_port, hook, secret, options.clients, options.duration, rate=half
+                )
+        finally:
+            for server in servers:
+                stop(server)
 
-    round_ratios = [
-        kintsugi_round["rate"] / bare_round["rate"] if bare_round["rate"] else 0.0
-        for bare_round, kintsugi_round in zip(rounds["bare"], rounds["kintsugi"], strict=True)
-    ]
-    ratio = statistics.median(round_ratios)
+    if not options.process_only:
+        round_ratios = [
+            kintsugi_round["rate"] / bare_round["rate"] if bare_round["rate"] else 0.0
+            for bare_round, kintsugi_round in zip(rounds["bare"], rounds["kintsugi"], strict=True)
+        ]
+        ratio = statistics.median(round_ratios)
     if not options.receive_only:
         # The load's deliveries repeat runs (wrk rotates its bodies): processing is measured on deliveries of its own.
         from incidents.models import Delivery
@@ -778,36 +785,37 @@ def main() -> int:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
 
-    client = "wrk, 2 threads, connections" if options.client == "wrk" else "Python client processes"
-    print(
-        f"\nWebhook receive: {options.clients} {client}, {options.web_workers} gunicorn workers each, "
-        f"{options.duration:.0f} s of full load per server in {options.rounds} interleaved rounds of "
-        f"{round_duration:.1f} s, {options.duration:.0f} s at half peak, signed GitHub workflow_run deliveries of "
-        f"{len(workflow_run_body(1, False)) / 1024:.0f} KiB"
-    )
-    print(line("bare Django insert (baseline)", bare))
-    print(line("Kintsugi /hooks/", kintsugi))
-    orders = ["bare first" if number % 2 == 0 else "Kintsugi first" for number in range(options.rounds)]
-    print(
-        "  ratio Kintsugi / bare of each round: "
-        + ", ".join(f"{round_ratio:.2f} ({order})" for round_ratio, order in zip(round_ratios, orders, strict=True))
-    )
-    print(
-        f"  ratio Kintsugi / bare: {ratio:.2f}, the median of {options.rounds} interleaved rounds   "
-        f"(target >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})"
-    )
-    print(
-        "  CPU per request (load on the machine changes this little; the rates above it does):\n"
-        f"    web workers: Kintsugi {kintsugi['cpu_ms']:.2f} ms, bare {bare['cpu_ms']:.2f} ms\n"
-        f"    PostgreSQL:  Kintsugi {kintsugi['postgres_cpu_ms']:.2f} ms, bare {bare['postgres_cpu_ms']:.2f} ms\n"
-        f"    Redis:       Kintsugi {kintsugi['redis_cpu_ms']:.2f} ms, bare {bare['redis_cpu_ms']:.2f} ms"
-    )
-    print(line(f"Kintsugi at half peak ({half:.0f}/s)", kintsugi_half))
-    print(line(f"bare at the same rate ({half:.0f}/s)", bare_half))
-    print(
-        f"  p99 at half peak: {kintsugi_half['p99_ms']:.1f} ms   "
-        f"(target < 50 ms: {'met' if kintsugi_half['p99_ms'] < 50 else 'MISSED'})"
-    )
+    if not options.process_only:
+        client = "wrk, 2 threads, connections" if options.client == "wrk" else "Python client processes"
+        print(
+            f"\nWebhook receive: {options.clients} {client}, {options.web_workers} gunicorn workers each, "
+            f"{options.duration:.0f} s of full load per server in {options.rounds} interleaved rounds of "
+            f"{round_duration:.1f} s, {options.duration:.0f} s at half peak, signed GitHub workflow_run deliveries of "
+            f"{len(workflow_run_body(1, False)) / 1024:.0f} KiB"
+        )
+        print(line("bare Django insert (baseline)", bare))
+        print(line("Kintsugi /hooks/", kintsugi))
+        orders = ["bare first" if number % 2 == 0 else "Kintsugi first" for number in range(options.rounds)]
+        print(
+            "  ratio Kintsugi / bare of each round: "
+            + ", ".join(f"{round_ratio:.2f} ({order})" for round_ratio, order in zip(round_ratios, orders, strict=True))
+        )
+        print(
+            f"  ratio Kintsugi / bare: {ratio:.2f}, the median of {options.rounds} interleaved rounds   "
+            f"(target >= 0.70: {'met' if ratio >= 0.7 else 'MISSED'})"
+        )
+        print(
+            "  CPU per request (load on the machine changes this little; the rates above it does):\n"
+            f"    web workers: Kintsugi {kintsugi['cpu_ms']:.2f} ms, bare {bare['cpu_ms']:.2f} ms\n"
+            f"    PostgreSQL:  Kintsugi {kintsugi['postgres_cpu_ms']:.2f} ms, bare {bare['postgres_cpu_ms']:.2f} ms\n"
+            f"    Redis:       Kintsugi {kintsugi['redis_cpu_ms']:.2f} ms, bare {bare['redis_cpu_ms']:.2f} ms"
+        )
+        print(line(f"Kintsugi at half peak ({half:.0f}/s)", kintsugi_half))
+        print(line(f"bare at the same rate ({half:.0f}/s)", bare_half))
+        print(
+            f"  p99 at half peak: {kintsugi_half['p99_ms']:.1f} ms   "
+            f"(target < 50 ms: {'met' if kintsugi_half['p99_ms'] < 50 else 'MISSED'})"
+        )
     if options.receive_only:
         return 0
     print(
