@@ -16,4 +16,6 @@ CHAPTERS = [
     "demo.chapters.postmortems",
     "demo.chapters.follow_ups",
     "demo.chapters.last_two_weeks",
+    # Last: people hear of everything the chapters before recorded.
+    "demo.chapters.notifications",
 ]
