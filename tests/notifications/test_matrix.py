@@ -136,7 +136,10 @@ SCENARIOS = {
     EventKind.POSTMORTEM_CHANGES_REQUESTED: (
         _in_review,
         lambda world, postmortem: postmortem_review(
-            postmortem=postmortem, reviewer=world.reviewer, decision=ReviewDecision.REQUEST_CHANGES, comment="Which tag?"
+            postmortem=postmortem,
+            reviewer=world.reviewer,
+            decision=ReviewDecision.REQUEST_CHANGES,
+            comment="Which image tag?",
         ),
         "member",
     ),
