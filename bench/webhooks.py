@@ -580,6 +580,7 @@ def measure_processing(count: int, batch_size: int | None = None) -> dict:
 
     ``batch_size`` 1 is the baseline: one delivery per transaction, as a task per delivery would.
     """
+    from celery.signals import before_task_publish
     from django.conf import settings
     from django.db import connection
 
@@ -589,10 +590,24 @@ def measure_processing(count: int, batch_size: int | None = None) -> dict:
     ids = waiting_only(count)
     before = Deployment.objects.count()
     size = batch_size or settings.KINTSUGI_DELIVERY_BATCH_SIZE
+    # What the machine's load leaves alone: the statements run and the tasks queued (by name) per delivery.
+    statements = [0]
+    queued: dict[str, int] = {}
+
+    def count_statement(execute, sql, params, many, context):
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    def count_task(sender=None, **kwargs):
+        queued[sender] = queued.get(sender, 0) + 1
+
+    before_task_publish.connect(count_task, weak=False)
     started, cpu_started = time.perf_counter(), time.process_time()
-    while delivery_batch_process(limit=size).claimed == size:
-        pass
+    with connection.execute_wrapper(count_statement):
+        while delivery_batch_process(limit=size).claimed == size:
+            pass
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    before_task_publish.disconnect(count_task)
     connection.close()
     statuses = dict.fromkeys(Delivery.Status.values, 0)
     for status in Delivery.objects.filter(pk__in=ids).values_list("status", flat=True):
@@ -603,6 +618,8 @@ def measure_processing(count: int, batch_size: int | None = None) -> dict:
         "cpu_ms": cpu / len(ids) * 1000 if ids else 0.0,
         "deployments": Deployment.objects.count() - before,
         "statuses": {status: number for status, number in statuses.items() if number},
+        "statements": statements[0] / len(ids) if ids else 0.0,
+        "queued": queued,
     }
 
 
@@ -832,6 +849,9 @@ def main() -> int:
         f"{processing['deployments']} deployments created, "
         f"statuses {processing['statuses']}   (target >= 500/s: {'met' if processing['rate'] >= 500 else 'MISSED'})"
     )
+    for name, run in (("one per transaction", one_at_a_time), ("in batches", processing)):
+        tasks = ", ".join(f"{task.rsplit('.', 1)[-1]} {number}" for task, number in sorted(run["queued"].items()))
+        print(f"  {name}: {run['statements']:.2f} SQL statements per delivery; tasks queued: {tasks or 'none'}")
     print(
         f"Processing: {worker['processed']} of {worker['queued']} queued deliveries by a Celery worker "
         f"(prefork, concurrency {options.worker_concurrency})"
