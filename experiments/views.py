@@ -24,11 +24,14 @@ from experiments.selectors import (
 )
 from experiments.services import experiments as experiment_services
 from experiments.services import game_days as services
-from experiments.services.game_days import InvalidGameDayTransition, user_can_run_game_day
+from experiments.services.game_days import user_can_run_game_day
+from experiments.services.transitions import InvalidTransition
 from incidents.pagination import CappedPaginator
 from teams.selectors import user_is_team_member
 
 PAGE_SIZE = 25
+# What the services refuse with: a move the lifecycle forbids, or values they do not take. Both are a 400.
+REFUSALS = (InvalidTransition, ValidationError)
 NO_TEAM = "You need to belong to a team to plan a game day. Ask a team lead to add you."
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 28
 
@@ -39,6 +42,11 @@ def _form_errors(form, error: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, messages_)
     else:
         form.add_error(None, error.messages)
+
+
+def _refusal(error: Exception) -> str:
+    """Return the words of a service's refusal, for the page's message."""
+    return str(error) if isinstance(error, InvalidTransition) else " ".join(error.messages)
 
 
 def experiment_index(request):
@@ -163,8 +171,8 @@ def experiment_step_page(request, pk):
         return _experiment_refused(request, experiment, experiment_services.STEP_PERCENT_RANGE, step_form=form)
     try:
         experiment_services.traffic_step_add(experiment=experiment, actor=request.user, **form.cleaned_data)
-    except ValidationError as error:
-        return _experiment_refused(request, experiment, " ".join(error.messages), step_form=form)
+    except REFUSALS as error:
+        return _experiment_refused(request, experiment, _refusal(error), step_form=form)
     share = share_label(form.cleaned_data["percent"])
     messages.success(request, f"The candidate now serves {share} % of traffic.")
     return redirect(experiment)
@@ -179,10 +187,8 @@ def experiment_conclude_page(request, pk):
         return _experiment_refused(request, experiment, experiment_services.REASON_REQUIRED, conclude_form=form)
     try:
         experiment_services.experiment_conclude(experiment=experiment, actor=request.user, **form.cleaned_data)
-    except experiment_services.InvalidOutcomeChange as error:
-        return _experiment_refused(request, experiment, str(error), conclude_form=form)
-    except ValidationError as error:
-        return _experiment_refused(request, experiment, " ".join(error.messages), conclude_form=form)
+    except REFUSALS as error:
+        return _experiment_refused(request, experiment, _refusal(error), conclude_form=form)
     messages.success(request, "Experiment concluded.")
     return redirect(experiment)
 
@@ -280,7 +286,7 @@ def _detail_context(request, game_day, **extra) -> dict:
         "incident": incident,
         "is_member": is_member,
         "can_run": is_member and user_can_run_game_day(user=request.user, game_day=game_day),
-        "allowed": [services.ACTION_FOR_STATE[state] for state in services.ALLOWED_TRANSITIONS[game_day.state]],
+        "allowed": services.game_day_allowed_actions(game_day=game_day),
         "finish_form": GameDayFinishForm(),
         "abort_form": GameDayAbortForm(),
     }
@@ -304,8 +310,8 @@ def game_day_start_page(request, pk):
     game_day = _changeable_game_day(request, pk)
     try:
         game_day = services.game_day_start(game_day=game_day, actor=request.user)
-    except InvalidGameDayTransition as error:
-        return _refused(request, game_day, str(error))
+    except REFUSALS as error:
+        return _refused(request, game_day, _refusal(error))
     messages.success(request, f"Game day started: {game_day.incident.reference} is its drill incident.")
     return redirect(game_day)
 
@@ -323,8 +329,8 @@ def game_day_finish_page(request, pk):
             hypothesis_held=form.cleaned_data["held"] == "yes",
             observations=form.cleaned_data["observations"],
         )
-    except InvalidGameDayTransition as error:
-        return _refused(request, game_day, str(error), finish_form=form)
+    except REFUSALS as error:
+        return _refused(request, game_day, _refusal(error), finish_form=form)
     messages.success(request, "Game day finished. Its post-mortem has started with the hypothesis and timeline.")
     if game_day.incident_id:
         from postmortems.models import Postmortem
@@ -343,7 +349,7 @@ def game_day_abort_page(request, pk):
         return _refused(request, game_day, services.ABORT_REASON_REQUIRED, abort_form=form)
     try:
         services.game_day_abort(game_day=game_day, actor=request.user, reason=form.cleaned_data["reason"])
-    except InvalidGameDayTransition as error:
-        return _refused(request, game_day, str(error), abort_form=form)
+    except REFUSALS as error:
+        return _refused(request, game_day, _refusal(error), abort_form=form)
     messages.success(request, "Game day aborted.")
     return redirect(game_day)

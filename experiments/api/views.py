@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
@@ -32,11 +33,11 @@ from experiments.models import ExperimentKind, ExperimentOutcome, GameDayState, 
 from experiments.selectors import experiment_list, game_day_list
 from experiments.services import experiments as experiment_services
 from experiments.services import game_days as game_day_services
+from experiments.services.transitions import InvalidTransition
 from incidents.pagination import CappedPageNumberPagination
 from teams.selectors import user_is_team_member
 
 ID_PATTERN = "[0-9]{1,18}"
-NOT_IN_TEAM = "Only members of {team} (and staff) can do this."
 
 
 def _validation_error(error: ValidationError) -> ApiValidationError:
@@ -45,11 +46,22 @@ def _validation_error(error: ValidationError) -> ApiValidationError:
     return ApiValidationError({"non_field_errors": error.messages})
 
 
-def _invalid_transition(error) -> Response:
-    return Response(
-        {"message": str(error), "state": error.current, "allowed": error.allowed_actions},
-        status=status.HTTP_400_BAD_REQUEST,
-    )
+class TransitionRefused(APIException):
+    """A move the lifecycle forbids: 400 with the message, the current state and the allowed actions."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+def _call(service, **arguments):
+    """Return what the service returns; a refusal of the service is a 400 (a forbidden move names the allowed)."""
+    try:
+        return service(**arguments)
+    except InvalidTransition as error:
+        raise TransitionRefused(
+            {"message": str(error), "state": error.current, "allowed": error.allowed_actions}
+        ) from error
+    except ValidationError as error:
+        raise _validation_error(error) from error
 
 
 class _TeamModelEnvironmentFilterSet(django_filters.FilterSet):
@@ -79,10 +91,13 @@ class GameDayFilterSet(_TeamModelEnvironmentFilterSet):
 
 
 class _TeamChangeMixin:
+    # The services' refusal, raised before the request's values are read (the services check it again).
+    not_a_member: str
+
     def _changeable(self):
         obj = self.get_object()
         if not user_is_team_member(user=self.request.user, team=obj.team):
-            raise PermissionDenied(NOT_IN_TEAM.format(team=obj.team))
+            raise PermissionDenied(self.not_a_member.format(team=obj.team))
         return obj
 
     def _fresh(self, pk) -> dict:
@@ -106,6 +121,7 @@ class ExperimentViewSet(
     """Rollouts of a candidate model version beside a control, with their traffic steps and outcome."""
 
     serializer_class = ExperimentSerializer
+    not_a_member = experiment_services.NOT_A_TEAM_MEMBER
     filterset_class = ExperimentFilterSet
     lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
@@ -119,14 +135,12 @@ class ExperimentViewSet(
         serializer = ExperimentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if not user_is_team_member(user=request.user, team=data["team"]):
-            raise PermissionDenied(NOT_IN_TEAM.format(team=data["team"]))
-        try:
-            experiment = experiment_services.experiment_start(
-                actor=request.user, initial_percent=data.pop("traffic_percent", None), **data
-            )
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        experiment = _call(
+            experiment_services.experiment_start,
+            actor=request.user,
+            initial_percent=data.pop("traffic_percent", None),
+            **data,
+        )
         return Response(self._fresh(experiment.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ExperimentUpdateSerializer, responses={200: ExperimentSerializer})
@@ -134,12 +148,12 @@ class ExperimentViewSet(
         experiment = self._changeable()
         serializer = ExperimentUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        try:
-            experiment_services.experiment_update(
-                experiment=experiment, actor=request.user, **serializer.validated_data
-            )
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        _call(
+            experiment_services.experiment_update,
+            experiment=experiment,
+            actor=request.user,
+            **serializer.validated_data,
+        )
         return Response(self._fresh(experiment.pk))
 
     @extend_schema(request=TrafficStepCreateSerializer, responses={201: TrafficStepSerializer})
@@ -148,12 +162,9 @@ class ExperimentViewSet(
         experiment = self._changeable()
         serializer = TrafficStepCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            step = experiment_services.traffic_step_add(
-                experiment=experiment, actor=request.user, **serializer.validated_data
-            )
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        step = _call(
+            experiment_services.traffic_step_add, experiment=experiment, actor=request.user, **serializer.validated_data
+        )
         return Response(TrafficStepSerializer(step).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConcludeSerializer, responses={200: ExperimentSerializer, 400: OpenApiResponse()})
@@ -162,14 +173,14 @@ class ExperimentViewSet(
         experiment = self._changeable()
         serializer = ConcludeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            experiment_services.experiment_conclude(
-                experiment=experiment, actor=request.user, **serializer.validated_data
-            )
-        except experiment_services.InvalidOutcomeChange as error:
-            return _invalid_transition(error)
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        refused = _call(
+            experiment_services.experiment_conclude,
+            experiment=experiment,
+            actor=request.user,
+            **serializer.validated_data,
+        )
+        if isinstance(refused, Response):
+            return refused
         return Response(self._fresh(experiment.pk))
 
 
@@ -184,6 +195,7 @@ class GameDayViewSet(
     """Planned failure injections: plan, start (opens a drill incident), finish or abort."""
 
     serializer_class = GameDaySerializer
+    not_a_member = game_day_services.NOT_A_TEAM_MEMBER
     filterset_class = GameDayFilterSet
     lookup_value_regex = ID_PATTERN
     pagination_class = CappedPageNumberPagination
@@ -197,12 +209,7 @@ class GameDayViewSet(
         serializer = GameDayCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        if not user_is_team_member(user=request.user, team=data["team"]):
-            raise PermissionDenied(NOT_IN_TEAM.format(team=data["team"]))
-        try:
-            game_day = game_day_services.game_day_plan(actor=request.user, **data)
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        game_day = _call(game_day_services.game_day_plan, actor=request.user, **data)
         return Response(self._fresh(game_day.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=GameDayUpdateSerializer, responses={200: GameDaySerializer})
@@ -210,10 +217,7 @@ class GameDayViewSet(
         game_day = self._changeable()
         serializer = GameDayUpdateSerializer(data=request.data, partial=True, context={"team": game_day.team})
         serializer.is_valid(raise_exception=True)
-        try:
-            game_day_services.game_day_update(game_day=game_day, actor=request.user, **serializer.validated_data)
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        _call(game_day_services.game_day_update, game_day=game_day, actor=request.user, **serializer.validated_data)
         return Response(self._fresh(game_day.pk))
 
     def _run(self, request, service, serializer_class=None):
@@ -223,12 +227,7 @@ class GameDayViewSet(
             serializer = serializer_class(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-        try:
-            service(game_day=game_day, actor=request.user, **data)
-        except game_day_services.InvalidGameDayTransition as error:
-            return _invalid_transition(error)
-        except ValidationError as error:
-            raise _validation_error(error) from error
+        _call(service, game_day=game_day, actor=request.user, **data)
         return Response(self._fresh(game_day.pk))
 
     @extend_schema(request=None, responses={200: GameDaySerializer, 400: OpenApiResponse(), 403: OpenApiResponse()})

@@ -25,6 +25,7 @@ from experiments.models import (
     TrafficStep,
 )
 from experiments.selectors import experiment_context
+from experiments.services.transitions import InvalidTransition
 from incidents.models import Deployment, Incident, ModelVersion, RegisteredModel, TimelineEntry
 from incidents.services.incidents import timeline_entry_add
 from teams.selectors import user_display_name, user_is_team_member
@@ -69,16 +70,15 @@ EDITABLE_FIELDS = ("hypothesis", "deciding_metric", "restricted", "kind")
 TIMELINE_LABEL = "Experiment"
 
 
-class InvalidOutcomeChange(Exception):
-    """A conclusion the experiment's state does not allow; ``allowed`` lists what is."""
+class InvalidOutcomeChange(InvalidTransition):
+    """A conclusion the experiment's state does not allow; ``allowed`` lists the outcomes that are."""
 
-    def __init__(self, current: str, target: str):
-        self.current = current
-        self.target = target
-        self.allowed = list(ALLOWED_OUTCOMES.get(current, ()))
-        self.allowed_actions = [ACTION_FOR_OUTCOME[outcome] for outcome in self.allowed]
-        super().__init__(
-            INVALID_OUTCOME_CHANGE.format(current=current, target=target, allowed=", ".join(self.allowed) or "none")
+    table = ALLOWED_OUTCOMES
+    actions = ACTION_FOR_OUTCOME
+
+    def describe(self) -> str:
+        return INVALID_OUTCOME_CHANGE.format(
+            current=self.current, target=self.target, allowed=", ".join(self.allowed) or "none"
         )
 
 

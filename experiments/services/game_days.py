@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from experiments.models import GameDay, GameDayState, InjectionKind
+from experiments.services.transitions import InvalidTransition, allowed_actions
 from incidents.models import IncidentKind, IncidentStatus, RegisteredModel, Severity, TimelineEntry
 from incidents.services.incidents import incident_open, incident_transition, timeline_entry_add
 from postmortems.models import Postmortem
@@ -71,19 +72,23 @@ MAX_DURATION_MINUTES = 24 * 60
 TIMELINE_LABEL = "Game day"
 
 
-class InvalidGameDayTransition(Exception):
+class InvalidGameDayTransition(InvalidTransition):
     """A move the game day's lifecycle does not allow; ``allowed_actions`` lists what is."""
 
-    def __init__(self, current: str, target: str):
-        self.current = current
-        self.target = target
-        self.allowed = list(ALLOWED_TRANSITIONS.get(current, ()))
-        self.allowed_actions = [ACTION_FOR_STATE[state] for state in self.allowed]
-        super().__init__(
-            INVALID_TRANSITION.format(
-                action=ACTION_FOR_STATE[target], current=current, allowed=", ".join(self.allowed_actions) or "none"
-            )
+    table = ALLOWED_TRANSITIONS
+    actions = ACTION_FOR_STATE
+
+    def describe(self) -> str:
+        return INVALID_TRANSITION.format(
+            action=ACTION_FOR_STATE[self.target],
+            current=self.current,
+            allowed=", ".join(self.allowed_actions) or "none",
         )
+
+
+def game_day_allowed_actions(*, game_day: GameDay) -> list[str]:
+    """Return the verbs (start, finish, abort) the game day's state allows now."""
+    return allowed_actions(table=ALLOWED_TRANSITIONS, actions=ACTION_FOR_STATE, current=game_day.state)
 
 
 def _ensure_member(team, actor) -> None:
