@@ -4,9 +4,10 @@ import pytest
 
 from experiments.models import Experiment, GameDay
 from experiments.services import game_days as game_day_services
-from incidents.models import Incident, IncidentKind
+from incidents.models import DeploymentStatus, Incident, IncidentKind, LinkRole
+from incidents.services.incidents import incident_link_deployment
 from tests.experiments.conftest import NOW
-from tests.factories import TeamFactory
+from tests.factories import DeploymentFactory, ModelVersionFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,6 +125,27 @@ def test_game_day_started_through_the_api_opens_a_drill_incident(token_client_fo
     assert not Incident.objects.excluding_drills().filter(pk=incident.pk).exists()
     incident_body = client.get(f"/api/v1/incidents/{incident.pk}/").json()
     assert incident_body["kind"] == "game_day"
+    # The insights the API serves count it among drills, never among incidents or in time to restore.
+    incidents = client.get("/api/v1/insights/incidents/").json()["overall"]
+    assert incidents["total"] == 0 and incidents["mitigate_median"] is None
+    assert client.get("/api/v1/insights/game-days/").json()["overall"]["drills"] == 1
+    finished = client.post(
+        f"{GAME_DAYS}{game_day['id']}/finish/", {"hypothesis_held": False, "observations": "Alert fired late."}
+    )
+    assert finished.status_code == 200, finished.json()
+    assert client.get("/api/v1/insights/incidents/").json()["overall"]["total"] == 0
+    # A good deployment the drill names as its cause is no change failure, and the drill no time to restore.
+    deployment = DeploymentFactory(
+        model_version=ModelVersionFactory(model=model, version="12"),
+        environment="staging",
+        status=DeploymentStatus.SUCCEEDED,
+        started_at=NOW - timedelta(hours=1),
+        finished_at=NOW - timedelta(minutes=50),
+        last_event_at=NOW - timedelta(minutes=50),
+    )
+    incident_link_deployment(incident=incident, deployment=deployment, role=LinkRole.CAUSE)
+    (team_row,) = client.get("/api/v1/insights/dora/", {"environment": "staging"}).json()["teams"]
+    assert (team_row["deployments"], team_row["change_failures"], team_row["restore_count"]) == (1, 0, 0)
 
 
 @pytest.mark.parametrize(
@@ -217,3 +239,67 @@ def test_schema_documents_the_endpoints(token_client_for, member):
         "/api/v1/game-days/{id}/abort/",
     ):
         assert path in schema["paths"], path
+
+
+# Every move of both lifecycles through the API: the allowed ones answer 200, the others 400 naming the allowed.
+GAME_DAY_ACTIONS = {
+    "start": {},
+    "finish": {"hypothesis_held": True, "observations": "Held."},
+    "abort": {"reason": "Abort condition met."},
+}
+GAME_DAY_PATHS = {
+    "planned": [],
+    "running": ["start"],
+    "finished": ["start", "finish"],
+    "aborted": ["abort"],
+    "aborted while running": ["start", "abort"],
+}
+
+
+@pytest.mark.parametrize("state", sorted(GAME_DAY_PATHS))
+@pytest.mark.parametrize("action", sorted(GAME_DAY_ACTIONS))
+def test_every_game_day_move_through_the_api(token_client_for, game_day, facilitator, state, action):
+    client = token_client_for(facilitator)
+    for step in GAME_DAY_PATHS[state]:
+        assert (
+            client.post(f"{GAME_DAYS}{game_day.pk}/{step}/", GAME_DAY_ACTIONS[step], format="json").status_code == 200
+        )
+    current = GameDay.objects.get(pk=game_day.pk).state
+    allowed = game_day_services.game_day_allowed_actions(game_day=GameDay.objects.get(pk=game_day.pk))
+    response = client.post(f"{GAME_DAYS}{game_day.pk}/{action}/", GAME_DAY_ACTIONS[action], format="json")
+    if action in allowed:
+        assert response.status_code == 200, response.json()
+        target = {"start": "running", "finish": "finished", "abort": "aborted"}[action]
+        assert response.json()["state"] == target
+    else:
+        assert response.status_code == 400
+        assert response.json() == {
+            "message": game_day_services.INVALID_TRANSITION.format(
+                action=action, current=current, allowed=", ".join(allowed) or "none"
+            ),
+            "state": current,
+            "allowed": allowed,
+        }
+        assert GameDay.objects.get(pk=game_day.pk).state == current
+
+
+@pytest.mark.parametrize("first", [None, "promoted", "rolled_back", "aborted"])
+@pytest.mark.parametrize("outcome", ["promoted", "rolled_back", "aborted"])
+def test_every_experiment_conclusion_through_the_api(token_client_for, member, experiment, first, outcome):
+    client = token_client_for(member)
+    url = f"{EXPERIMENTS}{experiment.pk}/conclude/"
+    if first is not None:
+        assert client.post(url, {"outcome": first, "reason": "First."}, format="json").status_code == 200
+    response = client.post(url, {"outcome": outcome, "reason": "Decided."}, format="json")
+    if first is None:
+        assert response.status_code == 200 and response.json()["outcome"] == outcome
+        assert response.json()["ended_at"] is not None
+    else:
+        assert response.status_code == 400
+        assert response.json() == {
+            "message": f"Cannot move an experiment from {first} to {outcome}; allowed: none.",
+            "state": first,
+            "allowed": [],
+        }
+    unknown = client.post(url, {"outcome": "running", "reason": "Again."}, format="json")
+    assert unknown.status_code == 400 and "outcome" in unknown.json()

@@ -751,6 +751,18 @@ def test_every_fixture_has_expectations():
     }
 
 
+@pytest.mark.parametrize("kind", sorted({path.parent.name for path in fixture_paths()}))
+def test_every_event_a_sender_records_has_a_fixture(kind):
+    """Each adapter event (Argo Rollouts' seven among them) is read by at least one fixture's test."""
+    fixtures = {path.stem.split("__")[0] for path in (FIXTURES / kind).glob("*.json")}
+    missing = [
+        event
+        for event in sender_for(kind).adapters
+        if event.replace(".", "_").replace("-", "_").replace(" ", "_").lower() not in fixtures
+    ]
+    assert not missing
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_fixture_normalizes_to_expected_fields(name):
     kind, stem = name.split("/")
