@@ -1,11 +1,13 @@
 """How long insights take at 1M deployments and 100k incidents, against hand-written SQL computing the same numbers.
 
-    .venv/bin/python bench/insights.py [--deployments 1000000] [--incidents 100000] [--rounds 7]
+    .venv/bin/python bench/insights.py [--deployments 1000000] [--incidents 100000] [--rounds 7] [--fresh] [--drop]
 
-Creates a fresh PostgreSQL database, fills it with ``generate_series`` (a year of
-deployments and incidents over 20 teams and 100 models, 5 % of incidents
-restricted, 5 % drills), then, as a member of one team (so the visibility rule
-is part of every query), times:
+Fills a PostgreSQL database with ``generate_series`` (a year of deployments and
+incidents over 20 teams and 100 models, 5 % of incidents restricted, 5 % drills;
+post-mortems for two incidents in three, with contributing factors and action
+items) and keeps it: the next run with the same sizes reuses it (``--fresh``
+fills it again, ``--drop`` removes it afterwards). Then, as a member of one team
+(so the visibility rule is part of every query), it times:
 
 - each series endpoint ``/api/v1/insights/<series>/`` through Django's test
   client (middleware, auth, filters, queries, JSON), over the last 52 weeks;
@@ -15,8 +17,8 @@ against the hand-written SQL that computes the same numbers, in the same run
 on the same data. The numbers are compared and must be equal; the ratio says
 what the ORM, the filters and the rendering add to the database's own work.
 
-Environment: BENCH_DATABASE_URL names the server and the prefix of the database ``<prefix>_insights``,
-created anew (bench/databases.py).
+Environment: BENCH_DATABASE_URL names the server and the prefix of the database ``<prefix>_insights``
+(bench/databases.py).
 """
 
 import argparse
@@ -38,13 +40,29 @@ START = END - timedelta(weeks=52) + timedelta(days=1)
 QUERY = f"period=custom&start={START.isoformat()}&end={END.isoformat()}"
 
 
-def recreate_database() -> str:
+# Raise when fill() changes, so a kept database filled the old way is filled again.
+FILL_VERSION = 2
+
+
+def prepare_database(*, deployments: int, incidents: int, fresh: bool) -> bool:
+    """Create the database unless a kept one holds this fill; return whether it must be filled."""
     import psycopg
 
+    wanted = (FILL_VERSION, deployments, incidents)
+    with psycopg.connect(bench_admin_url(), autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone()
+    if exists and not fresh:
+        with psycopg.connect(bench_database_url(BENCH_DB)) as database:
+            marker = database.execute("SELECT to_regclass('bench_fill')").fetchone()[0]
+            if (
+                marker
+                and database.execute("SELECT version, deployments, incidents FROM bench_fill").fetchone() == wanted
+            ):
+                return False
     with psycopg.connect(bench_admin_url(), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {BENCH_DB}")
-    return bench_database_url(BENCH_DB)
+    return True
 
 
 def drop_database() -> None:
@@ -142,6 +160,44 @@ def fill(*, deployments: int, incidents: int) -> None:
             ),
             {"deployments": deployments},
         )
+        fill_postmortems(cursor)
+        cursor.execute("CREATE TABLE bench_fill (version int, deployments bigint, incidents bigint)")
+        cursor.execute("INSERT INTO bench_fill VALUES (%s, %s, %s)", [FILL_VERSION, deployments, incidents])
+
+
+def fill_postmortems(cursor) -> None:
+    """Give two incidents in three a post-mortem (one in three published), 1-3 factors and two action items."""
+    from postmortems.models import ActionItemKind, FactorCategory
+
+    cursor.execute(
+        """
+        INSERT INTO postmortems_postmortem (incident_id, template_name, sections, title, content, facts, status,
+            version, revision, created_at, updated_at, published_at, published_version)
+        SELECT i.id, 'Failed deployment', '[]', 'Post-mortem of ' || i.title, '{}', '{}',
+               CASE WHEN i.id % 3 = 1 THEN 'published' ELSE 'draft' END, 1, 1, i.resolved_at, i.resolved_at,
+               CASE WHEN i.id % 3 = 1 THEN i.resolved_at + (i.id % 11) * interval '1 day'
+                                              + (i.id % 7) * interval '1 hour' END,
+               CASE WHEN i.id % 3 = 1 THEN 1 END
+        FROM incidents_incident i WHERE i.id % 3 <> 0;
+        INSERT INTO postmortems_contributingfactor (postmortem_id, category, description, position, created_at)
+        SELECT p.id, (%(categories)s::text[])[1 + (p.id * 7 + k) % cardinality(%(categories)s::text[])],
+               'A factor.', k, now()
+        FROM postmortems_postmortem p CROSS JOIN generate_series(0, 2) k WHERE k <= p.id % 3;
+        INSERT INTO postmortems_actionitem (team_id, incident_id, postmortem_id, title, description, owner_id, kind,
+            priority, due_date, status, wont_do_reason, verification, tracker_url, created_at, updated_at,
+            resolved_at)
+        SELECT i.team_id, i.id, p.id, 'Action ' || k, '', i.owner_id,
+               (%(kinds)s::text[])[1 + (p.id + k) % cardinality(%(kinds)s::text[])], 'P3',
+               (p.created_at + (7 + (p.id + k) % 21) * interval '1 day')::date,
+               CASE WHEN (p.id + k) % 4 = 0 THEN 'open' ELSE 'done' END, '', 'A test shows it.', '',
+               p.created_at, p.created_at,
+               CASE WHEN (p.id + k) % 4 <> 0 THEN p.created_at + ((p.id * 3 + k) % 30) * interval '1 day' END
+        FROM postmortems_postmortem p JOIN incidents_incident i ON i.id = p.incident_id
+        CROSS JOIN generate_series(0, 1) k;
+        ANALYZE;
+        """.replace("%", "%%").replace("%%(", "%("),
+        {"categories": list(FactorCategory.values), "kinds": list(ActionItemKind.values)},
+    )
 
 
 # ---------------------------------------------------------------- the hand-written SQL
@@ -360,10 +416,12 @@ def main() -> None:
     parser.add_argument("--deployments", type=int, default=1_000_000)
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument("--fresh", action="store_true", help="Fill the database again even if a kept one fits.")
+    parser.add_argument("--drop", action="store_true", help="Drop the database afterwards.")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = recreate_database()
+    must_fill = prepare_database(deployments=args.deployments, incidents=args.incidents, fresh=args.fresh)
+    os.environ["DATABASE_URL"] = bench_database_url(BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "ERROR"
     os.environ["DEBUG"] = "false"
@@ -381,12 +439,11 @@ def main() -> None:
     settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     try:
         call_command("migrate", verbosity=0)
-        started = time.perf_counter()
-        fill(deployments=args.deployments, incidents=args.incidents)
-        print(
-            f"Filled {args.deployments:,} deployments and {args.incidents:,} incidents "
-            f"in {time.perf_counter() - started:.0f} s; 52 weeks from {START} to {END}."
-        )
+        if must_fill:
+            started = time.perf_counter()
+            fill(deployments=args.deployments, incidents=args.incidents)
+            print(f"Filled in {time.perf_counter() - started:.0f} s.")
+        print(f"{args.deployments:,} deployments and {args.incidents:,} incidents; 52 weeks from {START} to {END}.")
         reader = get_user_model().objects.get(username="person1")
         client = Client()
         client.force_login(reader)
@@ -415,7 +472,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
+        if args.drop:
             drop_database()
 
 
