@@ -201,53 +201,66 @@ def fill_postmortems(cursor) -> None:
 
 
 # ---------------------------------------------------------------- the hand-written SQL
+# Each series' numbers, all of them, in the fewest statements a person would write by hand.
 
 VISIBLE = "(i.restricted = false OR i.team_id IN (SELECT team_id FROM teams_membership WHERE user_id = %(user)s))"
+ITEM_VISIBLE = (
+    "(i.restricted = false OR a.team_id IN (SELECT team_id FROM teams_membership WHERE user_id = %(user)s)"
+    " OR a.owner_id = %(user)s)"
+)
 HOURS = "EXTRACT(EPOCH FROM ({end} - {start})) / 3600.0"
+WEEK = "date_trunc('week', {} AT TIME ZONE 'UTC')"
+PERIOD = "{column} >= %(since)s AND {column} < %(until)s"
+MEDIAN_P90 = (
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY {value}), percentile_cont(0.9) WITHIN GROUP (ORDER BY {value})"
+)
+MILESTONE_HOURS = [
+    HOURS.format(end="i.detected_at", start="i.started_at"),
+    HOURS.format(end="i.acknowledged_at", start="i.detected_at"),
+    HOURS.format(end="i.mitigated_at", start="i.started_at"),
+    HOURS.format(end="i.resolved_at", start="i.started_at"),
+]
+RESTORE_HOURS = HOURS.format(end="coalesce(i.mitigated_at, i.resolved_at)", start="i.started_at")
+OPERATIONAL_KINDS = "('mitigate', 'process', 'rollback_runbook', 'retrain_backfill')"
 
 SQL = {
     "dora": [
         f"""
         WITH d AS (
-            SELECT d.team_id, v.model_id, date_trunc('week', d.last_event_at AT TIME ZONE 'UTC') AS week,
+            SELECT d.team_id, v.model_id, {WEEK.format("d.last_event_at")} AS week,
                    d.status = 'failed' OR d.id IN (
                        SELECT l.deployment_id FROM incidents_incidentdeployment l
                        JOIN incidents_incident i ON i.id = l.incident_id
                        WHERE l.role = 'cause' AND {VISIBLE} AND i.kind <> 'game_day'
                    ) AS failure,
-                   CASE WHEN d.status = 'succeeded' THEN {HOURS.format(end="d.last_event_at", start="d.committed_at")}
-                   END AS lead
+                   CASE WHEN d.status = 'succeeded' AND d.committed_at IS NOT NULL
+                        THEN {HOURS.format(end="d.last_event_at", start="d.committed_at")} END AS lead
             FROM incidents_deployment d LEFT JOIN incidents_modelversion v ON v.id = d.model_version_id
             WHERE d.status IN ('succeeded', 'failed') AND d.environment = 'production'
-              AND d.last_event_at >= %(since)s AND d.last_event_at < %(until)s
+              AND {PERIOD.format(column="d.last_event_at")}
         )
         SELECT grouping(team_id), grouping(model_id), grouping(week), team_id, model_id, week, count(*),
-               count(*) FILTER (WHERE failure), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead)
-        FROM d GROUP BY GROUPING SETS ((team_id), (model_id), (week), (model_id, week), ())
+               count(*) FILTER (WHERE failure), count(lead), {MEDIAN_P90.format(value="lead")}
+        FROM d GROUP BY GROUPING SETS ((team_id), (model_id), (), (model_id, week))
         """,
         f"""
         SELECT grouping(i.team_id), grouping(i.model_id), i.team_id, i.model_id,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY {HOURS.format(end="coalesce(i.mitigated_at, i.resolved_at)", start="i.started_at")}
-               )
+               count(coalesce(i.mitigated_at, i.resolved_at)),
+               {MEDIAN_P90.format(value=RESTORE_HOURS)}
         FROM incidents_incident i
         WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.environment = 'production'
-          AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+          AND {PERIOD.format(column="i.detected_at")}
         GROUP BY GROUPING SETS ((i.team_id), (i.model_id), ())
         """,
+        "SELECT id, name, slug FROM teams_team UNION ALL SELECT id, name, '' FROM incidents_registeredmodel",
     ],
     "incidents": [
         f"""
-        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC') AS week, count(*),
-               count(*) FILTER (WHERE i.severity = 'SEV1'),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.resolved_at", start="i.started_at")}),
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY {HOURS.format(end="i.resolved_at", start="i.started_at")}),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.detected_at", start="i.started_at")}),
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY {HOURS.format(end="i.acknowledged_at", start="i.detected_at")}),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY {HOURS.format(end="i.mitigated_at", start="i.started_at")})
+        SELECT {WEEK.format("i.detected_at")} AS week, count(*),
+               {", ".join(f"count(*) FILTER (WHERE i.severity = 'SEV{n}')" for n in range(1, 5))},
+               {", ".join(MEDIAN_P90.format(value=hours) for hours in MILESTONE_HOURS)}
         FROM incidents_incident i
-        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND {PERIOD.format(column="i.detected_at")}
         GROUP BY ROLLUP (1)
         """
     ],
@@ -255,11 +268,11 @@ SQL = {
         f"""
         WITH inc AS (
             SELECT i.id FROM incidents_incident i
-            WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+            WHERE {VISIBLE} AND i.kind <> 'game_day' AND {PERIOD.format(column="i.detected_at")}
         ), deployed AS (
             SELECT model_version_id, count(*) AS total, count(*) FILTER (WHERE status = 'failed') AS failed
             FROM incidents_deployment
-            WHERE model_version_id IS NOT NULL AND last_event_at >= %(since)s AND last_event_at < %(until)s
+            WHERE model_version_id IS NOT NULL AND {PERIOD.format(column="last_event_at")}
             GROUP BY 1
         ), links AS (
             SELECT model_version_id AS version_id, incident_id FROM incidents_incidentmodelversion
@@ -280,35 +293,74 @@ SQL = {
     ],
     "operational-load": [
         f"""
-        SELECT i.team_id, date_trunc('week', i.acknowledged_at AT TIME ZONE 'UTC'),
+        SELECT i.team_id, {WEEK.format("i.acknowledged_at")},
                sum({HOURS.format(end="i.resolved_at", start="i.acknowledged_at")}), count(*)
         FROM incidents_incident i
         WHERE {VISIBLE} AND i.owner_id IS NOT NULL AND i.resolved_at IS NOT NULL AND i.kind <> 'game_day'
-          AND i.acknowledged_at >= %(since)s AND i.acknowledged_at < %(until)s
+          AND {PERIOD.format(column="i.acknowledged_at")}
         GROUP BY 1, 2
+        """,
+        f"""
+        SELECT a.team_id, {WEEK.format("a.resolved_at")}, count(*)
+        FROM postmortems_actionitem a JOIN incidents_incident i ON i.id = a.incident_id
+        WHERE {ITEM_VISIBLE} AND a.status = 'done' AND a.kind IN {OPERATIONAL_KINDS}
+          AND {PERIOD.format(column="a.resolved_at")}
+        GROUP BY 1, 2
+        """,
         """
+        SELECT t.id, t.operations_budget_hours, count(m.id)
+        FROM teams_team t LEFT JOIN teams_membership m ON m.team_id = t.id GROUP BY t.id
+        """,
     ],
     "game-days": [
         f"""
-        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC'), count(*)
-        FROM incidents_incident i
-        WHERE {VISIBLE} AND i.kind = 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
-        GROUP BY 1
+        WITH drills AS (
+            SELECT i.id, {WEEK.format("i.detected_at")} AS week FROM incidents_incident i
+            WHERE {VISIBLE} AND i.kind = 'game_day' AND {PERIOD.format(column="i.detected_at")}
+        )
+        SELECT week, count(*), 0, 0, 0 FROM drills GROUP BY week
+        UNION ALL
+        SELECT d.week, 0, count(*), 0, 0 FROM drills d
+        JOIN postmortems_postmortem p ON p.incident_id = d.id
+        JOIN postmortems_contributingfactor f ON f.postmortem_id = p.id GROUP BY d.week
+        UNION ALL
+        SELECT d.week, 0, 0, count(*), count(*) FILTER (WHERE a.status = 'done') FROM drills d
+        JOIN postmortems_actionitem a ON a.incident_id = d.id GROUP BY d.week
         """
     ],
     "follow-through": [
         f"""
-        SELECT count(*), count(p.id)
+        SELECT {WEEK.format("a.created_at")}, count(*)
+        FROM postmortems_actionitem a JOIN incidents_incident i ON i.id = a.incident_id
+        WHERE {ITEM_VISIBLE} AND {PERIOD.format(column="a.created_at")}
+        GROUP BY 1
+        """,
+        f"""
+        SELECT {WEEK.format("a.resolved_at")}, count(*),
+               count(*) FILTER (WHERE (a.resolved_at AT TIME ZONE 'UTC')::date <= a.due_date)
+        FROM postmortems_actionitem a JOIN incidents_incident i ON i.id = a.incident_id
+        WHERE {ITEM_VISIBLE} AND a.status = 'done' AND {PERIOD.format(column="a.resolved_at")}
+        GROUP BY 1
+        """,
+        f"""
+        SELECT count(*)
+        FROM postmortems_actionitem a JOIN incidents_incident i ON i.id = a.incident_id
+        WHERE {ITEM_VISIBLE} AND a.status IN ('open', 'in_progress') AND a.due_date < %(overdue_on)s
+        """,
+        f"""
+        SELECT count(*), count(p.id), count(p.id) FILTER (WHERE p.status = 'published'),
+               {MEDIAN_P90.format(value=HOURS.format(end="p.published_at", start="i.resolved_at") + " / 24.0")}
+               FILTER (WHERE p.status = 'published')
         FROM incidents_incident i LEFT JOIN postmortems_postmortem p ON p.incident_id = i.id
-        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.resolved_at >= %(since)s AND i.resolved_at < %(until)s
-        """
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND {PERIOD.format(column="i.resolved_at")}
+        """,
     ],
     "factors": [
         f"""
-        SELECT date_trunc('week', i.detected_at AT TIME ZONE 'UTC'), f.category, count(*)
+        SELECT {WEEK.format("i.detected_at")}, f.category, count(*)
         FROM postmortems_contributingfactor f JOIN postmortems_postmortem p ON p.id = f.postmortem_id
         JOIN incidents_incident i ON i.id = p.incident_id
-        WHERE {VISIBLE} AND i.kind <> 'game_day' AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        WHERE {VISIBLE} AND i.kind <> 'game_day' AND {PERIOD.format(column="i.detected_at")}
         GROUP BY 1, 2
         """
     ],
@@ -332,72 +384,144 @@ def close(a, b) -> bool:
     return abs(float(a) - float(b)) < 0.006
 
 
+def week(value) -> str:
+    return value.date().isoformat()
+
+
 def check(series: str, data: dict, rows: list[list[tuple]]) -> None:
-    """Assert that the endpoint's numbers are the hand-written SQL's."""
-    week = lambda value: value.date().isoformat()  # noqa: E731 - a one-line reader
-    if series == "dora":
-        deployed, restored = rows
-        overall = next(r for r in deployed if r[0] and r[1] and r[2])
-        assert data["overall"]["deployments"] == overall[6]
-        assert data["overall"]["change_failures"] == overall[7]
-        assert close(data["overall"]["lead_time_median_hours"], overall[8])
-        teams = {r[3]: r for r in deployed if not r[0] and r[1] and r[2]}
-        for team in data["teams"]:
-            if team["id"] in teams:
-                assert (team["deployments"], team["change_failures"]) == teams[team["id"]][6:8], team
-        models_weekly = {(r[4], week(r[5])): r for r in deployed if r[0] and not r[1] and not r[2]}
-        for model in data["models"]:
-            for w in model["weeks"]:
-                expected = models_weekly.get((model["id"], w["week"]))
-                assert w["deployments"] == (expected[6] if expected else 0)
-        weeks = {week(r[5]): r for r in deployed if r[0] and r[1] and not r[2]}
-        for w in data["weeks"]:
-            assert w["change_failures"] == (weeks[w["week"]][7] if w["week"] in weeks else 0)
-        overall_restore = next(r for r in restored if r[0] and r[1])
-        assert close(data["overall"]["restore_median_hours"], overall_restore[4])
-        model_restore = {r[3]: r[4] for r in restored if r[0] and not r[1]}
-        for model in data["models"]:
-            assert close(model["restore_median_hours"], model_restore.get(model["id"]))
-    elif series == "incidents":
-        (weekly,) = rows
-        by_week = {week(r[0]): r for r in weekly if r[0] is not None}
-        total = next(r for r in weekly if r[0] is None)
-        assert data["overall"]["total"] == total[1]
-        assert close(data["overall"]["resolve_p90"], total[4])
-        for w in data["weeks"]:
-            row = by_week.get(w["week"])
-            assert w["total"] == (row[1] if row else 0)
-            if row:
-                assert w["sev1"] == row[2]
-                assert close(w["resolve_median"], row[3]) and close(w["detect_median"], row[5])
-                assert close(w["acknowledge_median"], row[6]) and close(w["mitigate_median"], row[7])
-    elif series == "versions":
-        (versions,) = rows
-        expected = [(f"{r[0]} v{r[1]}", r[2], r[3], r[4], r[5]) for r in versions if r[2] or r[4]]
-        got = [
-            (v["label"], v["deployments"], v["failed_deployments"], v["incidents"], v["rolled_back"])
-            for v in data["versions"]
-        ]
-        assert got == expected
-    elif series == "operational-load":
-        (load,) = rows
-        hours = {(r[0], week(r[1])): r[2] for r in load}
-        for team in data["teams"]:
-            for w in team["weeks"]:
-                assert close(w["incident_hours"], hours.get((team["id"], w["week"]), 0.0))
-    elif series == "game-days":
-        (drills,) = rows
-        by_week = {week(r[0]): r[1] for r in drills}
-        assert [w["drills"] for w in data["weeks"]] == [by_week.get(w["week"], 0) for w in data["weeks"]]
-    elif series == "follow-through":
-        ((resolved, with_postmortem),) = rows[0]
-        assert (data["overall"]["resolved_incidents"], data["overall"]["with_postmortem"]) == (
-            resolved,
-            with_postmortem,
-        )
-    elif series == "factors":
-        (factors,) = rows
-        assert sum(c["total"] for c in data["categories"]) == sum(r[2] for r in factors)
+    """Assert that every number of the endpoint is the hand-written SQL's."""
+    getattr(sys.modules[__name__], "check_" + series.replace("-", "_"))(data, rows)
+
+
+def assert_dora_row(row: dict, deployed: tuple | None, restored: tuple | None) -> None:
+    deployments, failures, leads, lead_median, lead_p90 = deployed[6:11] if deployed else (0, 0, 0, None, None)
+    assert (row["deployments"], row["change_failures"], row["lead_time_count"]) == (deployments, failures, leads)
+    assert close(row["lead_time_median_hours"], lead_median) and close(row["lead_time_p90_hours"], lead_p90)
+    restores, restore_median, restore_p90 = restored[4:7] if restored else (0, None, None)
+    assert row["restore_count"] == restores
+    assert close(row["restore_median_hours"], restore_median) and close(row["restore_p90_hours"], restore_p90)
+
+
+def check_dora(data: dict, rows: list[list[tuple]]) -> None:
+    deployed, restored, names = rows
+    names = {(row[0], row[1]) for row in names}
+    by_set = {}
+    for row in deployed:
+        by_set.setdefault(row[:3], {})[(row[3], row[4], row[5])] = row
+    teams, models, (overall,) = by_set[(0, 1, 1)], by_set[(1, 0, 1)], by_set[(1, 1, 1)].values()
+    model_weeks = by_set[(1, 0, 0)]
+    restored_by_set = {}
+    for row in restored:
+        restored_by_set.setdefault(row[:2], {})[(row[2], row[3])] = row
+    assert_dora_row(data["overall"], overall, next(iter(restored_by_set[(1, 1)].values())))
+    team_rows = {key[0]: row for key, row in teams.items()}
+    team_restored = {key[0]: row for key, row in restored_by_set[(0, 1)].items()}
+    assert {team["id"] for team in data["teams"]} == set(team_rows) | set(team_restored)
+    for team in data["teams"]:
+        assert (team["id"], team["name"]) in names
+        assert_dora_row(team, team_rows.get(team["id"]), team_restored.get(team["id"]))
+    model_rows = {key[1]: row for key, row in models.items() if key[1] is not None}
+    model_restored = {key[1]: row for key, row in restored_by_set[(1, 0)].items() if key[1] is not None}
+    assert {model["id"] for model in data["models"]} == set(model_rows) | set(model_restored)
+    weeks: dict[str, list[int]] = {}
+    per_model_week = {}
+    for (_, model_id, when), row in model_weeks.items():
+        weeks.setdefault(week(when), [0, 0])
+        weeks[week(when)][0] += row[6]
+        weeks[week(when)][1] += row[7]
+        per_model_week[(model_id, week(when))] = row
+    for model in data["models"]:
+        assert_dora_row(model, model_rows.get(model["id"]), model_restored.get(model["id"]))
+        for w in model["weeks"]:
+            expected = per_model_week.get((model["id"], w["week"]))
+            assert (w["deployments"], w["change_failures"]) == (expected[6:8] if expected else (0, 0))
+    for w in data["weeks"]:
+        assert [w["deployments"], w["change_failures"]] == weeks.get(w["week"], [0, 0])
+
+
+def check_incidents(data: dict, rows: list[list[tuple]]) -> None:
+    (weekly,) = rows
+    milestones = ("detect", "acknowledge", "mitigate", "resolve")
+
+    def same(got: dict, row: tuple | None) -> None:
+        if row is None:
+            assert got["total"] == 0
+            return
+        assert [got["total"], got["sev1"], got["sev2"], got["sev3"], got["sev4"]] == list(row[1:6])
+        figures = [got[f"{name}_{which}"] for name in milestones for which in ("median", "p90")]
+        assert all(close(a, b) for a, b in zip(figures, row[6:], strict=True))
+
+    by_week = {week(row[0]): row for row in weekly if row[0] is not None}
+    same(data["overall"], next(row for row in weekly if row[0] is None))
+    for w in data["weeks"]:
+        same(w, by_week.get(w["week"]))
+
+
+def check_versions(data: dict, rows: list[list[tuple]]) -> None:
+    (versions,) = rows
+    expected = [(f"{r[0]} v{r[1]}", r[2], r[3], r[4], r[5]) for r in versions]
+    got = [
+        (v["label"], v["deployments"], v["failed_deployments"], v["incidents"], v["rolled_back"])
+        for v in data["versions"]
+    ]
+    assert got == expected
+
+
+def check_operational_load(data: dict, rows: list[list[tuple]]) -> None:
+    from django.conf import settings
+
+    incidents, items, teams = rows
+    hours = {(r[0], week(r[1])): (r[2], r[3]) for r in incidents}
+    actions = {(r[0], week(r[1])): r[2] for r in items}
+    budgets = {
+        r[0]: float(r[1])
+        if r[1]
+        else round(r[2] * settings.INSIGHTS_WORKING_HOURS_PER_WEEK * settings.INSIGHTS_OPERATIONS_SHARE, 2)
+        for r in teams
+    }
+    assert {team["id"] for team in data["teams"]} == {key[0] for key in hours} | {key[0] for key in actions}
+    for team in data["teams"]:
+        assert team["budget_hours"] == budgets[team["id"]]
+        for w in team["weeks"]:
+            incident_hours, count = hours.get((team["id"], w["week"]), (0.0, 0))
+            assert close(w["incident_hours"], incident_hours) and w["incidents"] == count
+            assert w["action_items"] == actions.get((team["id"], w["week"]), 0)
+
+
+def check_game_days(data: dict, rows: list[list[tuple]]) -> None:
+    (parts,) = rows
+    expected: dict[str, list[int]] = {}
+    for when, *counts in parts:
+        total = expected.setdefault(week(when), [0, 0, 0, 0])
+        expected[week(when)] = [a + b for a, b in zip(total, counts, strict=True)]
+    for w in data["weeks"]:
+        got = [w["drills"], w["findings"], w["actions"], w["actions_done"]]
+        assert got == expected.get(w["week"], [0, 0, 0, 0])
+
+
+def check_follow_through(data: dict, rows: list[list[tuple]]) -> None:
+    opened, done, ((overdue,),), ((resolved, with_postmortem, published, median, p90),) = rows
+    opened = {week(r[0]): r[1] for r in opened}
+    done = {week(r[0]): (r[1], r[2]) for r in done}
+    for w in data["weeks"]:
+        assert w["opened"] == opened.get(w["week"], 0)
+        assert (w["done"], w["done_on_time"]) == done.get(w["week"], (0, 0))
+    overall = data["overall"]
+    assert (overall["opened"], overall["done"]) == (sum(opened.values()), sum(d for d, _ in done.values()))
+    assert overall["overdue"] == overdue
+    assert (overall["resolved_incidents"], overall["with_postmortem"], overall["published"]) == (
+        resolved,
+        with_postmortem,
+        published,
+    )
+    assert close(overall["days_to_publish_median"], median) and close(overall["days_to_publish_p90"], p90)
+
+
+def check_factors(data: dict, rows: list[list[tuple]]) -> None:
+    (factors,) = rows
+    expected = {(week(r[0]), r[1]): r[2] for r in factors}
+    got = {(w["week"], c["key"]): w[c["key"]] for w in data["weeks"] for c in data["categories"] if w[c["key"]]}
+    assert got == expected
 
 
 def timed(function, rounds: int) -> float:
@@ -418,6 +542,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--fresh", action="store_true", help="Fill the database again even if a kept one fits.")
     parser.add_argument("--drop", action="store_true", help="Drop the database afterwards.")
+    parser.add_argument("--only", nargs="*", choices=list(SQL), help="Time these series only (and not the page).")
     args = parser.parse_args()
 
     must_fill = prepare_database(deployments=args.deployments, incidents=args.incidents, fresh=args.fresh)
@@ -435,6 +560,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
+    from django.utils import timezone
 
     settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
     try:
@@ -449,11 +575,16 @@ def main() -> None:
         client.force_login(reader)
         since = datetime.combine(START, datetime.min.time(), tzinfo=UTC)
         until = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        params = {"user": reader.pk, "since": since, "until": until}
+        params = {
+            "user": reader.pk,
+            "since": since,
+            "until": until,
+            "overdue_on": min(END, timezone.localdate()),
+        }
 
         print(f"{'what':<28}{'Kintsugi ms':>12}{'SQL ms':>10}{'ratio':>8}")
         total_sql = 0.0
-        for series in SQL:
+        for series in args.only or SQL:
             url = f"/api/v1/insights/{series}/?{QUERY}"
             response = client.get(url)
             assert response.status_code == 200, response.content[:300]
@@ -462,6 +593,8 @@ def main() -> None:
             theirs = timed(lambda series=series: run_sql(series, params), args.rounds)
             total_sql += theirs
             print(f"{'/api/v1/insights/' + series + '/':<28}{ours:>12.1f}{theirs:>10.1f}{ours / theirs:>8.2f}")
+        if args.only:
+            return
         page = f"/insights/?{QUERY}"
         assert client.get(page).status_code == 200
         ours = timed(lambda: client.get(page), args.rounds)

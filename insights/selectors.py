@@ -11,10 +11,11 @@ Game days (drill incidents) stay out of DORA and the MTTx figures and are
 counted by ``game_day_series`` alone.
 """
 
+from collections import Counter
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import BooleanField, Case, Count, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Sum, When
 from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ from incidents.models import (
 )
 from incidents.selectors.incidents import incident_visibility_q
 from insights.filters import InsightsFilters
-from insights.sql import HoursBetween, PercentileCont
+from insights.sql import Counted, HoursBetween, Percentile, PercentileCont, grouped_figures
 from postmortems.models import ActionItem, ActionItemStatus, ContributingFactor, FactorCategory, PostmortemStatus
 from postmortems.models.actions import UNRESOLVED_STATUSES
 from postmortems.selectors.actions import action_items_visible_to
@@ -158,23 +159,19 @@ SUCCEEDED_WITH_COMMIT = Q(status=DeploymentStatus.SUCCEEDED, committed_at__isnul
 RESTORED_AT = Coalesce(F("mitigated_at"), F("resolved_at"))
 
 
-def _deployment_figures() -> dict:
-    return {
-        "deployments": Count("id"),
-        "change_failures": Count("id", filter=CHANGE_FAILURE),
-        "lead_time_count": Count("id", filter=SUCCEEDED_WITH_COMMIT),
-        "lead_time_median": PercentileCont(LEAD_TIME, 0.5, filter=SUCCEEDED_WITH_COMMIT),
-        "lead_time_p90": PercentileCont(LEAD_TIME, 0.9, filter=SUCCEEDED_WITH_COMMIT),
-    }
-
-
-def _restore_figures() -> dict:
-    restore = HoursBetween(RESTORED_AT, F("started_at"))
-    return {
-        "restore_count": Count(RESTORED_AT),
-        "restore_median": PercentileCont(restore, 0.5),
-        "restore_p90": PercentileCont(restore, 0.9),
-    }
+DEPLOYMENT_FIGURES = {
+    "deployments": Counted(),
+    "change_failures": Counted("failure", true=True),
+    "lead_time_count": Counted("lead_time"),
+    "lead_time_median": Percentile("lead_time", 0.5),
+    "lead_time_p90": Percentile("lead_time", 0.9),
+}
+WEEK_FIGURES = {"deployments": Counted(), "change_failures": Counted("failure", true=True)}
+RESTORE_FIGURES = {
+    "restore_count": Counted("restore"),
+    "restore_median": Percentile("restore", 0.5),
+    "restore_p90": Percentile("restore", 0.9),
+}
 
 
 def _dora_row(filters: InsightsFilters, deployed: dict | None, restored: dict | None) -> dict:
@@ -209,64 +206,83 @@ def dora_series(*, user, filters: InsightsFilters) -> dict:
     incident's start to its mitigation (the next good deployment mitigates a
     pipeline incident), else its resolution; lead time from the commit to the
     successful deployment, where the sender told the commit's time.
+
+    Two statements: the deployments and the incidents are each read once and
+    grouped per team, per model, overall and per week (``grouped_figures``).
     """
-    deployments = _dora_deployments(user=user, filters=filters)
-    incidents = _visible_incidents(user=user, filters=filters, environment=filters.dora_environment).excluding_drills()
+    deployed = grouped_figures(
+        _dora_deployments(user=user, filters=filters).values(
+            "team_id",
+            model_id=F("model_version__model_id"),
+            week=TruncWeek("last_event_at"),
+            failure=ExpressionWrapper(CHANGE_FAILURE, output_field=BooleanField()),
+            lead_time=Case(When(SUCCEEDED_WITH_COMMIT, then=LEAD_TIME)),
+        ),
+        groupings={"team": ("team_id",), "model": ("model_id",), "overall": (), "model_week": ("model_id", "week")},
+        figures={
+            "team": DEPLOYMENT_FIGURES,
+            "model": DEPLOYMENT_FIGURES,
+            "overall": DEPLOYMENT_FIGURES,
+            "model_week": WEEK_FIGURES,
+        },
+    )
+    restored = grouped_figures(
+        _visible_incidents(user=user, filters=filters, environment=filters.dora_environment)
+        .excluding_drills()
+        .values("team_id", "model_id", restore=HoursBetween(RESTORED_AT, F("started_at"))),
+        groupings={"team": ("team_id",), "model": ("model_id",), "overall": ()},
+        figures=dict.fromkeys(("team", "model", "overall"), RESTORE_FIGURES),
+    )
+    # Rows per team, model and week: at most a few thousand groups, never one per deployment.
+    team_deployed = {row.pop("team_id"): row for row in deployed["team"]}
+    team_restored = {row.pop("team_id"): row for row in restored["team"]}
+    model_deployed = {row.pop("model_id"): row for row in deployed["model"] if row["model_id"] is not None}
+    model_restored = {row.pop("model_id"): row for row in restored["model"] if row["model_id"] is not None}
 
-    team_deployed = {row.pop("team_id"): row for row in deployments.values("team_id").annotate(**_deployment_figures())}
-    team_restored = {row.pop("team_id"): row for row in incidents.values("team_id").annotate(**_restore_figures())}
-    model_deployed = {
-        row.pop("model_version__model_id"): row
-        for row in deployments.filter(model_version__isnull=False)
-        .values("model_version__model_id")
-        .annotate(**_deployment_figures())
-    }
-    model_restored = {
-        row.pop("model_id"): row
-        for row in incidents.filter(model__isnull=False).values("model_id").annotate(**_restore_figures())
-    }
-
-    team_ids = set(team_deployed) | set(team_restored)
     teams = [
         {"id": team.id, "name": team.name, "slug": team.slug}
         | _dora_row(filters, team_deployed.get(team.id), team_restored.get(team.id))
-        for team in Team.objects.filter(id__in=team_ids).order_by("name")
+        for team in Team.objects.filter(id__in=set(team_deployed) | set(team_restored)).order_by("name")
     ]
-    model_ids = set(model_deployed) | set(model_restored)
     models = [
         {"id": model["id"], "name": model["name"], "team": model["team__name"]}
         | _dora_row(filters, model_deployed.get(model["id"]), model_restored.get(model["id"]))
-        for model in RegisteredModel.objects.filter(id__in=model_ids)
+        for model in RegisteredModel.objects.filter(id__in=set(model_deployed) | set(model_restored))
         .order_by("name")
         .values("id", "name", "team__name")
     ]
     model_weeks: dict[int, dict[date, dict]] = {}
-    for row in (
-        deployments.filter(model_version__isnull=False)
-        .annotate(week=TruncWeek("last_event_at"))
-        .values("model_version__model_id", "week")
-        .annotate(deployments=Count("id"), change_failures=Count("id", filter=CHANGE_FAILURE))
-    ):
-        model_weeks.setdefault(row["model_version__model_id"], {})[_week(row["week"])] = {
-            "deployments": row["deployments"],
-            "change_failures": row["change_failures"],
-            "change_failure_rate": _rate(row["change_failures"], row["deployments"]),
-        }
-    empty_week = {"deployments": 0, "change_failures": 0, "change_failure_rate": None}
+    week_counts: dict[date, Counter] = {}
+    for row in deployed["model_week"]:  # deployments without a model are the group of model None
+        week = _week(row["week"])
+        week_counts.setdefault(week, Counter()).update(
+            deployments=row["deployments"], change_failures=row["change_failures"]
+        )
+        if row["model_id"] is not None:
+            model_weeks.setdefault(row["model_id"], {})[week] = _week_row(row)
     for model in models:
-        model["weeks"] = _weekly(filters, model_weeks.get(model["id"], {}), empty_week)
-    overall = _dora_row(
-        filters,
-        deployments.aggregate(**_deployment_figures()),
-        incidents.aggregate(**_restore_figures()),
-    )
+        model["weeks"] = _weekly(filters, model_weeks.get(model["id"], {}), EMPTY_WEEK)
+    weeks = {week: _week_row(counts) for week, counts in week_counts.items()}
+    (overall_deployed,) = deployed["overall"]
+    (overall_restored,) = restored["overall"]
     return {
         "environment": filters.dora_environment,
-        "overall": overall,
+        "overall": _dora_row(filters, overall_deployed, overall_restored),
         "teams": teams,
         "models": models,
-        "weeks": delivery_weekly_series(user=user, filters=filters)["weeks"],
+        "weeks": _weekly(filters, weeks, EMPTY_WEEK),
     }
+
+
+def _week_row(row: dict) -> dict:
+    return {
+        "deployments": row["deployments"],
+        "change_failures": row["change_failures"],
+        "change_failure_rate": _rate(row["change_failures"], row["deployments"]),
+    }
+
+
+EMPTY_WEEK = {"deployments": 0, "change_failures": 0, "change_failure_rate": None}
 
 
 def delivery_weekly_series(*, user, filters: InsightsFilters) -> dict:
@@ -297,14 +313,13 @@ def delivery_weekly_series(*, user, filters: InsightsFilters) -> dict:
     return {"environment": filters.dora_environment, "overall": overall, "weeks": _weekly(filters, rows, empty)}
 
 
-def _incident_figures() -> dict:
-    figures = {severity.lower(): Count("id", filter=Q(severity=severity)) for severity in Severity.values}
-    figures["total"] = Count("id")
-    for name, (end, start) in MILESTONES.items():
-        hours = HoursBetween(F(end), F(start))
-        figures[f"{name}_median"] = PercentileCont(hours, 0.5)
-        figures[f"{name}_p90"] = PercentileCont(hours, 0.9)
-    return figures
+SEVERITY_COLUMNS = {severity.lower(): severity for severity in Severity.values}
+INCIDENT_FIGURES = {
+    "total": Counted(),
+    **{name: Counted(f"is_{name}", true=True) for name in SEVERITY_COLUMNS},
+    **{f"{name}_median": Percentile(name, 0.5) for name in MILESTONES},
+    **{f"{name}_p90": Percentile(name, 0.9) for name in MILESTONES},
+}
 
 
 def _incident_row(row: dict) -> dict:
@@ -318,18 +333,26 @@ def _incident_row(row: dict) -> dict:
 def incident_series(*, user, filters: InsightsFilters) -> dict:
     """Return incidents per week by severity and time to detect, acknowledge, mitigate and resolve (hours).
 
-    Incidents count in the week they were detected; drills are left out.
+    Incidents count in the week they were detected; drills are left out. One
+    statement reads them once for the weeks and the whole period (``grouped_figures``).
     """
     incidents = _visible_incidents(user=user, filters=filters).excluding_drills()
-    weekly = {
-        _week(row["week"]): _incident_row(row)
-        for row in incidents.annotate(week=TruncWeek("detected_at")).values("week").annotate(**_incident_figures())
-    }
-    overall = _incident_row(incidents.aggregate(**_incident_figures()))
-    empty = {key: (0 if value == 0 else None) for key, value in overall.items()} | dict.fromkeys(
-        [severity.lower() for severity in Severity.values] + ["total"], 0
+    grouped = grouped_figures(
+        incidents.values(
+            week=TruncWeek("detected_at"),
+            **{
+                f"is_{name}": ExpressionWrapper(Q(severity=severity), output_field=BooleanField())
+                for name, severity in SEVERITY_COLUMNS.items()
+            },
+            **{name: HoursBetween(F(end), F(start)) for name, (end, start) in MILESTONES.items()},
+        ),
+        groupings={"week": ("week",), "overall": ()},
+        figures={"week": INCIDENT_FIGURES, "overall": INCIDENT_FIGURES},
     )
-    return {"overall": overall, "weeks": _weekly(filters, weekly, empty)}
+    weekly = {_week(row["week"]): _incident_row(row) for row in grouped["week"]}
+    (overall,) = grouped["overall"]
+    empty = {name: (0 if isinstance(figure, Counted) else None) for name, figure in INCIDENT_FIGURES.items()}
+    return {"overall": _incident_row(overall), "weeks": _weekly(filters, weekly, empty)}
 
 
 def version_series(*, user, filters: InsightsFilters) -> dict:
@@ -472,7 +495,8 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
     empty = {"opened": 0, "done": 0, "done_on_time": 0}
     weeks = [{"week": week.isoformat(), **empty, **weekly.get(week, {})} for week in filters.week_starts()]
 
-    totals = done.aggregate(done=Count("id"), done_on_time=Count("id", filter=on_time))
+    # Every opened or done item falls in one of the period's weeks: the totals are the weeks' sums.
+    totals = {key: sum(week[key] for week in weeks) for key in empty}
     overdue_on = min(filters.end, timezone.localdate())
     overdue = items.filter(status__in=UNRESOLVED_STATUSES, due_date__lt=overdue_on).count()
 
@@ -501,7 +525,7 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
     return {
         "weeks": weeks,
         "overall": {
-            "opened": opened.count(),
+            "opened": totals["opened"],
             "done": totals["done"],
             "done_on_time": totals["done_on_time"],
             "done_on_time_rate": _rate(totals["done_on_time"], totals["done"]),

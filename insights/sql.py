@@ -1,16 +1,21 @@
-"""The two database expressions insights need that Django lacks: hours between two times, and percentiles.
+"""What insights need of the database that Django lacks: hours between two times, percentiles, and
+several groupings of the same rows in one reading.
 
 PostgreSQL computes percentiles with its ordered-set aggregate ``percentile_cont``.
 SQLite has none, so each SQLite connection gets an aggregate of the same name
 and the same arithmetic (linear interpolation between the two nearest ranks),
 registered the way Django registers its own ``STDDEV_POP`` and ``VAR_SAMP`` there:
 grouping, filtering and truncation still happen in the database on both.
+
+``grouped_figures`` is the one hand-built statement of insights (see its docstring).
 """
 
 import math
+from dataclasses import dataclass
 
+from django.db import connections
 from django.db.backends.signals import connection_created
-from django.db.models import Aggregate, Func
+from django.db.models import Aggregate, Func, QuerySet
 from django.db.models.fields import FloatField
 
 SQLITE_PERCENTILE_FUNCTION = "kintsugi_percentile_cont"
@@ -100,3 +105,142 @@ def _register_sqlite_functions(sender, connection, **kwargs):
 
 
 connection_created.connect(_register_sqlite_functions, dispatch_uid="insights_sqlite_functions")
+
+
+# ---------------------------------------------------------------- several groupings, one reading
+
+
+@dataclass(frozen=True)
+class Counted:
+    """How many rows a group has (``column`` None), or how many with ``column`` true or not NULL."""
+
+    column: str | None = None
+    true: bool = False
+    sql_type = "bigint"
+
+    def sql(self, vendor: str) -> str:
+        if self.column is None:
+            return "COUNT(*)"
+        if self.true:
+            return f"COUNT(*) FILTER (WHERE {quote(self.column)})"
+        return f"COUNT({quote(self.column)})"
+
+
+@dataclass(frozen=True)
+class Summed:
+    column: str
+    sql_type = "double precision"
+
+    def sql(self, vendor: str) -> str:
+        return f"SUM({quote(self.column)})"
+
+
+@dataclass(frozen=True)
+class Percentile:
+    """``PercentileCont`` of a column (NULLs left out), as in the rest of insights."""
+
+    column: str
+    fraction: float
+    sql_type = "double precision"
+
+    def sql(self, vendor: str) -> str:
+        if vendor == "postgresql":
+            return f"percentile_cont({self.fraction!r}) WITHIN GROUP (ORDER BY {quote(self.column)})"
+        if vendor == "sqlite":
+            return f"{SQLITE_PERCENTILE_FUNCTION}({quote(self.column)}, {self.fraction!r})"
+        raise NotImplementedError(f"Percentiles are written for PostgreSQL and SQLite, not {vendor}.")
+
+
+def quote(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(f"Not a column name: {name!r}")
+    return f'"{name}"'
+
+
+def grouped_figures(
+    queryset: QuerySet, *, groupings: dict[str, tuple[str, ...]], figures: dict[str, dict[str, object]]
+) -> dict[str, list[dict]]:
+    """Return, per grouping, one dict per group: its columns and its figures; read the rows once.
+
+    ``queryset`` is a ``values()`` queryset whose rows carry every column the
+    groupings and figures name (filters, visibility rules and computed columns
+    stay ORM expressions). ``groupings`` names each grouping's columns (``()``:
+    one group of every row; no two alike); ``figures[grouping]`` names that
+    grouping's figures (``Counted``, ``Summed``, ``Percentile``).
+
+    Django groups a query by one set of columns, so the figures of a team, of a
+    model and of the whole period would read the same rows three times. On
+    PostgreSQL this is one ``GROUP BY GROUPING SETS`` over the queryset, told
+    apart by ``GROUPING()``; it computes every figure for every grouping and keeps
+    the ones asked for. SQLite has no grouping sets: there the rows are a
+    ``MATERIALIZED`` common table expression, read once, and each grouping is a
+    ``SELECT … GROUP BY`` over it, joined by ``UNION ALL``. Both give the same
+    numbers (tested on both). What this leaves out of the ORM: Django's value
+    converters (weeks come back as the driver gives them, read by the selectors'
+    ``_week``) and ordering (groups come unordered).
+    """
+    connection = connections[queryset.db]
+    inner, params = queryset.query.get_compiler(connection=connection).as_sql()
+    columns = sorted({column for grouped in groupings.values() for column in grouped})
+    names = sorted({name for named in figures.values() for name in named})
+    for grouping in groupings:
+        if not grouping.isidentifier():
+            raise ValueError(f"Not a grouping name: {grouping!r}")
+    if len({frozenset(grouped) for grouped in groupings.values()}) != len(groupings):
+        raise ValueError("Two groupings group by the same columns.")
+    if connection.vendor == "postgresql":
+        statement = _grouping_sets(inner, columns, names, groupings, figures)
+    else:
+        statement = _union_of_groupings(inner, columns, names, groupings, figures, connection.vendor)
+    result: dict[str, list[dict]] = {grouping: [] for grouping in groupings}
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        for grouping, *values in cursor.fetchall():
+            row = dict(zip(columns + names, values, strict=True))
+            result[grouping].append(
+                {key: value for key, value in row.items() if key in groupings[grouping] or key in figures[grouping]}
+            )
+    return result
+
+
+# Every name in the statements below went through quote() or isidentifier(); values are parameters.
+
+
+def _grouping_sets(inner: str, columns: list[str], names: list[str], groupings: dict, figures: dict) -> str:
+    # GROUPING(a, b, …) sets the bit of each column a group is not grouped by, the first column highest.
+    masks = {
+        grouping: sum(1 << (len(columns) - 1 - index) for index, column in enumerate(columns) if column not in grouped)
+        for grouping, grouped in groupings.items()
+    }
+    which = " ".join(f"WHEN {mask} THEN '{grouping}'" for grouping, mask in masks.items())
+    all_figures = {name: _figure(figures, name) for name in names}
+    parts = [
+        f"CASE GROUPING({', '.join(map(quote, columns))}) {which} END" if columns else f"'{next(iter(groupings))}'",
+        *map(quote, columns),
+        *(figure.sql("postgresql") for figure in all_figures.values()),
+    ]
+    sets = ", ".join(f"({', '.join(map(quote, grouped))})" for grouped in groupings.values())
+    return f"SELECT {', '.join(parts)} FROM ({inner}) insight_rows GROUP BY GROUPING SETS ({sets})"  # noqa: S608
+
+
+def _union_of_groupings(
+    inner: str, columns: list[str], names: list[str], groupings: dict, figures: dict, vendor: str
+) -> str:
+    # A first SELECT of no rows gives each column its type, as databases type a UNION's NULL column
+    # from the branches before it.
+    typed_nulls = [f"CAST(NULL AS {_figure(figures, name).sql_type})" for name in names]
+    selects = [f"SELECT NULL, {', '.join([*map(quote, columns), *typed_nulls])} FROM insight_rows WHERE 1 = 0"]  # noqa: S608
+    for grouping, grouped in groupings.items():
+        wanted = figures[grouping]
+        parts = [f"'{grouping}'"]
+        parts += [quote(column) if column in grouped else "NULL" for column in columns]
+        parts += [
+            wanted[name].sql(vendor) if name in wanted else null for name, null in zip(names, typed_nulls, strict=True)
+        ]
+        group_by = f" GROUP BY {', '.join(map(quote, grouped))}" if grouped else ""
+        selects.append(f"SELECT {', '.join(parts)} FROM insight_rows{group_by}")  # noqa: S608
+    return f"WITH insight_rows AS MATERIALIZED ({inner}) " + " UNION ALL ".join(selects)
+
+
+def _figure(figures: dict[str, dict[str, object]], name: str):
+    return next(named[name] for named in figures.values() if name in named)
