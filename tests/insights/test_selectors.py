@@ -5,11 +5,19 @@ import statistics
 from datetime import timedelta
 
 import pytest
-from django.db.models import Q
+from django.db.models import Count, Q, Sum
 
 from incidents.models import Incident
 from insights import selectors
-from insights.sql import HoursBetween, PercentileCont, percentile_of_sorted
+from insights.sql import (
+    Counted,
+    HoursBetween,
+    Percentile,
+    PercentileCont,
+    Summed,
+    grouped_figures,
+    percentile_of_sorted,
+)
 from tests.factories import IncidentFactory, TeamFactory
 from tests.insights.conftest import at
 
@@ -79,6 +87,46 @@ class TestPercentiles:
             median=PercentileCont(HoursBetween("resolved_at", "started_at"), 0.5, filter=Q(severity="SEV1"))
         )
         assert figures["median"] == pytest.approx(5.0)  # of [1, 9]
+
+
+class TestGroupedFigures:
+    """Several groupings of one reading give what Django's one grouping per query gives (on either database)."""
+
+    def test_equal_to_one_grouped_query_per_grouping(self, org):
+        hours = HoursBetween("resolved_at", "started_at")
+        grouped = grouped_figures(
+            Incident.objects.order_by().values("team_id", "severity", worked=hours, sev1=Q(severity="SEV1")),
+            groupings={"team": ("team_id",), "team_severity": ("team_id", "severity"), "overall": ()},
+            figures={
+                "team": {"total": Counted(), "p90": Percentile("worked", 0.9)},
+                "team_severity": {"total": Counted(), "hours": Summed("worked"), "median": Percentile("worked", 0.5)},
+                "overall": {"total": Counted(), "sev1": Counted("sev1", true=True), "measured": Counted("worked")},
+            },
+        )
+        by_team = (
+            Incident.objects.order_by().values("team_id").annotate(total=Count("id"), p90=PercentileCont(hours, 0.9))
+        )
+        assert sorted(grouped["team"], key=str) == sorted(by_team, key=str)
+        by_severity = (
+            Incident.objects.order_by()
+            .values("team_id", "severity")
+            .annotate(total=Count("id"), hours=Sum(hours), median=PercentileCont(hours, 0.5))
+        )
+        assert sorted(grouped["team_severity"], key=str) == sorted(by_severity, key=str)
+        assert grouped["overall"] == [
+            Incident.objects.aggregate(
+                total=Count("id"), sev1=Count("id", filter=Q(severity="SEV1")), measured=Count(hours)
+            )
+        ]
+        assert len(grouped["team_severity"]) > len(grouped["team"]) >= 1
+
+    def test_two_groupings_by_the_same_columns_are_refused(self):
+        with pytest.raises(ValueError, match="same columns"):
+            grouped_figures(
+                Incident.objects.values("team_id"),
+                groupings={"a": ("team_id",), "b": ("team_id",)},
+                figures={"a": {"n": Counted()}, "b": {"n": Counted()}},
+            )
 
 
 class TestDora:
