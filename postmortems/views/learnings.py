@@ -152,11 +152,10 @@ def proposal_index(request):
 
 
 def _decidable_proposal(request, pk) -> LearningProposal:
+    # Proposed lessons are the team's inbox: to anyone else they answer as missing ones do.
     proposal = get_object_or_404(LearningProposal.objects.select_related("postmortem__incident__team"), pk=pk)
     if not user_can_decide_proposal(user=request.user, proposal=proposal):
-        raise PermissionDenied(
-            f"Only members of {proposal.postmortem.incident.team} and admins can decide on its lessons."
-        )
+        raise Http404("No such lesson.")
     return proposal
 
 

@@ -106,17 +106,17 @@ def test_non_json_body_is_shown_as_escaped_text(client, member, team):
     assert b"&lt;b&gt;not json&lt;/b&gt;" in response.content
 
 
-def test_delivery_of_another_source_is_404_and_outsiders_403(client, member, outsider, team):
+def test_delivery_of_another_source_or_team_is_404(client, member, outsider, team):
     mine = SourceFactory(team=team)
     other_team_delivery = DeliveryFactory(source=SourceFactory(team=TeamFactory(slug="search")))
     client.force_login(member)
     assert client.get(f"/sources/{mine.pk}/deliveries/{other_team_delivery.pk}/").status_code == 404
     assert client.get(f"/sources/{mine.pk}/deliveries/{other_team_delivery.pk}/raw/").status_code == 404
-    assert client.get(delivery_url(other_team_delivery)).status_code == 403
+    assert client.get(delivery_url(other_team_delivery)).status_code == 404
     client.force_login(outsider)
     delivery = DeliveryFactory(source=mine)
-    assert client.get(delivery_url(delivery)).status_code == 403
-    assert client.get(delivery_url(delivery, "raw/")).status_code == 403
+    assert client.get(delivery_url(delivery)).status_code == 404
+    assert client.get(delivery_url(delivery, "raw/")).status_code == 404
 
 
 def test_replay_by_a_member_marks_the_delivery_replayed(client, member, team, django_capture_on_commit_callbacks):
@@ -138,7 +138,7 @@ def test_replay_is_refused_to_outsiders_and_to_get(client, member, outsider, tea
     client.force_login(member)
     assert client.get(delivery_url(delivery, "replay/")).status_code == 405
     client.force_login(outsider)
-    assert client.post(delivery_url(delivery, "replay/")).status_code == 403
+    assert client.post(delivery_url(delivery, "replay/")).status_code == 404
     delivery.refresh_from_db()
     assert delivery.status == "failed"
 
