@@ -14,19 +14,22 @@ from experiments.services.experiments import experiment_start
 from experiments.services.game_days import game_day_plan
 from incidents.models import Delivery, Deployment, Incident, ModelVersion, RegisteredModel, Source, TimelineEntry
 from incidents.services.incidents import incident_link_deployment, incident_open, incident_relate
-from notifications.models import Channel, Notification
+from notifications.models import Channel, Event, EventKind, Notification, NotificationSend
 from postmortems.models import (
     ActionItem,
     Learning,
     LearningProposal,
     Postmortem,
+    PostmortemReviewer,
     PostmortemStatus,
     PostmortemVersion,
     SectionKind,
     Template,
 )
+from postmortems.selectors.templates import template_list
 from postmortems.services.actions import action_item_create
 from postmortems.services.learnings import learning_proposal_accept, learning_proposals_create
+from postmortems.services.templates import template_create
 from search.services import search_index_rebuild
 from teams.models import Membership, Team
 from tests.factories import (
@@ -44,7 +47,13 @@ SECRET_LESSON = "Zanzibar ledgers need a reconciliation dry run before any merge
 
 SECTIONS = [
     {"key": "summary", "title": "Summary", "prompt": "What happened?", "kind": "markdown", "required": True},
-    {"key": "lessons", "title": "Lessons learned", "prompt": "What should others know?", "kind": SectionKind.LESSONS},
+    {
+        "key": "lessons",
+        "title": "Lessons learned",
+        "prompt": "What should others know?",
+        "kind": SectionKind.LESSONS,
+        "required": False,
+    },
 ]
 
 
@@ -74,8 +83,12 @@ class World:
     experiment: Experiment
     game_day: GameDay
     channel: Channel
+    send: NotificationSend
     notification: Notification
     timeline_entry: TimelineEntry
+    open_timeline_entry: TimelineEntry
+    spare_membership: Membership
+    builtin_template: Template
 
 
 def published_postmortem(incident: Incident, *, summary: str, lessons: str) -> Postmortem:
@@ -150,7 +163,10 @@ def build_world() -> World:
         incident=restricted, postmortem=restricted_postmortem, actor=lead, title=f"Reconcile the {SECRET}",
         owner=member, verification="A dry run passes.",
     )  # fmt: skip
-    fraud_template = Template.objects.create(team=fraud, name="Fraud's secret-sauce review")
+    fraud_template = template_create(team=fraud, name="Fraud's secret-sauce review", actor=lead)
+    builtin_template = template_list(team_ids=[]).first()
+    for postmortem in (open_postmortem, restricted_postmortem):
+        PostmortemReviewer.objects.create(postmortem=postmortem, user=lead)
     experiment = experiment_start(
         team=fraud, model=model, environment="production", candidate_version=version, control_version=previous,
         hypothesis="v9 catches more fraud.", deciding_metric="precision", initial_percent=10,
@@ -162,15 +178,30 @@ def build_world() -> World:
         model=model, environment="staging", component="feature store", blast_radius="Staging only.",
         abort_conditions="Precision below 0.8.",
     )  # fmt: skip
+    # A restricted rollout and drill: the team's and staff's only.
+    Experiment.objects.filter(pk=experiment.pk).update(restricted=True, hypothesis=f"{SECRET} shifts traffic.")
+    GameDay.objects.filter(pk=game_day.pk).update(restricted=True, title=f"{SECRET} drill")
+    experiment.refresh_from_db()
+    game_day.refresh_from_db()
     channel = Channel.objects.create(team=fraud, kind="email", name="Fraud list", url="fraud@example.com", events=["*"])
-    notification = Notification.objects.filter(user=member).order_by("pk").first()
+    send = NotificationSend.objects.create(channel=channel, status="failed", created_at=NOW)
+    event = Event.objects.create(
+        kind=EventKind.INCIDENT_OPENED, team=fraud, incident=restricted, restricted=True,
+        facts={"title": restricted.title}, path=restricted.get_absolute_url(), dedupe_key="world-restricted-opened",
+        occurred_at=NOW, last_occurred_at=NOW,
+    )  # fmt: skip
+    notification = Notification.objects.create(user=member, event=event, direct=True, created_at=NOW)
+    spare = MembershipFactory(team=fraud, user=UserFactory(username="sam"))
     search_index_rebuild()
     return World(
         fraud=fraud, payments=payments, lead=lead, member=member, outsider=outsider, staff=staff,
         open_incident=open_incident, restricted=restricted, open_postmortem=open_postmortem,
         restricted_postmortem=restricted_postmortem, open_action=open_action, restricted_action=restricted_action,
         restricted_learning=restricted_learning, open_proposal=open_proposal, restricted_proposal=restricted_proposal,
-        fraud_template=fraud_template, model=model, version=version, deployment=deployment, source=source,
-        delivery=delivery, experiment=experiment, game_day=game_day, channel=channel, notification=notification,
+        fraud_template=fraud_template, builtin_template=builtin_template, spare_membership=spare,
+        model=model, version=version, deployment=deployment, source=source,
+        delivery=delivery, experiment=experiment, game_day=game_day, channel=channel, send=send,
+        notification=notification,
         timeline_entry=TimelineEntry.objects.filter(incident=restricted).order_by("pk").first(),
+        open_timeline_entry=TimelineEntry.objects.filter(incident=open_incident).order_by("pk").first(),
     )  # fmt: skip
