@@ -76,6 +76,9 @@ FILL: dict[tuple[str, str], Param] = {
     ("channels", "pk"): Param(both(lambda w: w.channel)),
     ("channels", "id"): Param(both(lambda w: w.channel)),
     ("sends", "send_pk"): Param(both(lambda w: w.send)),
+    ("sends", "id"): Param(both(lambda w: w.send)),
+    # A person's own: following the restricted incident.
+    ("follows", "id"): Param(both(lambda w: w.follow)),
     # An unguessable address, the sender's capability: unknown ones are a 404, known unsigned ones a 401.
     ("hooks", "public_id"): Param(both(lambda w: w.source.public_id), hidden_in=(), missing="not-a-source"),
     ("incidents", "pk"): INCIDENT,

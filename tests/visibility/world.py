@@ -14,7 +14,7 @@ from experiments.services.experiments import experiment_start
 from experiments.services.game_days import game_day_plan
 from incidents.models import Delivery, Deployment, Incident, ModelVersion, RegisteredModel, Source, TimelineEntry
 from incidents.services.incidents import incident_link_deployment, incident_open, incident_relate
-from notifications.models import Channel, Event, EventKind, Notification, NotificationSend
+from notifications.models import Channel, Event, EventKind, Follow, Notification, NotificationSend
 from postmortems.models import (
     ActionItem,
     Learning,
@@ -85,6 +85,7 @@ class World:
     channel: Channel
     send: NotificationSend
     notification: Notification
+    follow: Follow
     timeline_entry: TimelineEntry
     open_timeline_entry: TimelineEntry
     spare_membership: Membership
@@ -191,6 +192,7 @@ def build_world() -> World:
         occurred_at=NOW, last_occurred_at=NOW,
     )  # fmt: skip
     notification = Notification.objects.create(user=member, event=event, direct=True, created_at=NOW)
+    follow = Follow.objects.create(user=member, incident=restricted, created_at=NOW)
     spare = MembershipFactory(team=fraud, user=UserFactory(username="sam"))
     search_index_rebuild()
     return World(
@@ -201,7 +203,7 @@ def build_world() -> World:
         fraud_template=fraud_template, builtin_template=builtin_template, spare_membership=spare,
         model=model, version=version, deployment=deployment, source=source,
         delivery=delivery, experiment=experiment, game_day=game_day, channel=channel, send=send,
-        notification=notification,
+        notification=notification, follow=follow,
         timeline_entry=TimelineEntry.objects.filter(incident=restricted).order_by("pk").first(),
         open_timeline_entry=TimelineEntry.objects.filter(incident=open_incident).order_by("pk").first(),
     )  # fmt: skip
