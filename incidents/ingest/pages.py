@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from config.markdown import render_markdown
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.forms import (
@@ -51,6 +52,10 @@ NO_TEAM_TO_CREATE_FOR = "You need to belong to a team to add a source. Ask a tea
 SECRET_PLACEHOLDER = "YOUR_SECRET"
 DELIVERIES_PER_PAGE = 25
 SOURCES_PER_PAGE = 50
+ROTATE_DETAIL = (
+    "A new secret is issued and shown once. Deliveries signed with the old one are refused {when}: "
+    "the sender needs the new secret by then."
+)
 
 # A secret is shown once: kept in the session between the POST that made it and the next page, then dropped.
 _SECRET_SESSION_KEY = "source-secret-{pk}"
@@ -198,12 +203,22 @@ def source_rotate(request, pk: int):
         return render(
             request, "incidents/sources/detail.html", _detail_context(request, source, rotate_form=form), status=400
         )
+    label = dict(GRACE_PERIODS)[form.cleaned_data["grace_seconds"]]
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Rotate the secret of {source.name}?",
+                detail=ROTATE_DETAIL.format(when=f"after {label}" if form.cleaned_data["grace_seconds"] else "at once"),
+                button="Rotate secret",
+                back_url=f"{source.get_absolute_url()}#rotate",
+            ),
+        )
     now = timezone.now()
     grace = timedelta(seconds=form.cleaned_data["grace_seconds"])
     secret = source_rotate_secret(source=source, grace=grace, now=now)
     request.session[_SECRET_SESSION_KEY.format(pk=source.pk)] = secret
     if grace:
-        label = dict(GRACE_PERIODS)[form.cleaned_data["grace_seconds"]]
         messages.success(request, f"New secret issued. The previous one keeps working for {label}.")
     else:
         messages.success(request, "New secret issued. The previous one no longer works.")

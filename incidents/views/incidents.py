@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
+from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from experiments.forms import IncidentExperimentForm
 from experiments.selectors import game_day_of_drill, incident_experiment_candidates, incident_rollouts
 from experiments.services.experiments import experiment_incident_attach
@@ -46,6 +47,11 @@ from incidents.services.incidents import NOT_A_TEAM_MEMBER, IncidentRuleError, I
 
 PAGE_SIZE = 25
 INCIDENT_NOT_FOUND = "No incident {reference} that you can see."
+UNLINK_DETAIL = (
+    "Its role on {reference} (cause, suspect or related) is forgotten; the {thing} itself and the timeline stay "
+    "as they are. You can link it again from the incident's page."
+)
+UNRELATE_DETAIL = "Neither incident changes otherwise; you can relate them again by reference."
 COMMON_ENVIRONMENTS = ["production", "staging", "canary", "shadow", "development"]
 
 # Status actions on the detail page: the verb, the service, and the statuses it starts from.
@@ -318,10 +324,30 @@ def incident_link_deployment(request, pk):
     )
 
 
+def _deployment_name(deployment) -> str:
+    what = deployment.model_version or deployment.sha[:8] or deployment.pipeline
+    return f"the deployment of {what} to {deployment.environment or 'an unknown environment'}"
+
+
+def _confirm_unlink(request, incident, name: str, thing: str):
+    """Ask before unlinking a deployment or model version from the incident."""
+    return confirmation_page(
+        request,
+        Confirmation(
+            question=f"Unlink {name} from {incident.reference}?",
+            detail=UNLINK_DETAIL.format(reference=incident.reference, thing=thing),
+            button="Unlink",
+            back_url=f"{incident.get_absolute_url()}#links",
+        ),
+    )
+
+
 @require_POST
 def incident_unlink_deployment(request, pk, deployment_id):
     incident = _changeable_incident(request, pk)
     deployment = get_object_or_404(Deployment.objects.select_related("model_version__model"), pk=deployment_id)
+    if not is_confirmed(request):
+        return _confirm_unlink(request, incident, _deployment_name(deployment), "deployment")
     return _change_links(
         request,
         incident,
@@ -354,6 +380,8 @@ def incident_link_model_version(request, pk):
 def incident_unlink_model_version(request, pk, version_id):
     incident = _changeable_incident(request, pk)
     version = get_object_or_404(ModelVersion.objects.select_related("model"), pk=version_id)
+    if not is_confirmed(request):
+        return _confirm_unlink(request, incident, str(version), "model version")
     return _change_links(
         request,
         incident,
@@ -408,6 +436,16 @@ def incident_unrelate(request, pk, other_id):
     other = incident_get_visible(user=request.user, pk=other_id)
     if other is None:
         raise Http404("No such incident.")
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Stop relating {incident.reference} and {other.reference}?",
+                detail=UNRELATE_DETAIL,
+                button="Remove the relation",
+                back_url=f"{incident.get_absolute_url()}#related",
+            ),
+        )
     try:
         services.incident_unrelate(incident=incident, other=other, actor=request.user)
     except IncidentRuleError as error:

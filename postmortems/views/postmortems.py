@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.api import json_error
+from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from config.validation import VersionFormField
 from incidents.selectors.incidents import incident_get_visible
 from postmortems.diff import diff_text, diff_versions
@@ -87,6 +88,12 @@ PAGE_SIZE = 25
 BAD_VERSION = "The form did not say which version it edits; reload the page and try again."
 NO_FIELDS = "Nothing to save: the form sent no section."
 FIX_ERRORS = "Some fields need attention; nothing was saved."
+DISCARD_DETAIL = (
+    "The text restored from your last autosave is thrown away; the post-mortem goes back to its last saved version."
+)
+REVIEWER_REMOVE_DETAIL = (
+    "They are no longer asked to review, and the invitation is withdrawn; the reviews they already gave stay."
+)
 
 
 # List ---------------------------------------------------------------------------------
@@ -592,6 +599,17 @@ def postmortem_autosave_view(request, pk):
 @require_POST
 def postmortem_autosave_discard_view(request, pk):
     postmortem = postmortem_for_request(request, pk, edit=True)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question="Discard your unsaved changes?",
+                detail=DISCARD_DETAIL,
+                button="Discard them",
+                back_url=reverse("postmortems:edit", args=[postmortem.pk]),
+                back_label="Keep them",
+            ),
+        )
     postmortem_autosave_discard(postmortem=postmortem, actor=request.user)
     messages.info(request, "Your unsaved changes were discarded.")
     return redirect("postmortems:edit", pk=postmortem.pk)
@@ -643,6 +661,16 @@ def postmortem_reviewer_add_view(request, pk):
 def postmortem_reviewer_remove_view(request, pk, reviewer_pk):
     postmortem = postmortem_for_request(request, pk, edit=True)
     reviewer = get_object_or_404(PostmortemReviewer, pk=reviewer_pk, postmortem=postmortem)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Remove {reviewer.user.username} as a reviewer?",
+                detail=REVIEWER_REMOVE_DETAIL,
+                button=f"Remove {reviewer.user.username}",
+                back_url=detail_url(postmortem, "review"),
+            ),
+        )
     postmortem_reviewer_remove(reviewer=reviewer, actor=request.user)
     messages.success(request, f"{reviewer.user.username} is no longer a reviewer.")
     return redirect(detail_url(postmortem, "review"))

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from postmortems.forms import SectionForm, TemplateCreateForm, TemplateForm
 from postmortems.models import Template, TemplateSection
 from postmortems.selectors.templates import template_list, template_with_sections
@@ -24,6 +25,12 @@ from teams.models import Team
 from teams.selectors import user_is_team_member, user_team_ids
 
 NOT_YOUR_TEMPLATE = "Only members of {team} can change its templates."
+SECTION_REMOVE_DETAIL = (
+    "New post-mortems written with {template} no longer have this section; post-mortems already written keep it."
+)
+ARCHIVE_DETAIL = (
+    "New post-mortems can no longer start from it; those written with it keep their sections. Restore undoes it."
+)
 
 
 def _my_teams(user):
@@ -151,6 +158,16 @@ def template_edit(request, pk):
 def template_archive_view(request, pk):
     template = _editable_template(request, pk)
     active = request.POST.get("active") == "1"
+    if not active and not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Archive the template {template.name}?",
+                detail=ARCHIVE_DETAIL,
+                button="Archive",
+                back_url=reverse("postmortems:template-detail", args=[template.pk]),
+            ),
+        )
     template_archive(template=template, active=active)
     messages.success(request, "Template restored." if active else "Template archived: new post-mortems cannot use it.")
     return redirect("postmortems:template-detail", pk=template.pk)
@@ -210,6 +227,16 @@ def template_section_move_view(request, pk, section_pk):
 def template_section_delete_view(request, pk, section_pk):
     template = _editable_template(request, pk)
     section = get_object_or_404(TemplateSection, pk=section_pk, template=template)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question=f"Remove the section {section.title} from {template.name}?",
+                detail=SECTION_REMOVE_DETAIL.format(template=template.name),
+                button="Remove the section",
+                back_url=reverse("postmortems:template-detail", args=[template.pk]),
+            ),
+        )
     try:
         template_section_delete(section=section)
     except TemplateError as error:

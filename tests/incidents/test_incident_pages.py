@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from config.confirmation import CONFIRM_FIELD, CONFIRM_VALUE
 from incidents.forms import MODEL_NOT_IN_TEAM, NO_TEAM
 from incidents.models import Incident, IncidentDeployment, TimelineEntry
 from incidents.services import incidents as services
@@ -18,6 +19,7 @@ from tests.factories import (
 from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
+CONFIRMED = {CONFIRM_FIELD: CONFIRM_VALUE}
 
 LIST = "/incidents/"
 
@@ -345,12 +347,10 @@ def test_linking_deployments_and_versions_from_the_page(client, incident, member
         client.post(version_url, {"model_version": deployment.model_version_id, "role": "suspect"}).status_code == 302
     )
     unlink = reverse("incidents:unlink-deployment", args=[incident.pk, deployment.pk])
-    assert client.post(unlink).status_code == 302
-    assert client.post(unlink).status_code == 400
-    assert (
-        client.post(reverse("incidents:unlink-version", args=[incident.pk, deployment.model_version_id])).status_code
-        == 302
-    )
+    assert client.post(unlink, CONFIRMED).status_code == 302
+    assert client.post(unlink, CONFIRMED).status_code == 400
+    unlink_version = reverse("incidents:unlink-version", args=[incident.pk, deployment.model_version_id])
+    assert client.post(unlink_version, CONFIRMED).status_code == 302
     assert not incident.model_version_links.exists()
 
 
@@ -365,7 +365,7 @@ def test_relating_incidents_by_reference(client, incident, member, team, outside
     assert response.status_code == 400 and "reference" in response.context["relate_form"].errors
     assert client.post(url, {"reference": "not-a-number"}).status_code == 400
     assert client.post(url, {"reference": f"INC-{other.pk}"}).status_code == 400  # already related
-    assert client.post(reverse("incidents:unrelate", args=[incident.pk, other.pk])).status_code == 302
+    assert client.post(reverse("incidents:unrelate", args=[incident.pk, other.pk]), CONFIRMED).status_code == 302
     assert not incident.related.exists()
 
 

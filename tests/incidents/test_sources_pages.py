@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
+from config.confirmation import CONFIRM_FIELD, CONFIRM_VALUE
 from incidents.ingest import forms as source_forms
 from incidents.ingest import pages
 from incidents.models import Delivery, Source
@@ -17,6 +18,7 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+CONFIRMED = {CONFIRM_FIELD: CONFIRM_VALUE}
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 
@@ -384,7 +386,7 @@ def test_rotation_with_grace_shows_the_new_secret_once_and_keeps_the_old(client,
     with time_machine.travel(NOW, tick=False) as traveller:
         source, old = source_create(team=team, kind="github", name="fraud-ci")
         traveller.shift(timedelta(days=30))
-        response = client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": "86400"})
+        response = client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": "86400", **CONFIRMED})
         assert response.status_code == 302
         new, still = source_valid_secrets(source=source)
         assert still == old
@@ -399,7 +401,7 @@ def test_rotation_with_grace_shows_the_new_secret_once_and_keeps_the_old(client,
 def test_rotation_without_grace_stops_the_old_secret_now(client, member, team):
     source, old = source_create(team=team, kind="circleci", name="recsys-ci")
     client.force_login(member)
-    client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": "0"})
+    client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": "0", **CONFIRMED})
     [current] = source_valid_secrets(source=source)
     assert current != old
 
@@ -408,7 +410,7 @@ def test_rotation_without_grace_stops_the_old_secret_now(client, member, team):
 def test_rotation_with_a_bad_grace_period_answers_400(client, member, team, grace):
     source, old = source_create(team=team, kind="github", name="fraud-ci")
     client.force_login(member)
-    response = client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": grace})
+    response = client.post(f"{source.get_absolute_url()}rotate-secret/", {"grace_seconds": grace, **CONFIRMED})
     assert response.status_code == 400
     assert response.context["rotate_form"].errors["grace_seconds"]
     assert source_valid_secrets(source=source) == [old]

@@ -7,6 +7,7 @@ from django.template import Context, RequestContext, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
+from config.confirmation import CONFIRM_FIELD, CONFIRM_VALUE
 from incidents.models import IncidentKind, IncidentStatus
 from incidents.services.incidents import incident_open, incident_transition
 from postmortems.models import (
@@ -33,6 +34,7 @@ from tests.factories import MembershipFactory, TeamFactory, UserFactory
 from tests.postmortems.test_services import fill_required, in_review
 
 pytestmark = pytest.mark.django_db
+CONFIRMED = {CONFIRM_FIELD: CONFIRM_VALUE}
 
 
 def edit_url(postmortem, **query):
@@ -362,7 +364,7 @@ def test_autosave_keeps_unsaved_text_and_the_editor_restores_it(client, postmort
     page = client.get(edit_url(postmortem))
     assert b"Restored your unsaved changes" in page.content
     assert b"Half a thought" in page.content
-    client.post(reverse("postmortems:autosave-discard", args=[postmortem.pk]))
+    client.post(reverse("postmortems:autosave-discard", args=[postmortem.pk]), CONFIRMED)
     assert not PostmortemAutosave.objects.exists()
 
 
@@ -672,7 +674,7 @@ def test_a_team_copies_a_builtin_template_and_shapes_it(client, team, member, bu
     for _ in range(len(keys)):
         client.post(reverse("postmortems:template-section-move", args=[template.pk, added.pk]), {"direction": "up"})
     assert template.sections.order_by("position").first() == added
-    client.post(reverse("postmortems:template-section-delete", args=[template.pk, added.pk]))
+    client.post(reverse("postmortems:template-section-delete", args=[template.pk, added.pk]), CONFIRMED)
     assert not TemplateSection.objects.filter(pk=added.pk).exists()
     response = client.post(
         reverse("postmortems:template-edit", args=[template.pk]),
@@ -711,7 +713,8 @@ def test_template_forms_answer_bad_input_with_400(client, team, member):
     )
     assert response.status_code == 400
     section = template.sections.get()
-    response = client.post(reverse("postmortems:template-section-delete", args=[template.pk, section.pk]), follow=True)
+    url = reverse("postmortems:template-section-delete", args=[template.pk, section.pk])
+    response = client.post(url, CONFIRMED, follow=True)
     assert b"at least one section" in response.content
 
 
