@@ -138,6 +138,7 @@ class IncidentExperimentForm(forms.Form):
     def __init__(self, *args, experiments, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["experiment"].queryset = experiments
+        # Short enough for the incident page's dropdown: the reference and the candidate say which.
         self.fields["experiment"].label_from_instance = lambda experiment: (
-            f"{experiment.reference}: {experiment} (since {experiment.started_at:%d %b %H:%M})"
+            f"{experiment.reference} · {experiment.candidate_label} ({experiment.get_kind_display().lower()})"
         )

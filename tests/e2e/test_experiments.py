@@ -186,3 +186,37 @@ def test_demo_canary_and_game_day_pages(page, phone, live_server):
         phone.goto(f"{live_server.url}{url}")
         assert fits_a_phone(phone), name
         shot(phone, name)
+
+
+def test_a_declared_incident_is_attached_to_a_half_percent_canary_from_its_page(page, phone, live_server, fraud):
+    from playwright.sync_api import expect
+
+    experiment, member = fraud["experiment"], fraud["member"]
+    traffic_step_add(experiment=experiment, percent=0.5, at=timezone.now() - timedelta(minutes=90), actor=member)
+    declared = incident_open(
+        team=fraud["team"],
+        title="Chargebacks up on card-not-present payments",
+        model=fraud["model"],
+        started_at=timezone.now() - timedelta(minutes=30),
+        created_by=member,
+    )
+    sign_in(page, live_server, member)
+    page.goto(f"{live_server.url}{declared.get_absolute_url()}")
+    page.click("summary:has-text('During a rollout?')")
+    page.check("input[name=arm][value=candidate]")
+    shot(page, "incident-attach-experiment")
+    page.click("button:has-text('Attach')")
+    expect(page.locator(".rollout-banner")).to_contain_text("during the canary of fraud-detector v9 at 0.5 % traffic")
+    expect(page.locator("summary:has-text('During a rollout?')")).to_have_count(0)
+    shot(page, "incident-attached")
+    sign_in(phone, live_server, member)
+    for name, url in (
+        ("incident-attached-phone", declared.get_absolute_url()),
+        ("experiment-fractional-phone", experiment.get_absolute_url()),
+    ):
+        phone.goto(f"{live_server.url}{url}")
+        assert fits_a_phone(phone), name
+        shot(phone, name)
+    page.goto(f"{live_server.url}{experiment.get_absolute_url()}")
+    expect(page.locator(".xp-steps")).to_contain_text("0.5 %")
+    shot(page, "experiment-fractional")

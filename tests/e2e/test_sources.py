@@ -172,3 +172,31 @@ def test_setup_instructions_fit_a_phone(browser, live_server, team, member, kind
     if kind == "github":
         screenshot(page, "source-setup-phone")
     context.close()
+
+
+def test_a_test_delivery_shows_what_it_was_read_as_and_records_nothing(browser, live_server, screenshot, team, member):
+    from incidents.models import Deployment, Incident, RegisteredModel
+    from incidents.services.sources import source_create
+    from tests.factories import PASSWORD
+
+    source, _ = source_create(team=team, kind="generic", name="release-bot")
+    for name, viewport in (("", {"width": 1280, "height": 860}), ("-phone", PHONE)):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", member.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(f"{live_server.url}{source.get_absolute_url()}")
+        page.click("button:has-text('Send test delivery')")
+        page.wait_for_url(re.compile(r".*/deliveries/\d+/$"))
+        expect(page.locator(".delivery-test")).to_contain_text(
+            "Read as a failed deployment of demo-model v1 to staging."
+        )
+        expect(page.locator("h1 .badge-test")).to_be_visible()
+        assert fits_the_width(page, viewport["width"])
+        screenshot(page, f"test-delivery{name}")
+        context.close()
+    assert source.deliveries.filter(is_test=True).count() == 2
+    assert not (Incident.objects.exists() or Deployment.objects.exists() or RegisteredModel.objects.exists())
