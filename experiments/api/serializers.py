@@ -4,13 +4,16 @@ from rest_framework import serializers
 
 from config.validation import DateTimeField, id_parse
 from experiments.models import (
+    Arm,
     Experiment,
+    ExperimentIncident,
     ExperimentKind,
     GameDay,
     InjectionKind,
     TrafficStep,
     share_number,
 )
+from experiments.selectors import experiment_context
 from experiments.services.experiments import ACTION_FOR_OUTCOME
 from incidents.api.serializers import ModelRefSerializer, TeamField, TeamRefSerializer, UserField, UserRefSerializer
 from incidents.models import ModelVersion, RegisteredModel
@@ -255,3 +258,21 @@ class GameDayFinishSerializer(serializers.Serializer):
 
 class GameDayAbortSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=10_000)
+
+
+class IncidentAttachSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(min_value=1, help_text="The id of an incident of the experiment's team.")
+    arm = serializers.ChoiceField(choices=Arm.choices, default=Arm.CANDIDATE)
+
+
+class ExperimentIncidentSerializer(serializers.ModelSerializer):
+    traffic_percent = share_field(read_only=True, allow_null=True)
+    context = serializers.SerializerMethodField(help_text='"during the canary of fraud-detector v9 at 10 % traffic"')
+
+    class Meta:
+        model = ExperimentIncident
+        fields = ["incident", "arm", "traffic_percent", "context", "created_at"]
+        read_only_fields = fields
+
+    def get_context(self, link) -> str:
+        return experiment_context(link=link)

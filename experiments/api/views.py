@@ -19,6 +19,7 @@ from config.validation import id_parse
 from experiments.api.serializers import (
     ConcludeSerializer,
     ExperimentCreateSerializer,
+    ExperimentIncidentSerializer,
     ExperimentSerializer,
     ExperimentUpdateSerializer,
     GameDayAbortSerializer,
@@ -26,6 +27,7 @@ from experiments.api.serializers import (
     GameDayFinishSerializer,
     GameDaySerializer,
     GameDayUpdateSerializer,
+    IncidentAttachSerializer,
     TrafficStepCreateSerializer,
     TrafficStepSerializer,
 )
@@ -35,9 +37,11 @@ from experiments.services import experiments as experiment_services
 from experiments.services import game_days as game_day_services
 from experiments.services.transitions import InvalidTransition
 from incidents.pagination import CappedPageNumberPagination
+from incidents.selectors.incidents import incident_get_visible
 from teams.selectors import user_is_team_member
 
 ID_PATTERN = "[0-9]{1,18}"
+INCIDENT_UNKNOWN = "No incident with this id that you can see."
 
 
 def _validation_error(error: ValidationError) -> ApiValidationError:
@@ -166,6 +170,28 @@ class ExperimentViewSet(
             experiment_services.traffic_step_add, experiment=experiment, actor=request.user, **serializer.validated_data
         )
         return Response(TrafficStepSerializer(step).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=IncidentAttachSerializer,
+        responses={201: ExperimentIncidentSerializer, 400: OpenApiResponse(), 403: OpenApiResponse()},
+    )
+    @action(detail=True, methods=["post"])
+    def incidents(self, request, pk=None):
+        """Attach an incident of the team (declared by a person) to the arm it hit, at the traffic of its start."""
+        experiment = self._changeable()
+        serializer = IncidentAttachSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = incident_get_visible(user=request.user, pk=serializer.validated_data["incident"])
+        if incident is None:
+            raise ApiValidationError({"incident": [INCIDENT_UNKNOWN]})
+        link = _call(
+            experiment_services.experiment_incident_attach,
+            experiment=experiment,
+            incident=incident,
+            arm=serializer.validated_data["arm"],
+            actor=request.user,
+        )
+        return Response(ExperimentIncidentSerializer(link).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ConcludeSerializer, responses={200: ExperimentSerializer, 400: OpenApiResponse()})
     @action(detail=True, methods=["post"])

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from experiments.api.views import INCIDENT_UNKNOWN
 from experiments.models import Arm, ExperimentIncident
 from experiments.services import experiments as experiment_services
 from experiments.services.experiments import experiment_incident_attach
@@ -92,3 +93,17 @@ def test_the_service_refuses_outsiders_and_a_second_attachment(member, outsider,
     with pytest.raises(ValidationError, match="already attached"):
         experiment_incident_attach(experiment=experiment, incident=declared, arm=Arm.CANDIDATE, actor=member)
     assert ExperimentIncident.objects.get(incident=declared).arm == Arm.CONTROL
+
+
+def test_the_api_attaches_with_the_same_rules(token_client_for, member, outsider, experiment, declared):
+    url = f"/api/v1/experiments/{experiment.pk}/incidents/"
+    assert token_client_for(outsider).post(url, {"incident": declared.pk}, format="json").status_code == 403
+    client = token_client_for(member)
+    unknown = client.post(url, {"incident": 10**9}, format="json")
+    assert unknown.status_code == 400 and unknown.json()["incident"] == [INCIDENT_UNKNOWN]
+    attached = client.post(url, {"incident": declared.pk, "arm": "candidate"}, format="json")
+    assert attached.status_code == 201, attached.json()
+    assert attached.json()["traffic_percent"] == 10
+    assert attached.json()["context"] == "during the canary of fraud-detector v9 at 10 % traffic"
+    again = client.post(url, {"incident": declared.pk, "arm": "control"}, format="json")
+    assert again.status_code == 400 and "already attached" in again.json()["experiment"][0]
