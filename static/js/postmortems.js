@@ -258,6 +258,7 @@
             li.appendChild(text("span", "muted small", finding.title));
             li.appendChild(text("p", "small", finding.explanation));
             li.appendChild(text("p", "pm-reframe", finding.reframing));
+            if (finding.rewrite) li.appendChild(text("p", "pm-rewrite", finding.rewrite));
             list.appendChild(li);
           });
         })

@@ -176,6 +176,27 @@ def test_editor_shows_each_section_with_its_prompt_help_and_preview(client, post
     assert response.context["mode"] == "all"
 
 
+def test_the_editor_offers_each_findings_rewrite_and_the_page_shows_it(client, postmortem, member):
+    postmortem, _ = postmortem_save(
+        postmortem=postmortem,
+        actor=member,
+        based_on=postmortem.version,
+        content={"failed_step": "First the smoke test ran. @jdoe forgot to renew the certificate."},
+    )
+    client.force_login(member)
+    editor = client.get(edit_url(postmortem)).content.decode()
+    assert '<p class="pm-rewrite">Nothing in the process prompted renewing the certificate.</p>' in editor
+    assert 'data-sentence="@jdoe forgot to renew the certificate."' in editor
+    assert 'data-rewrite="Nothing in the process prompted renewing the certificate."' in editor
+    assert 'data-section="failed_step"' in editor
+    # The reading page shows the rewrite, and no button: there is no text to change there.
+    page = client.get(reverse("postmortems:detail", args=[postmortem.pk])).content.decode()
+    assert "Nothing in the process prompted renewing the certificate." in page
+    assert "data-use-rewrite" not in page
+    coach = client.post(reverse("postmortems:coach"), {"text": "Marcus at Initech forgot to page us."})
+    assert b'<p class="pm-rewrite">Nothing in the process prompted paging us.</p>' in coach.content
+
+
 def test_saving_from_the_editor_makes_a_version(client, postmortem, member):
     client.force_login(member)
     data = form_data(postmortem, failed_step="The **smoke test** timed out.")
