@@ -12,6 +12,7 @@ from incidents.hooks import deployment_follower_register
 from incidents.ingest import batch
 from incidents.ingest.batch import delivery_batch_process
 from incidents.models import Delivery, Incident
+from incidents.services.incidents import incident_resolve
 from notifications.models import ChannelKind, Event, EventKind, Notification
 from notifications.services.channels import channel_create
 from tests.factories import DeliveryFactory, SourceFactory
@@ -52,8 +53,17 @@ def test_twenty_failures_in_ten_minutes_say_incident_opened_once(source, team, l
     assert Incident.objects.count() == 1
     run_all()
     assert list(Event.objects.values_list("kind", flat=True)) == [EventKind.INCIDENT_OPENED]
+    assert Event.objects.get().repeats == 0  # the nineteen others joined the open incident: no event at all
     assert len(receiver.received()) == 1
     assert Notification.objects.filter(user=member).count() == 1
+    # Later updates are told: the pipeline's next success mitigates it, then a person resolves it.
+    (success,) = store(source, ["success"], start=timezone.now())
+    delivery_batch_process(ids=[success])
+    incident_resolve(incident=Incident.objects.get(), actor=lead)
+    run_all()
+    texts = [request.json()["text"] for request in receiver.received()]
+    assert len(texts) == 3 and "opened" in texts[0] and "mitigated" in texts[1] and "resolved" in texts[2], texts
+    assert Notification.objects.filter(user=member).count() == 3
 
 
 def test_a_flapping_lane_folds_its_openings_and_mitigations(source, team, lead, member, receiver):

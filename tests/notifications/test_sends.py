@@ -1,6 +1,7 @@
 """Sending for real: a loopback HTTP receiver, a loopback SMTP server, signatures checked by standardwebhooks."""
 
 import json
+import socket
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -268,6 +269,20 @@ def test_a_receiver_that_hangs_is_given_up_on_quickly(team, lead, receiver, sett
     assert time.monotonic() - started < 5
     assert send.status == SendStatus.RETRYING
     assert "timed out" in send.error.lower()
+
+
+def test_a_receiver_refusing_the_connection_is_tried_again_later(team, lead, receiver):
+    with socket.socket() as probe:  # a loopback port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    channel_create(
+        team=team, actor=lead, kind=ChannelKind.SLACK, name="gone", url=f"http://127.0.0.1:{port}/hook", events=["*"]
+    )
+    declare(team, lead)
+    (send,) = run_all()
+    assert (send.status, send.attempts, send.response_code) == (SendStatus.RETRYING, 1, None)
+    assert "refused" in send.error.lower()
+    assert send.next_attempt_at > timezone.now()
 
 
 def test_private_addresses_are_refused_unless_allowed(team, lead, receiver, settings):
