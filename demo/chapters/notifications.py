@@ -1,7 +1,8 @@
 """The last chapter of the demo: people heard of the story as it happened. Safe to run again.
 
-The events earlier chapters recorded are dispatched here, at the times they
-happened, so every demo person's bell and "Needs you" hold what they were
+The events earlier chapters recorded (today, as the chapters run the
+services) are dated when they happened in the story and dispatched at those
+times, so every demo person's bell and "Needs you" hold what they were
 told and asked. Then Fraud gets the channels a team connects first, a Slack
 channel and a signed webhook to its operations data lake, with the delivery
 log they would have by now: messages sent, one answered 503 and sent on the
@@ -16,6 +17,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 
+from incidents.models import TimelineEntry
 from notifications.models import Channel, ChannelKind, Event, EventKind, NotificationSend, SendStatus
 from notifications.services.channels import channel_create
 from notifications.services.sends import event_dispatch
@@ -31,6 +33,15 @@ SLACK_EVENTS = [
     EventKind.INCIDENT_SEVERITY_RAISED,
     EventKind.INCIDENT_MITIGATED,
     EventKind.INCIDENT_RESOLVED,
+    EventKind.POSTMORTEM_PUBLISHED,
+    EventKind.ACTION_ITEM_OVERDUE,
+]
+# The data lake keeps the incidents and their reviews, not the day-to-day of action items.
+WEBHOOK_EVENTS = [
+    EventKind.INCIDENT_OPENED,
+    EventKind.INCIDENT_MITIGATED,
+    EventKind.INCIDENT_RESOLVED,
+    EventKind.INCIDENT_REOPENED,
     EventKind.POSTMORTEM_PUBLISHED,
 ]
 WEBHOOK_NAME = "Ops data lake"
@@ -52,6 +63,9 @@ def seed() -> None:
     lead = User.objects.filter(username="lucia").first()
     if fraud is None or lead is None or Channel.objects.filter(team=fraud, name=SLACK_NAME).exists():
         return
+    waiting = Event.objects.filter(dispatched_at__isnull=True).select_related("incident", "postmortem", "action_item")
+    for event in waiting:
+        _at_story_time(event)
     for event in Event.objects.filter(dispatched_at__isnull=True).order_by("occurred_at", "id"):
         event_dispatch(event_id=event.pk, now=event.occurred_at)
     _person_sends_forgotten()
@@ -59,10 +73,33 @@ def seed() -> None:
         team=fraud, actor=lead, kind=ChannelKind.SLACK, name=SLACK_NAME, url=SLACK_URL, events=SLACK_EVENTS
     )
     webhook = channel_create(
-        team=fraud, actor=lead, kind=ChannelKind.WEBHOOK, name=WEBHOOK_NAME, url=WEBHOOK_URL, events=["*"]
+        team=fraud, actor=lead, kind=ChannelKind.WEBHOOK, name=WEBHOOK_NAME, url=WEBHOOK_URL, events=WEBHOOK_EVENTS
     )
     for channel in (slack, webhook):
         _log_write(channel)
+
+
+def _at_story_time(event: Event) -> None:
+    """Date the event when it happened in the story (the chapters run the services today, at pinned times)."""
+    at = None
+    if event.action_item_id:
+        at = event.action_item.created_at
+    elif event.postmortem_id:
+        postmortem = event.postmortem
+        at = postmortem.published_at if event.kind == EventKind.POSTMORTEM_PUBLISHED else postmortem.submitted_at
+    elif event.kind == EventKind.INCIDENT_OPENED:
+        at = event.incident.detected_at
+    elif event.incident_id:
+        # The incident's other events are keyed by the timeline entry that records the change.
+        entry_id = event.dedupe_key.rsplit(":", 1)[-1]
+        if entry_id.isdigit():
+            at = (
+                TimelineEntry.objects.filter(pk=int(entry_id), incident_id=event.incident_id)
+                .values_list("occurred_at", flat=True)
+                .first()
+            )
+    if at is not None and at < event.occurred_at:
+        Event.objects.filter(pk=event.pk).update(occurred_at=at, last_occurred_at=at)
 
 
 def _person_sends_forgotten() -> None:
