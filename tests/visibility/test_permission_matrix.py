@@ -7,11 +7,12 @@ and so does an API route of the URLconf missing from the schema, unless ``EXEMPT
 
 What must hold (docs/visibility.md):
 
-- nobody ever gets a 5xx;
+- nobody ever gets a 5xx, and anonymous people get a success only from the routes in ``PUBLIC``;
 - for anonymous people and outsiders (a member of another team), a route naming a restricted or
   team-only object answers exactly as the same route naming a missing one: no status tells that it
   exists (a 403 is for org-wide objects whose action is the team's);
-- no answer to an outsider, whatever the route, carries the restricted incident's words (``SECRET``);
+- no answer to an outsider or an anonymous person, whatever the route, carries the restricted incident's
+  words (``SECRET``);
 - the team or staff do get past the 404 on every such route, so the object really was reached.
 """
 
@@ -137,6 +138,15 @@ EXEMPT: dict[str, str] = {
     r"^admin/": "Django's admin: its own staff-only permissions, tested by Django",
     r"\(\?P<format>|<drf_format_suffix:format>": "a format suffix of a route the matrix covers without it",
     r"^api/v1/\^?\$?$": "the API root lists the API's routes, no object (covered as a page below)",
+}
+
+# What anonymous visitors may be answered with a success (2xx), and why: nothing else.
+PUBLIC: dict[str, str] = {
+    "accounts/login/": "the sign-in page",
+    "healthz": "the health check for load balancers",
+    "digest/unsubscribe/<token>/": "the signed token in the link is the permission",
+    "api/schema/": "the API's description (OpenAPI): routes and fields, no data",
+    "api/docs/": "Swagger UI over that description, no data",
 }
 
 PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)|\{(\w+)\}")
@@ -275,7 +285,9 @@ def test_permission_matrix(world, quiet_request_log):
         body = response.content.decode(errors="replace") if not response.streaming else ""
         if response.status_code >= 500:
             failures.append(f"{role} {method} {path}: {response.status_code}")
-        if role == "outsider" and SECRET in body:
+        if role == "anonymous" and 200 <= response.status_code < 300 and route.template not in PUBLIC:
+            failures.append(f"anonymous {method} {path}: {response.status_code}, for a route not in PUBLIC")
+        if role in ("anonymous", "outsider") and SECRET in body:
             failures.append(f"{role} {method} {path}: the restricted incident's words in the answer")
         return response.status_code, hidden
 
