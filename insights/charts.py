@@ -9,6 +9,7 @@ marker symbols, and labels on the bars.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from incidents.models import Severity
 from insights import selectors
@@ -98,6 +99,53 @@ def _line(name: str, x: list, y: list, index: int, **extra) -> dict:
 
 def _scaled(value: float | None, scale: float) -> float | None:
     return None if value is None else round(value * scale, 2)
+
+
+def _weeks(data: dict) -> list[str]:
+    return [w["week"] for w in data["weeks"]]
+
+
+def week_table(data: dict, columns: list[tuple[str, str]]) -> Table:
+    """Return one row per week of the period with the (key, label) columns of the series' weeks."""
+    return Table(
+        [Column("week", "Week starting"), *(Column(key, label) for key, label in columns)],
+        [[w["week"], *(w[key] for key, _ in columns)] for w in data["weeks"]],
+    )
+
+
+def _week_bars(data: dict, bars: list[tuple[str, str, int]]) -> list[dict]:
+    """Return one bar trace per (key, label, style index), labelled with its count; an empty week draws nothing."""
+    weeks = _weeks(data)
+    return [
+        _bar(label, weeks, [w[key] or None for w in data["weeks"]], index, texttemplate="%{y}")
+        for key, label, index in bars
+    ]
+
+
+def _previous_period(data: dict, label: str, value: Callable[[dict], float | None], index: int, **extra) -> list:
+    """Return the previous period's line of one weekly figure, or nothing when not comparing.
+
+    The period before has as many days; its weeks are drawn at the same place in
+    this period (its first week over this one's first), dotted, the hover naming
+    the week it was.
+    """
+    previous = data.get("previous")
+    if previous is None:
+        return []
+    weeks = _weeks(data)
+    before = previous["weeks"][: len(weeks)]
+    trace = _line(
+        f"{label}, previous period",
+        weeks[: len(before)],
+        [value(w) for w in before],
+        index,
+        customdata=[w["week"] for w in before],
+        hovertemplate=f"{label}, week of %{{customdata}}: %{{y}}<extra>previous period</extra>",
+        **extra,
+    )
+    trace["line"] = trace["line"] | {"dash": "dot", "width": 1.5}
+    trace["marker"] = {"symbol": f"{SYMBOLS[index % len(SYMBOLS)]}-open", "size": 6}
+    return [trace]
 
 
 # ---------------------------------------------------------------- DORA
@@ -241,70 +289,36 @@ def _dora_bars(data: dict, key: str, title: str, x_title: str, cuts: tuple, *, m
     return {"data": traces, "layout": layout}
 
 
-def dora_frequency_figure(data: dict) -> dict:
-    return _dora_bars(
-        data,
-        "deploys_per_week",
-        f"Deployment frequency ({data['environment']})",
-        "Deployments per week",
-        selectors.DEPLOY_FREQUENCY_BANDS,
-        more_is_better=True,
-    )
+# The DORA keys drawn against their bands: (key, title, axis title, band cut points, more is better, scale).
+DORA_KEY_FIGURES = [
+    ("deploys_per_week", "Deployment frequency ({environment})", "Deployments per week",
+     selectors.DEPLOY_FREQUENCY_BANDS, True, 1.0),
+    ("change_failure_rate", "Change failure rate ({environment})", "Change failure rate (%)",
+     selectors.CHANGE_FAILURE_RATE_BANDS, False, 100.0),
+    ("restore_median_hours", "Time to restore, median", "Hours from impact to mitigation",
+     selectors.RESTORE_HOURS_BANDS, False, 1.0),
+    ("lead_time_median_hours", "Lead time for changes, median", "Hours from commit to deployment",
+     selectors.LEAD_TIME_HOURS_BANDS, False, 1.0),
+]  # fmt: skip
 
 
-def dora_failure_figure(data: dict) -> dict:
-    return _dora_bars(
-        data,
-        "change_failure_rate",
-        f"Change failure rate ({data['environment']})",
-        "Change failure rate (%)",
-        selectors.CHANGE_FAILURE_RATE_BANDS,
-        more_is_better=False,
-        scale=100.0,
-    )
-
-
-def dora_restore_figure(data: dict) -> dict:
-    return _dora_bars(
-        data,
-        "restore_median_hours",
-        "Time to restore, median",
-        "Hours from impact to mitigation",
-        selectors.RESTORE_HOURS_BANDS,
-        more_is_better=False,
-    )
-
-
-def dora_lead_time_figure(data: dict) -> dict:
-    return _dora_bars(
-        data,
-        "lead_time_median_hours",
-        "Lead time for changes, median",
-        "Hours from commit to deployment",
-        selectors.LEAD_TIME_HOURS_BANDS,
-        more_is_better=False,
-    )
-
-
-def dora_weeks_table(data: dict) -> Table:
-    return Table(
-        [
-            Column("week", "Week starting"),
-            Column("deployments", "Deployments"),
-            Column("change_failures", "Change failures"),
-            Column("change_failure_rate", "Change failure rate"),
-        ],
-        [[w["week"], w["deployments"], w["change_failures"], w["change_failure_rate"]] for w in data["weeks"]],
-    )
+def dora_key_figure(data: dict, *, key: str) -> dict:
+    """Return the bars of one DORA key per team and model, over its bands."""
+    _, title, x_title, cuts, more_is_better, scale = next(spec for spec in DORA_KEY_FIGURES if spec[0] == key)
+    title = title.format(environment=data["environment"])
+    return _dora_bars(data, key, title, x_title, cuts, more_is_better=more_is_better, scale=scale)
 
 
 def dora_weeks_figure(data: dict, *, title: str | None = None, height: int = 340) -> dict:
     weeks = [w["week"] for w in data["weeks"]]
     rates = [_scaled(w["change_failure_rate"], 100.0) for w in data["weeks"]]
     traces = [
-        _bar("Deployments", weeks, [w["deployments"] for w in data["weeks"]], 0, texttemplate="%{y}"),
-        _bar("Change failures", weeks, [w["change_failures"] for w in data["weeks"]], 1, texttemplate="%{y}"),
+        *_week_bars(data, [("deployments", "Deployments", 0), ("change_failures", "Change failures", 1)]),
         _line("Change failure rate (%)", weeks, rates, 2, yaxis="y2"),
+        *_previous_period(data, "Deployments", lambda w: w["deployments"], 0),
+        *_previous_period(
+            data, "Change failure rate (%)", lambda w: _scaled(w["change_failure_rate"], 100.0), 2, yaxis="y2"
+        ),
     ]
     layout = _layout(
         title or f"Deployments and change failures per week ({data['environment']})",
@@ -374,39 +388,15 @@ MILESTONE_LABELS = {
 }
 
 
-def incidents_table(data: dict) -> Table:
-    columns = [Column("week", "Week starting"), *(Column(s.lower(), s) for s in SEVERITIES), Column("total", "Total")]
-    return Table(columns, [[w["week"], *(w[s.lower()] for s in SEVERITIES), w["total"]] for w in data["weeks"]])
-
-
 def incidents_figure(data: dict) -> dict:
-    weeks = [w["week"] for w in data["weeks"]]
     traces = [
-        _bar(severity, weeks, [w[severity.lower()] or None for w in data["weeks"]], index, texttemplate="%{y}")
-        for index, severity in enumerate(SEVERITIES)
+        *_week_bars(data, [(severity.lower(), severity, index) for index, severity in enumerate(SEVERITIES)]),
+        *_previous_period(data, "All severities", lambda w: w["total"], 7),
     ]
-    previous = data.get("previous")
-    if previous is not None:
-        traces.append(
-            _line(
-                "All severities, previous period (same week of the period)",
-                weeks,
-                [w["total"] for w in previous["weeks"]][: len(weeks)],
-                7,
-            )
-        )
     return {
         "data": traces,
         "layout": _layout("Incidents per week by severity", "Week detected (Monday)", "Incidents", barmode="stack"),
     }
-
-
-def mttx_table(data: dict) -> Table:
-    columns = [Column("week", "Week starting")]
-    for name, label in MILESTONE_LABELS.items():
-        columns += [Column(f"{name}_median", f"{label}, median (h)"), Column(f"{name}_p90", f"{label}, p90 (h)")]
-    rows = [[w["week"], *(w[c.key] for c in columns[1:])] for w in data["weeks"]]
-    return Table(columns, rows)
 
 
 def mttx_figure(data: dict) -> dict:
@@ -418,6 +408,7 @@ def mttx_figure(data: dict) -> dict:
         p90["line"] = p90["line"] | {"dash": "dot", "width": 1}
         p90["marker"] = {"symbol": f"{SYMBOLS[index]}-open", "size": 7}
         traces.append(p90)
+    traces += _previous_period(data, "Time to resolve, median", lambda w: w["resolve_median"], 7)
     layout = _layout(
         "Time to detect, acknowledge, mitigate and resolve",
         "Week detected (Monday)",
@@ -474,16 +465,13 @@ def versions_figure(data: dict) -> dict:
 
 
 def factors_table(data: dict) -> Table:
-    columns = [Column("week", "Week starting")] + [Column(c["key"], c["label"]) for c in data["categories"]]
-    return Table(columns, [[w["week"], *(w[c["key"]] for c in data["categories"])] for w in data["weeks"]])
+    return week_table(data, [(c["key"], c["label"]) for c in data["categories"]])
 
 
 def factors_figure(data: dict) -> dict:
-    weeks = [w["week"] for w in data["weeks"]]
-    traces = [
-        _bar(c["label"], weeks, [w[c["key"]] or None for w in data["weeks"]], index, texttemplate="%{y}")
-        for index, c in enumerate(data["categories"])
-    ]
+    traces = _week_bars(data, [(c["key"], c["label"], index) for index, c in enumerate(data["categories"])])
+    # The previous period may have other categories: its line counts them all.
+    traces += _previous_period(data, "All factors", lambda w: sum(v for k, v in w.items() if k != "week"), 7)
     layout = _layout(
         "Contributing factors by category", "Week the incident was detected (Monday)", "Factors", barmode="stack"
     )
@@ -493,24 +481,12 @@ def factors_figure(data: dict) -> dict:
 # ---------------------------------------------------------------- follow-through
 
 
-def follow_through_table(data: dict) -> Table:
-    return Table(
-        [
-            Column("week", "Week starting"),
-            Column("opened", "Action items opened"),
-            Column("done", "Action items done"),
-            Column("done_on_time", "Done on time"),
-        ],
-        [[w["week"], w["opened"], w["done"], w["done_on_time"]] for w in data["weeks"]],
-    )
-
-
 def follow_through_figure(data: dict) -> dict:
-    weeks = [w["week"] for w in data["weeks"]]
     traces = [
-        _bar("Opened", weeks, [w["opened"] for w in data["weeks"]], 0, texttemplate="%{y}"),
-        _bar("Done", weeks, [w["done"] for w in data["weeks"]], 2, texttemplate="%{y}"),
-        _line("Done on time", weeks, [w["done_on_time"] for w in data["weeks"]], 3),
+        *_week_bars(data, [("opened", "Opened", 0), ("done", "Done", 2)]),
+        _line("Done on time", _weeks(data), [w["done_on_time"] for w in data["weeks"]], 3),
+        *_previous_period(data, "Opened", lambda w: w["opened"], 0),
+        *_previous_period(data, "Done", lambda w: w["done"], 2),
     ]
     return {
         "data": traces,
@@ -552,11 +528,17 @@ def operational_load_table(data: dict) -> Table:
     )
 
 
+def _budget_percent(week: dict) -> float | None:
+    return None if week["budget_share"] is None else round(week["budget_share"] * 100, 1)
+
+
 def operational_load_figure(data: dict) -> dict:
     traces = []
+    # A team with no load in the period before has no line of it.
+    before = {team["id"]: team for team in (data.get("previous") or {}).get("teams", [])}
     for index, team in enumerate(data["teams"]):
         weeks = [w["week"] for w in team["weeks"]]
-        shares = [None if w["budget_share"] is None else round(w["budget_share"] * 100, 1) for w in team["weeks"]]
+        shares = [_budget_percent(w) for w in team["weeks"]]
         name = team["name"] + (f" ({team['weeks_over_budget']} weeks over)" if team["weeks_over_budget"] else "")
         traces.append(
             _line(
@@ -571,6 +553,9 @@ def operational_load_figure(data: dict) -> dict:
                 hovertemplate=f"{team['name']}: %{{y}}% of budget (%{{customdata}} h)<extra></extra>",
             )
         )
+        if team["id"] in before:
+            compared = {"weeks": team["weeks"], "previous": before[team["id"]]}
+            traces += _previous_period(compared, team["name"], _budget_percent, index)
     layout = _layout(
         "Operational load against each team's budget",
         "Week (Monday)",
@@ -597,26 +582,10 @@ def operational_load_figure(data: dict) -> dict:
 # ---------------------------------------------------------------- game days
 
 
-def game_days_table(data: dict) -> Table:
-    return Table(
-        [
-            Column("week", "Week starting"),
-            Column("drills", "Drills run"),
-            Column("findings", "Findings (contributing factors)"),
-            Column("actions", "Action items"),
-            Column("actions_done", "Action items done"),
-        ],
-        [[w["week"], w["drills"], w["findings"], w["actions"], w["actions_done"]] for w in data["weeks"]],
-    )
-
-
 def game_days_figure(data: dict) -> dict:
-    weeks = [w["week"] for w in data["weeks"]]
     traces = [
-        _bar(label, weeks, [w[key] or None for w in data["weeks"]], index, texttemplate="%{y}")
-        for index, (key, label) in enumerate(
-            [("drills", "Drills run"), ("findings", "Findings"), ("actions", "Action items")]
-        )
+        *_week_bars(data, [("drills", "Drills run", 0), ("findings", "Findings", 1), ("actions", "Action items", 2)]),
+        *_previous_period(data, "Drills run", lambda w: w["drills"], 0),
     ]
     return {
         "data": traces,
@@ -639,9 +608,9 @@ CHARTS: list[Chart] = [
         ),
         empty="No deployment or incident in this view: deployments from a connected pipeline fill this chart.",
         table=dora_table,
-        figure=dora_frequency_figure,
+        figure=partial(dora_key_figure, key="deploys_per_week"),
         has_data=lambda data: bool(data["teams"] or data["models"]),
-        figures=[dora_failure_figure, dora_restore_figure, dora_lead_time_figure],
+        figures=[partial(dora_key_figure, key=key) for key, *_ in DORA_KEY_FIGURES[1:]],
     ),
     Chart(
         key="dora-weeks",
@@ -649,7 +618,14 @@ CHARTS: list[Chart] = [
         title="Deployments and change failures per week",
         description="Finished deployments per week and the share that failed or caused an incident.",
         empty="No deployment in this view: deployments from a connected pipeline fill this chart.",
-        table=dora_weeks_table,
+        table=partial(
+            week_table,
+            columns=[
+                ("deployments", "Deployments"),
+                ("change_failures", "Change failures"),
+                ("change_failure_rate", "Change failure rate"),
+            ],
+        ),
         figure=dora_weeks_figure,
         has_data=_any_week("deployments"),
     ),
@@ -669,7 +645,7 @@ CHARTS: list[Chart] = [
         title="Incidents per week by severity",
         description="Incidents in the week they were detected; drills are counted under game days.",
         empty="No incident in this view: incidents opened by pipelines or declared by people fill this chart.",
-        table=incidents_table,
+        table=partial(week_table, columns=[*((s.lower(), s) for s in SEVERITIES), ("total", "Total")]),
         figure=incidents_figure,
         has_data=_any_week("total"),
     ),
@@ -679,7 +655,14 @@ CHARTS: list[Chart] = [
         title="Time to detect, acknowledge, mitigate and resolve",
         description="Median (solid) and 90th percentile (dotted) per week, in hours.",
         empty="No incident in this view: incident milestones (detected, acknowledged, mitigated, resolved) fill it.",
-        table=mttx_table,
+        table=partial(
+            week_table,
+            columns=[
+                (f"{name}_{which}", f"{label}, {which} (h)")
+                for name, label in MILESTONE_LABELS.items()
+                for which in ("median", "p90")
+            ],
+        ),
         figure=mttx_figure,
         has_data=_any_week("total"),
     ),
@@ -709,7 +692,14 @@ CHARTS: list[Chart] = [
         title="Follow-through",
         description="Action items opened and done each week, and how many were done by their due date.",
         empty="No action item was opened or done in this view.",
-        table=follow_through_table,
+        table=partial(
+            week_table,
+            columns=[
+                ("opened", "Action items opened"),
+                ("done", "Action items done"),
+                ("done_on_time", "Done on time"),
+            ],
+        ),
         figure=follow_through_figure,
         has_data=_any_week("opened", "done"),
     ),
@@ -733,7 +723,15 @@ CHARTS: list[Chart] = [
         title="Game days",
         description="Drills run, what they found and the action items they led to. Left out of DORA and MTTx.",
         empty="No game day in this view: a drill incident (kind: game day) fills this chart.",
-        table=game_days_table,
+        table=partial(
+            week_table,
+            columns=[
+                ("drills", "Drills run"),
+                ("findings", "Findings (contributing factors)"),
+                ("actions", "Action items"),
+                ("actions_done", "Action items done"),
+            ],
+        ),
         figure=game_days_figure,
         has_data=_any_week("drills"),
     ),

@@ -113,16 +113,24 @@ def dora_bands(row: dict) -> dict:
 # ---------------------------------------------------------------- base querysets
 
 
+# Where each kind of row finds the view's team, model and environment.
+INCIDENT_PATHS = {"team": "team", "model": "model", "environment": "environment"}
+DEPLOYMENT_PATHS = {"team": "team", "model": "model_version__model", "environment": "environment"}
+ITEM_PATHS = {"team": "team", "model": "incident__model", "environment": "incident__environment"}
+
+
+def _in_view(rows: QuerySet, filters: InsightsFilters, *, paths: dict[str, str], environment: bool = True) -> QuerySet:
+    """Return the rows of the view's team, model and (unless ``environment`` is False) environment."""
+    chosen = {"team": filters.team, "model": filters.model, "environment": filters.environment if environment else ""}
+    return rows.filter(**{paths[name]: value for name, value in chosen.items() if value})
+
+
 def _visible_incidents(*, user, filters: InsightsFilters, environment: str | None = None) -> QuerySet[Incident]:
     """Return the incidents the user sees that the view selects, detected in its period (drills included)."""
     incidents = Incident.objects.filter(
         incident_visibility_q(user=user), detected_at__gte=filters.since, detected_at__lt=filters.until
     )
-    if filters.team:
-        incidents = incidents.filter(team=filters.team)
-    if filters.model:
-        incidents = incidents.filter(model=filters.model)
-    environment = filters.environment if environment is None else environment
+    incidents = _in_view(incidents, filters, paths=INCIDENT_PATHS, environment=environment is None)
     if environment:
         incidents = incidents.filter(environment=environment)
     return incidents.order_by()
@@ -146,10 +154,7 @@ def _dora_deployments(*, user, filters: InsightsFilters) -> QuerySet[Deployment]
         last_event_at__gte=filters.since,
         last_event_at__lt=filters.until,
     )
-    if filters.team:
-        deployments = deployments.filter(team=filters.team)
-    if filters.model:
-        deployments = deployments.filter(model_version__model=filters.model)
+    deployments = _in_view(deployments, filters, paths=DEPLOYMENT_PATHS, environment=False)
     return deployments.alias(caused_incident=Q(id__in=caused)).order_by()
 
 
@@ -366,12 +371,7 @@ def version_series(*, user, filters: InsightsFilters) -> dict:
     deployments = Deployment.objects.filter(
         model_version__isnull=False, last_event_at__gte=filters.since, last_event_at__lt=filters.until
     )
-    if filters.environment:
-        deployments = deployments.filter(environment=filters.environment)
-    if filters.model:
-        deployments = deployments.filter(model_version__model=filters.model)
-    if filters.team:
-        deployments = deployments.filter(model_version__model__team=filters.team)
+    deployments = _in_view(deployments, filters, paths=DEPLOYMENT_PATHS | {"team": "model_version__model__team"})
     deployed = {
         row["model_version_id"]: row
         for row in deployments.order_by()
@@ -471,12 +471,7 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
     """
 
     items = action_items_visible_to(user=user).order_by()
-    if filters.team:
-        items = items.filter(team=filters.team)
-    if filters.model:
-        items = items.filter(incident__model=filters.model)
-    if filters.environment:
-        items = items.filter(incident__environment=filters.environment)
+    items = _in_view(items, filters, paths=ITEM_PATHS)
     opened = items.filter(created_at__gte=filters.since, created_at__lt=filters.until)
     done = items.filter(status=ActionItemStatus.DONE, resolved_at__gte=filters.since, resolved_at__lt=filters.until)
     # Done on time: resolved on or before the due date, as ActionItem.done_on_time reads it.
@@ -507,12 +502,7 @@ def follow_through_series(*, user, filters: InsightsFilters) -> dict:
         .excluding_drills()
         .order_by()
     )
-    if filters.team:
-        resolved = resolved.filter(team=filters.team)
-    if filters.model:
-        resolved = resolved.filter(model=filters.model)
-    if filters.environment:
-        resolved = resolved.filter(environment=filters.environment)
+    resolved = _in_view(resolved, filters, paths=INCIDENT_PATHS)
     published = Q(postmortem__status=PostmortemStatus.PUBLISHED)
     days_to_publish = HoursBetween(F("postmortem__published_at"), F("resolved_at")) / 24.0
     postmortems = resolved.aggregate(
@@ -568,18 +558,11 @@ def operational_load_series(*, user, filters: InsightsFilters) -> dict:
         resolved_at__gte=filters.since,
         resolved_at__lt=filters.until,
     )
+    incidents = _in_view(incidents, filters, paths=INCIDENT_PATHS)
+    items = _in_view(items, filters, paths=ITEM_PATHS)
     teams = Team.objects.order_by("name")
     if filters.team:
-        incidents, items, teams = (
-            incidents.filter(team=filters.team),
-            items.filter(team=filters.team),
-            teams.filter(pk=filters.team.pk),
-        )
-    if filters.model:
-        incidents, items = incidents.filter(model=filters.model), items.filter(incident__model=filters.model)
-    if filters.environment:
-        incidents = incidents.filter(environment=filters.environment)
-        items = items.filter(incident__environment=filters.environment)
+        teams = teams.filter(pk=filters.team.pk)
 
     worked = HoursBetween(F("resolved_at"), F("acknowledged_at"))
     load: dict[tuple[int, date], dict] = {}

@@ -208,3 +208,44 @@ class TestEmbeddedCharts:
         client.force_login(member)
         html = client.get(team.get_absolute_url()).content.decode()
         assert "No deployment to production this quarter" in html
+
+
+# Versions differ from one period to the next, and a second line per model would double the per-model chart:
+# those two compare in the DORA bars (per team and model) instead.
+COMPARED = {"dora", "dora-weeks", "incidents", "mttx", "factors", "follow-through", "operational-load", "game-days"}
+
+
+def test_every_chart_where_it_makes_sense_draws_the_previous_period(org, member, team, view):
+    from dataclasses import replace
+
+    from insights.views import insights_data
+    from tests.factories import IncidentFactory
+    from tests.insights.conftest import at
+
+    # Load in the period before, for the operational-load line (2 h on 24 February).
+    IncidentFactory(team=team, owner=member, acknowledged_at=at(24, 9, month=2), resolved_at=at(24, 11, month=2))
+    drawn, alone = set(), set()
+    for compare, seen in ((True, drawn), (False, alone)):
+        filters = replace(view, compare=compare)
+        for chart in CHARTS:
+            data = insights_data(user=member, filters=filters, series=chart.series)
+            for figure in (build(data) for build in [chart.figure, *chart.figures]):
+                if any("previous period" in trace.get("name", "").lower() for trace in figure["data"]):
+                    seen.add(chart.key)
+    assert drawn == COMPARED
+    assert alone == set()
+
+
+def test_the_previous_period_is_drawn_at_the_same_week_of_this_one(org, member, view):
+    from dataclasses import replace
+
+    from insights.charts import CHARTS_BY_KEY
+    from insights.views import insights_data
+
+    data = insights_data(user=member, filters=replace(view, compare=True), series="dora")
+    figure = CHARTS_BY_KEY["dora-weeks"].figure(data)
+    (before,) = [trace for trace in figure["data"] if trace["name"] == "Deployments, previous period"]
+    # The two weeks before 2 March, drawn over 2 and 9 March; the one deployment of 20 February in the first.
+    assert before["x"] == ["2026-03-02", "2026-03-09"]
+    assert before["customdata"] == ["2026-02-16", "2026-02-23"]
+    assert before["y"] == [1, 0]
