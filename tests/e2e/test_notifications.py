@@ -64,3 +64,36 @@ def test_a_lead_adds_a_channel_and_sends_a_test(page, live_server, signed_in, te
     expect(page.locator(".flash")).to_contain_text("Test message queued for Pager bridge")
     expect(page.locator(".send-log")).to_contain_text("Test message")
     screenshot(page, "channel-detail")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_someone_outside_the_team_follows_an_incident_and_hears_its_update(
+    browser, live_server, team, lead, outsider, width, screenshot
+):
+    from incidents.services.incidents import incident_resolve
+    from tests.factories import PASSWORD
+
+    incident = incident_open(team=team, title="Scores drifted after the v14 retrain", created_by=lead)
+    dispatch_all()
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", outsider.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}{incident.get_absolute_url()}")
+    follow = page.locator(".follow-form button")
+    expect(follow).to_have_attribute("aria-pressed", "false")
+    expect(page.locator(".follow-count")).to_have_text("0 followers")
+    follow.click()
+    expect(page.locator(".flash")).to_contain_text(f"You follow {incident.reference}")
+    expect(page.locator(".follow-form button")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".follow-count")).to_have_text("1 follower")
+    screenshot(page, f"incident-followed-{width}")
+    incident_resolve(incident=incident, actor=lead)
+    dispatch_all()
+    page.goto(f"{live_server.url}/notifications/")
+    expect(page.locator(".notice-title")).to_have_count(1)
+    expect(page.locator(".notice-title")).to_contain_text(f"{incident.reference} resolved")
+    context.close()
