@@ -16,6 +16,8 @@ CHAPTERS = [
     "demo.chapters.postmortems",
     "demo.chapters.follow_ups",
     "demo.chapters.last_two_weeks",
+    # The sources' deliveries of every deployment the chapters before made.
+    "demo.chapters.deliveries",
     # Last: people hear of everything the chapters before recorded.
     "demo.chapters.notifications",
 ]

@@ -166,10 +166,9 @@ def _seed_deployments(models: dict, versions: dict) -> dict:
         started = at(days=days, hours=hours)
         finished = None if status == DeploymentStatus.IN_PROGRESS else started + timedelta(minutes=9)
         deployment, _ = Deployment.objects.get_or_create(
-            source=None,
+            team=models[name].team,
             external_id=external_id,
             defaults={
-                "team": models[name].team,
                 "model_version": versions[(name, version)],
                 "environment": environment,
                 "status": status,
@@ -387,6 +386,26 @@ def _ranker_story(teams, people, models, versions, deployments) -> None:
     services.incident_transition(incident=incident, to_status="resolved", actor=people["mei"], at=at(-27, 4))
 
 
+def _failed_deployment_incident(*, title: str, failure: Deployment, severity, source_label: str, role, actor, at):
+    """Open the incident a failed deployment opened, as its source told it, and link the deployment by ``role``."""
+    model, version = failure.model_version.model, failure.model_version.version
+    step = failure.failing_step.split(":")[0]
+    incident = services.incident_open(
+        team=failure.team,
+        title=title,
+        kind=IncidentKind.FAILED_DEPLOYMENT,
+        severity=severity,
+        environment=failure.environment,
+        model=model,
+        started_at=failure.started_at,
+        detected_at=failure.finished_at,
+        opening_text=f"{model.name} v{version} failed to deploy to {failure.environment} ({step}).",
+        source_label=source_label,
+    )
+    services.incident_set_deployment_role(incident=incident, deployment=failure, role=role, actor=actor, at=at)
+    return incident
+
+
 def _older_stories(teams, people, models, versions, deployments) -> None:
     title = "Game day: feature store outage drill for fraud scoring"
     if not _story_exists(teams["ml-platform"], title):
@@ -414,21 +433,14 @@ def _older_stories(teams, people, models, versions, deployments) -> None:
 
     title = "fraud-detector v6 staging deploy failed: feature schema mismatch"
     if not _story_exists(teams["fraud"], title):
-        failure = deployments[("fraud-detector", "6", "staging", 1)]
-        incident = services.incident_open(
-            team=teams["fraud"],
+        incident = _failed_deployment_incident(
             title=title,
-            kind=IncidentKind.FAILED_DEPLOYMENT,
+            failure=deployments[("fraud-detector", "6", "staging", 1)],
             severity=Severity.SEV3,
-            environment="staging",
-            model=models["fraud-detector"],
-            started_at=failure.started_at,
-            detected_at=failure.finished_at,
-            opening_text="fraud-detector v6 failed to deploy to staging (integration-tests).",
             source_label="GitHub Actions · fraud-ci",
-        )
-        services.incident_set_deployment_role(
-            incident=incident, deployment=failure, role=LinkRole.CAUSE, actor=people["tomas"], at=at(-30, 2)
+            role=LinkRole.CAUSE,
+            actor=people["tomas"],
+            at=at(-30, 2),
         )
         services.incident_transition(incident=incident, to_status="resolved", actor=people["tomas"], at=at(-29, 4))
         postmortem_mark_not_needed(
@@ -465,21 +477,14 @@ def _older_stories(teams, people, models, versions, deployments) -> None:
 
     title = "home-feed-ranker v26 offline evaluation regression in staging"
     if not _story_exists(teams["recsys"], title):
-        failure = deployments[("home-feed-ranker", "26", "staging", 1)]
-        incident = services.incident_open(
-            team=teams["recsys"],
+        incident = _failed_deployment_incident(
             title=title,
-            kind=IncidentKind.FAILED_DEPLOYMENT,
+            failure=deployments[("home-feed-ranker", "26", "staging", 1)],
             severity=Severity.SEV4,
-            environment="staging",
-            model=models["home-feed-ranker"],
-            started_at=failure.started_at,
-            detected_at=failure.finished_at,
-            opening_text="home-feed-ranker v26 failed to deploy to staging (offline-eval).",
             source_label="GitLab CI · recsys/ranker",
-        )
-        services.incident_set_deployment_role(
-            incident=incident, deployment=failure, role=LinkRole.SUSPECT, actor=people["oliver"], at=at(-12, 3)
+            role=LinkRole.SUSPECT,
+            actor=people["oliver"],
+            at=at(-12, 3),
         )
         services.incident_transition(
             incident=incident,

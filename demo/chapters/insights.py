@@ -53,10 +53,9 @@ def _deploy(model: RegisteredModel, key: str, when: datetime, status: str, lead_
     digest = hashlib.sha1(external_id.encode(), usedforsecurity=False).hexdigest()
     version = _version_at(model, when)
     deployment, _ = Deployment.objects.get_or_create(
-        source=None,
+        team=model.team,
         external_id=external_id,
         defaults={
-            "team": model.team,
             "model_version": version,
             "environment": "production",
             "status": status,

@@ -44,10 +44,9 @@ def seed() -> None:
             continue
         finished = now - timedelta(days=days)
         Deployment.objects.get_or_create(
-            source=None,
+            team=teams[slug],
             external_id=f"demo-week-{slug}-{index}",
             defaults={
-                "team": teams[slug],
                 "model_version": version,
                 "environment": "production",
                 "status": DeploymentStatus.FAILED if failed else DeploymentStatus.SUCCEEDED,
