@@ -1,4 +1,4 @@
-"""The last chapter of the demo: what the sources delivered. Safe to run again.
+"""The sources' chapter of the demo: what they delivered for the deployments made before. Safe to run again.
 
 Every demo deployment of a model a demo source deploys gets that source, and the processed delivery
 the source made for it (``demo/deliveries.py``), so the sources page and each source's delivery log
