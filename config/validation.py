@@ -24,6 +24,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
 from django_filters.constants import EMPTY_VALUES
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
 
@@ -42,6 +43,7 @@ DATE_OUT_OF_RANGE = f"Give a date between {DATE_MIN.isoformat()} and {DATE_MAX.i
 TEXT_HAS_NUL = "Text may not contain NUL characters."
 TEXT_HAS_SURROGATE = "Text may not contain unpaired UTF-16 surrogates (\\ud800-\\udfff alone)."
 PARAMETER_EMPTY = "Give a value, or leave the parameter out."
+NOT_TEXT = "Give text: a JSON string."
 NOT_A_BOOLEAN = "Give true or false (or 1 or 0)."
 JSON_TEXT_REFUSED = "The JSON body holds text that cannot be stored: {problem}"
 
@@ -292,6 +294,29 @@ ID_PATH_PATTERN = "[0-9]{1,18}"
 
 
 # Django REST framework ----------------------------------------------------------------------------
+
+
+class TextField(serializers.CharField):
+    """Text in a JSON body: a JSON string. DRF's CharField also takes a number and stores its digits."""
+
+    default_error_messages = {"invalid": NOT_TEXT}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class IdOrNameField(serializers.CharField):
+    """A reference in a JSON body that is an id or a name (``"team": 3`` or ``"team": "fraud"``): read as text."""
+
+    default_error_messages = {"invalid": NOT_TEXT}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class WholeNumberField(serializers.IntegerField):

@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.validation import DateField, IdRelatedField, QueryParams
+from config.validation import DateField, IdRelatedField, QueryParams, TextField
 from incidents.models import RegisteredModel
 from postmortems.learnings_forms import DATES_REVERSED
 from postmortems.models import FactorCategory
@@ -20,7 +20,7 @@ QUERY_REQUIRED = "Give the words to search for in q."
 
 
 class SearchParamsSerializer(QueryParams):
-    q = serializers.CharField(
+    q = TextField(
         max_length=MAX_QUERY_LENGTH,
         trim_whitespace=True,
         error_messages={
@@ -33,7 +33,7 @@ class SearchParamsSerializer(QueryParams):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False)
     model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False)
     category = serializers.ChoiceField(choices=FactorCategory.choices, required=False)
-    tag = serializers.CharField(max_length=60, required=False)
+    tag = TextField(max_length=60, required=False)
     since = DateField(required=False)
     until = DateField(required=False)
     page = serializers.IntegerField(min_value=1, max_value=MAX_PAGE, required=False, default=1)
@@ -45,19 +45,19 @@ class SearchParamsSerializer(QueryParams):
 
 
 class SearchHitSerializer(serializers.Serializer):
-    kind = serializers.CharField()
+    kind = TextField()
     id = serializers.IntegerField(source="object_id")
-    title = serializers.CharField(help_text="HTML: escaped, matches in <mark>.")
-    snippet = serializers.CharField(help_text="HTML: escaped, matches in <mark>.")
-    url = serializers.CharField()
-    reference = serializers.CharField()
-    team = serializers.CharField(source="team_name")
+    title = TextField(help_text="HTML: escaped, matches in <mark>.")
+    snippet = TextField(help_text="HTML: escaped, matches in <mark>.")
+    url = TextField()
+    reference = TextField()
+    team = TextField(source="team_name")
     occurred_at = serializers.DateTimeField()
     score = serializers.FloatField()
 
 
 class SearchAnswerSerializer(serializers.Serializer):
-    query = serializers.CharField()
+    query = TextField()
     page = serializers.IntegerField()
     has_next = serializers.BooleanField()
     results = SearchHitSerializer(many=True, source="hits")

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.validation import DateTimeField, id_parse
+from config.validation import DateTimeField, IdOrNameField, TextField, id_parse
 from experiments.models import (
     Arm,
     Experiment,
@@ -25,7 +25,7 @@ USE_ACTION = "{field} cannot be changed here: use POST /api/v1/{path}/{{id}}/{ac
 
 class VersionRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    version = serializers.CharField()
+    version = TextField()
 
 
 def share_field(**options) -> serializers.DecimalField:
@@ -45,8 +45,8 @@ class TrafficStepSerializer(serializers.ModelSerializer):
 
 
 class ExperimentSerializer(serializers.ModelSerializer):
-    reference = serializers.CharField(read_only=True)
-    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    reference = TextField(read_only=True)
+    web_url = TextField(source="get_absolute_url", read_only=True)
     team = TeamRefSerializer(read_only=True)
     model = ModelRefSerializer(read_only=True)
     candidate_version = VersionRefSerializer(read_only=True)
@@ -110,15 +110,15 @@ def _version_of(model, value, field: str) -> ModelVersion | None:
 
 class ExperimentCreateSerializer(serializers.Serializer):
     team = TeamField()
-    model = serializers.CharField(max_length=200, help_text="Model id or name in the team.")
-    environment = serializers.CharField(max_length=100)
+    model = IdOrNameField(max_length=200, help_text="Model id or name in the team.")
+    environment = TextField(max_length=100)
     kind = serializers.ChoiceField(choices=ExperimentKind.choices, default=ExperimentKind.CANARY)
-    candidate_version = serializers.CharField(max_length=64, help_text="Version string (or id) of the candidate.")
-    control_version = serializers.CharField(
+    candidate_version = IdOrNameField(max_length=64, help_text="Version string (or id) of the candidate.")
+    control_version = IdOrNameField(
         max_length=64, required=False, allow_blank=True, allow_null=True, help_text="Version string (or id)."
     )
-    hypothesis = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
-    deciding_metric = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    hypothesis = TextField(required=False, allow_blank=True, default="", max_length=20_000)
+    deciding_metric = TextField(required=False, allow_blank=True, default="", max_length=200)
     traffic_percent = share_field(required=False, allow_null=True)
     started_at = DateTimeField(required=False, allow_null=True)
     restricted = serializers.BooleanField(default=False)
@@ -132,8 +132,8 @@ class ExperimentCreateSerializer(serializers.Serializer):
 
 
 class ExperimentUpdateSerializer(serializers.Serializer):
-    hypothesis = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
-    deciding_metric = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    hypothesis = TextField(required=False, allow_blank=True, max_length=20_000)
+    deciding_metric = TextField(required=False, allow_blank=True, max_length=200)
     kind = serializers.ChoiceField(choices=ExperimentKind.choices, required=False)
     restricted = serializers.BooleanField(required=False)
 
@@ -150,18 +150,18 @@ class TrafficStepCreateSerializer(serializers.Serializer):
     percent = share_field()
     at = DateTimeField(required=False, allow_null=True)
     step_index = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10_000)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    note = TextField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class ConcludeSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=[(value, value) for value in ACTION_FOR_OUTCOME])
-    reason = serializers.CharField(max_length=10_000)
+    reason = TextField(max_length=10_000)
     at = DateTimeField(required=False, allow_null=True)
 
 
 class GameDaySerializer(serializers.ModelSerializer):
-    reference = serializers.CharField(read_only=True)
-    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    reference = TextField(read_only=True)
+    web_url = TextField(source="get_absolute_url", read_only=True)
     team = TeamRefSerializer(read_only=True)
     model = ModelRefSerializer(read_only=True, allow_null=True)
     facilitator = UserRefSerializer(read_only=True, allow_null=True)
@@ -207,15 +207,15 @@ class GameDaySerializer(serializers.ModelSerializer):
 
 
 class GameDayPlanSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    hypothesis = serializers.CharField(max_length=20_000)
-    model = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
-    environment = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    component = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = TextField(max_length=200)
+    hypothesis = TextField(max_length=20_000)
+    model = IdOrNameField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    environment = TextField(max_length=100, required=False, allow_blank=True)
+    component = TextField(max_length=200, required=False, allow_blank=True)
     injection_kind = serializers.ChoiceField(choices=InjectionKind.choices, required=False)
-    injection = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    blast_radius = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
-    abort_conditions = serializers.CharField(max_length=20_000, required=False, allow_blank=True)
+    injection = TextField(max_length=20_000, required=False, allow_blank=True)
+    blast_radius = TextField(max_length=20_000, required=False, allow_blank=True)
+    abort_conditions = TextField(max_length=20_000, required=False, allow_blank=True)
     scheduled_at = DateTimeField()
     duration_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
     facilitator = UserField(required=False, allow_null=True)
@@ -253,11 +253,11 @@ class GameDayUpdateSerializer(GameDayPlanSerializer):
 
 class GameDayFinishSerializer(serializers.Serializer):
     hypothesis_held = serializers.BooleanField(allow_null=True)
-    observations = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    observations = TextField(required=False, allow_blank=True, default="", max_length=20_000)
 
 
 class GameDayAbortSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=10_000)
+    reason = TextField(max_length=10_000)
 
 
 class IncidentAttachSerializer(serializers.Serializer):

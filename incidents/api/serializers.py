@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.validation import DateTimeField, id_parse
+from config.validation import DateTimeField, IdOrNameField, TextField, id_parse
 from incidents.models import Incident, IncidentKind, ModelVersion, RegisteredModel, Severity
 from incidents.services.incidents import NOTE_MAX_LENGTH
 
@@ -25,24 +25,24 @@ MANAGED_FIELDS = {
 
 class UserRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    username = serializers.CharField()
-    full_name = serializers.CharField(source="get_full_name")
+    username = TextField()
+    full_name = TextField(source="get_full_name")
 
 
 class TeamRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    slug = serializers.CharField()
-    name = serializers.CharField()
+    slug = TextField()
+    name = TextField()
 
 
 class ModelRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    name = serializers.CharField()
+    name = TextField()
 
 
 class IncidentSerializer(serializers.ModelSerializer):
-    reference = serializers.CharField(read_only=True)
-    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    reference = TextField(read_only=True)
+    web_url = TextField(source="get_absolute_url", read_only=True)
     team = TeamRefSerializer(read_only=True)
     owner = UserRefSerializer(read_only=True, allow_null=True)
     model = ModelRefSerializer(read_only=True, allow_null=True)
@@ -137,14 +137,14 @@ class _ManagedFieldsMixin:
 
 class IncidentCreateSerializer(serializers.Serializer):
     team = TeamField()
-    title = serializers.CharField(max_length=300)
+    title = TextField(max_length=300)
     kind = serializers.ChoiceField(choices=IncidentKind.choices, default=IncidentKind.OTHER)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
-    environment = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    model = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    summary = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
-    impact = serializers.CharField(required=False, allow_blank=True, default="", max_length=50_000)
-    tags = serializers.ListField(child=serializers.CharField(max_length=80), required=False, default=list)
+    environment = TextField(max_length=100, required=False, allow_blank=True, default="")
+    model = IdOrNameField(max_length=200, required=False, allow_blank=True, default="")
+    summary = TextField(required=False, allow_blank=True, default="", max_length=50_000)
+    impact = TextField(required=False, allow_blank=True, default="", max_length=50_000)
+    tags = serializers.ListField(child=TextField(max_length=80), required=False, default=list)
     restricted = serializers.BooleanField(required=False, default=False)
     started_at = DateTimeField(required=False, allow_null=True, default=None)
     detected_at = DateTimeField(required=False, allow_null=True, default=None)
@@ -165,12 +165,12 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 
 class IncidentUpdateSerializer(_ManagedFieldsMixin, serializers.Serializer):
-    title = serializers.CharField(max_length=300, required=False)
+    title = TextField(max_length=300, required=False)
     kind = serializers.ChoiceField(choices=IncidentKind.choices, required=False)
-    environment = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    summary = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
-    impact = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
-    tags = serializers.ListField(child=serializers.CharField(max_length=80), required=False)
+    environment = TextField(max_length=100, required=False, allow_blank=True)
+    summary = TextField(required=False, allow_blank=True, max_length=50_000)
+    impact = TextField(required=False, allow_blank=True, max_length=50_000)
+    tags = serializers.ListField(child=TextField(max_length=80), required=False)
     restricted = serializers.BooleanField(required=False)
     started_at = DateTimeField(required=False)
     detected_at = DateTimeField(required=False)
@@ -180,12 +180,12 @@ class IncidentUpdateSerializer(_ManagedFieldsMixin, serializers.Serializer):
 
 
 class TransitionSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    note = TextField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class SeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    note = TextField(required=False, allow_blank=True, max_length=500, default="")
 
 
 class AssignSerializer(serializers.Serializer):
@@ -193,16 +193,16 @@ class AssignSerializer(serializers.Serializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
+    text = TextField(max_length=NOTE_MAX_LENGTH)
 
 
 class TimelineItemSerializer(serializers.Serializer):
     """An entry of the timeline, or an alias move of a linked model (``id`` null, ``alias_move`` set)."""
 
     id = serializers.SerializerMethodField()
-    kind = serializers.CharField()
+    kind = TextField()
     occurred_at = serializers.DateTimeField()
-    text = serializers.CharField()
+    text = TextField()
     author = serializers.SerializerMethodField()
     source = serializers.SerializerMethodField()
     old_value = serializers.SerializerMethodField()
@@ -251,7 +251,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
     version_count = serializers.IntegerField(read_only=True)
     open_incident_count = serializers.IntegerField(read_only=True)
     aliases = serializers.SerializerMethodField()
-    web_url = serializers.CharField(source="get_absolute_url", read_only=True)
+    web_url = TextField(source="get_absolute_url", read_only=True)
 
     class Meta:
         model = RegisteredModel

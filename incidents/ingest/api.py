@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from config.api import OptionalUrlField
-from config.validation import IdFilter, IdOrNameFilter
+from config.validation import IdFilter, IdOrNameFilter, TextField
 from incidents.models import Delivery, Deployment, DeploymentStatus
 from incidents.selectors.deliveries import delivery_list_for_user, deployment_list_for_user
 from incidents.services.deliveries import delivery_replay
@@ -31,7 +31,7 @@ class DeliveryFilter(django_filters.FilterSet):
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    source_name = serializers.CharField(source="source.name", read_only=True)
+    source_name = TextField(source="source.name", read_only=True)
     team = serializers.IntegerField(source="source.team_id", read_only=True)
 
     class Meta:
@@ -101,9 +101,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             202: inline_serializer(
                 "DeliveryReplayed",
                 {
-                    "message": serializers.CharField(),
+                    "message": TextField(),
                     "delivery": serializers.IntegerField(),
-                    "status": serializers.CharField(),
+                    "status": TextField(),
                 },
             )
         },
@@ -138,7 +138,7 @@ class DeploymentFilter(django_filters.FilterSet):
 
 
 class DeploymentSerializer(serializers.ModelSerializer):
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
+    team_slug = TextField(source="team.slug", read_only=True)
     run_url = OptionalUrlField(read_only=True)
     model = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()

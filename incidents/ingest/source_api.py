@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from config.validation import IdOrNameFilter, IdRelatedField, id_parse
+from config.validation import IdOrNameFilter, IdRelatedField, TextField, id_parse
 from incidents.ingest.views import source_send_test_delivery
 from incidents.models import RegisteredModel, Source, SourceKind
 from incidents.models.sources import ModelPatternField
@@ -61,9 +61,9 @@ class TeamReferenceField(serializers.Field):
 
 class SourceSerializer(serializers.ModelSerializer):
     team = serializers.IntegerField(source="team_id", read_only=True)
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
-    webhook_url = serializers.CharField(read_only=True)
+    team_slug = TextField(source="team.slug", read_only=True)
+    kind_label = TextField(source="get_kind_display", read_only=True)
+    webhook_url = TextField(read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,10 +93,10 @@ class SourceSerializer(serializers.ModelSerializer):
 
 class SourceCreateSerializer(serializers.Serializer):
     team = TeamReferenceField()
-    kind = serializers.CharField()
-    name = serializers.CharField(max_length=120)
+    kind = TextField()
+    name = TextField(max_length=120)
     environment_severity = serializers.JSONField(required=False)
-    model_pattern = serializers.CharField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
+    model_pattern = TextField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
     model_pattern_field = serializers.ChoiceField(choices=ModelPatternField.choices, required=False)
     default_model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False, allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT_PER_MINUTE, required=False)
@@ -108,7 +108,7 @@ class SourceCreateSerializer(serializers.Serializer):
 
 
 class SourceCreatedSerializer(SourceSerializer):
-    secret = serializers.CharField(read_only=True, help_text="Shown in this answer only.")
+    secret = TextField(read_only=True, help_text="Shown in this answer only.")
 
     class Meta(SourceSerializer.Meta):
         fields = [*SourceSerializer.Meta.fields, "secret"]
@@ -116,10 +116,10 @@ class SourceCreatedSerializer(SourceSerializer):
 
 
 class SourceOptionsSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
+    name = TextField(max_length=120, required=False)
     is_active = serializers.BooleanField(required=False)
     environment_severity = serializers.JSONField(required=False)
-    model_pattern = serializers.CharField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
+    model_pattern = TextField(max_length=300, required=False, allow_blank=True, trim_whitespace=False)
     model_pattern_field = serializers.ChoiceField(choices=ModelPatternField.choices, required=False)
     default_model = IdRelatedField(queryset=RegisteredModel.objects.all(), required=False, allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(min_value=1, max_value=MAX_RATE_LIMIT_PER_MINUTE, required=False)
@@ -199,7 +199,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         responses={
             200: inline_serializer(
                 "RotatedSecret",
-                {"secret": serializers.CharField(), "previous_expires_at": serializers.DateTimeField(allow_null=True)},
+                {"secret": TextField(), "previous_expires_at": serializers.DateTimeField(allow_null=True)},
             )
         },
     )
@@ -223,12 +223,12 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 {
                     "accepted": serializers.BooleanField(),
                     "webhook_status": serializers.IntegerField(),
-                    "message": serializers.CharField(),
+                    "message": TextField(),
                     "answer": serializers.DictField(),
                     "delivery": serializers.IntegerField(allow_null=True),
-                    "delivery_url": serializers.CharField(allow_null=True),
+                    "delivery_url": TextField(allow_null=True),
                     "test": serializers.BooleanField(),
-                    "outcome": serializers.CharField(),
+                    "outcome": TextField(),
                 },
             ),
             409: OpenApiResponse(description="The source is inactive or has no valid secret."),

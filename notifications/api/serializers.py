@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.validation import IdOrNameField, TextField
 from notifications.messages import message_for_event
 from notifications.models import ALL_EVENTS, Channel, ChannelKind, EventKind, Follow, Notification, NotificationSend
 
@@ -9,7 +10,7 @@ class NotificationSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(source="event.kind", choices=EventKind.choices, read_only=True)
     title = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
-    url = serializers.CharField(source="event.url", read_only=True)
+    url = TextField(source="event.url", read_only=True)
     facts = serializers.JSONField(source="event.facts", read_only=True)
     read = serializers.SerializerMethodField()
     occurred_at = serializers.DateTimeField(source="event.occurred_at", read_only=True)
@@ -55,7 +56,7 @@ class EventsField(serializers.JSONField):
 
 class ChannelSerializer(serializers.ModelSerializer):
     team = serializers.IntegerField(source="team_id", read_only=True)
-    team_slug = serializers.CharField(source="team.slug", read_only=True)
+    team_slug = TextField(source="team.slug", read_only=True)
     events = EventsField()
     url = serializers.SerializerMethodField(help_text="The URL or address; shown in full to the team's leads only.")
 
@@ -73,7 +74,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
 
 class ChannelCreatedSerializer(ChannelSerializer):
-    secret = serializers.CharField(
+    secret = TextField(
         read_only=True,
         allow_blank=True,
         help_text="Webhook channels only: the whsec_ signing key, shown in this answer only.",
@@ -85,24 +86,24 @@ class ChannelCreatedSerializer(ChannelSerializer):
 
 
 class ChannelWriteSerializer(serializers.Serializer):
-    team = serializers.CharField(help_text="The team's id or slug.")
+    team = IdOrNameField(help_text="The team's id or slug.")
     kind = serializers.ChoiceField(choices=ChannelKind.choices)
-    name = serializers.CharField(max_length=120)
-    url = serializers.CharField(max_length=1000)
+    name = TextField(max_length=120)
+    url = TextField(max_length=1000)
     events = EventsField()
     active = serializers.BooleanField(default=True)
 
 
 class ChannelUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120, required=False)
-    url = serializers.CharField(max_length=1000, required=False)
+    name = TextField(max_length=120, required=False)
+    url = TextField(max_length=1000, required=False)
     events = EventsField(required=False)
     active = serializers.BooleanField(required=False)
 
 
 class NotificationSendSerializer(serializers.ModelSerializer):
     event = serializers.SerializerMethodField()
-    message_id = serializers.CharField(read_only=True)
+    message_id = TextField(read_only=True)
 
     class Meta:
         model = NotificationSend
@@ -128,9 +129,9 @@ class NotificationSendSerializer(serializers.ModelSerializer):
 
 class FollowSerializer(serializers.ModelSerializer):
     incident = serializers.IntegerField(source="incident_id", read_only=True)
-    reference = serializers.CharField(source="incident.reference", read_only=True)
-    title = serializers.CharField(source="incident.title", read_only=True)
-    status = serializers.CharField(source="incident.status", read_only=True)
+    reference = TextField(source="incident.reference", read_only=True)
+    title = TextField(source="incident.title", read_only=True)
+    status = TextField(source="incident.status", read_only=True)
     url = serializers.SerializerMethodField()
 
     class Meta:

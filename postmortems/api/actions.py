@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from config.api import OptionalUrlField
-from config.validation import DateField, IdField, IdFilter, IdRelatedField, form_error, id_parse
+from config.validation import DateField, IdField, IdFilter, IdRelatedField, TextField, form_error, id_parse
 from incidents.models import Incident
 from incidents.selectors.incidents import incidents_visible_to
 from postmortems.models import (
@@ -51,7 +51,7 @@ def raise_api_error(error: ActionItemError):
 
 class PersonSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    username = serializers.CharField()
+    username = TextField()
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
@@ -62,11 +62,11 @@ class ActionItemSerializer(serializers.ModelSerializer):
     owner = PersonSerializer()
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     incident = serializers.PrimaryKeyRelatedField(read_only=True)
-    incident_reference = serializers.CharField(source="incident.reference", read_only=True)
+    incident_reference = TextField(source="incident.reference", read_only=True)
     postmortem = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     tracker_url = OptionalUrlField(read_only=True, help_text="The issue in an external tracker, or null.")
     overdue = serializers.SerializerMethodField()
-    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    url = TextField(source="get_absolute_url", read_only=True)
 
     class Meta:
         model = ActionItem
@@ -119,13 +119,13 @@ class OwnerInput(serializers.Field):
 
 class ActionItemWriteSerializer(serializers.Serializer):
     # Blank title and verification reach the service, whose messages say what to write.
-    title = serializers.CharField(max_length=200, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    title = TextField(max_length=200, allow_blank=True)
+    description = TextField(required=False, allow_blank=True, max_length=20_000)
     owner = OwnerInput()
     kind = serializers.ChoiceField(choices=ActionItemKind.choices, required=False)
     priority = serializers.ChoiceField(choices=ActionItemPriority.choices, required=False)
     due_date = DateField(required=False)
-    verification = serializers.CharField(max_length=5000, allow_blank=True)
+    verification = TextField(max_length=5000, allow_blank=True)
     tracker_url = OptionalUrlField(required=False, max_length=500)
 
 
@@ -151,13 +151,13 @@ class ActionItemCreateSerializer(ActionItemWriteSerializer):
 
 class ActionItemUpdateSerializer(ActionItemWriteSerializer):
     status = serializers.ChoiceField(choices=ActionItemStatus.choices, required=False)
-    wont_do_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    wont_do_reason = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class BulkStatusSerializer(serializers.Serializer):
     items = serializers.ListField(child=IdField(), max_length=200)
     status = serializers.ChoiceField(choices=ActionItemStatus.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    reason = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class OwnerFilterField(forms.CharField):

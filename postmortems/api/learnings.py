@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from config.markdown import render_markdown
-from config.validation import IdRelatedField
+from config.validation import IdRelatedField, TextField
 from incidents.models import RegisteredModel
 from postmortems.models import FactorCategory, Learning
 from postmortems.selectors.learnings import learning_list, learnings_with_relations
@@ -35,7 +35,7 @@ class LearningSerializer(serializers.ModelSerializer):
     source_postmortems = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     body_html = serializers.SerializerMethodField()
-    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    url = TextField(source="get_absolute_url", read_only=True)
 
     class Meta:
         model = Learning
@@ -70,10 +70,10 @@ class LearningSerializer(serializers.ModelSerializer):
 
 
 class LearningWriteSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
-    body = serializers.CharField(max_length=20_000)
+    title = TextField(max_length=200)
+    body = TextField(max_length=20_000)
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True)
-    tags = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=12)
+    tags = serializers.ListField(child=TextField(max_length=60), required=False, max_length=12)
     models = IdRelatedField(
         queryset=RegisteredModel.objects.all(), many=True, required=False, source="registered_models"
     )

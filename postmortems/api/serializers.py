@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from config.validation import IdField, QueryParams, VersionField
+from config.validation import IdField, QueryParams, TextField, VersionField
 from incidents.models import IncidentKind
 from postmortems.models import (
     FactorCategory,
@@ -18,10 +18,10 @@ from postmortems.models import (
 
 class IncidentSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    reference = serializers.CharField()
-    title = serializers.CharField()
-    severity = serializers.CharField()
-    team = serializers.CharField(source="team.slug")
+    reference = TextField()
+    title = TextField()
+    severity = TextField()
+    team = TextField(source="team.slug")
 
 
 class PostmortemListSerializer(serializers.ModelSerializer):
@@ -50,24 +50,24 @@ class PostmortemListSerializer(serializers.ModelSerializer):
 
 class FactorSerializer(serializers.Serializer):
     id = serializers.IntegerField(allow_null=True)
-    category = serializers.CharField()
-    category_label = serializers.CharField()
-    description = serializers.CharField()
+    category = TextField()
+    category_label = TextField()
+    description = TextField()
     model_version_id = serializers.IntegerField(allow_null=True)
-    model_version_label = serializers.CharField()
+    model_version_label = TextField()
     deployment_id = serializers.IntegerField(allow_null=True)
-    deployment_label = serializers.CharField()
+    deployment_label = TextField()
 
 
 class ReviewerSerializer(serializers.Serializer):
-    username = serializers.CharField(source="user.username")
+    username = TextField(source="user.username")
     invited_at = serializers.DateTimeField(source="created_at")
 
 
 class ReviewSerializer(serializers.Serializer):
-    reviewer = serializers.CharField(source="reviewer.username", allow_null=True)
-    decision = serializers.CharField()
-    comment = serializers.CharField()
+    reviewer = TextField(source="reviewer.username", allow_null=True)
+    decision = TextField()
+    comment = TextField()
     revision = serializers.IntegerField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -124,10 +124,10 @@ class PostmortemDetailSerializer(PostmortemListSerializer):
 
 
 class PostmortemListParamsSerializer(QueryParams):
-    team = serializers.CharField(required=False, max_length=100, help_text="Team slug or id")
+    team = TextField(required=False, max_length=100, help_text="Team slug or id")
     status = serializers.ChoiceField(choices=PostmortemStatus.choices, required=False)
     incident = IdField(required=False)
-    q = serializers.CharField(required=False, max_length=200, allow_blank=True, help_text="Words in the title")
+    q = TextField(required=False, max_length=200, allow_blank=True, help_text="Words in the title")
 
 
 class PostmortemCreateSerializer(serializers.Serializer):
@@ -138,7 +138,7 @@ class PostmortemCreateSerializer(serializers.Serializer):
 class FactorInputSerializer(serializers.Serializer):
     id = IdField(required=False, allow_null=True)
     category = serializers.ChoiceField(choices=FactorCategory.choices, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+    description = TextField(required=False, allow_blank=True, max_length=10_000)
     model_version = IdField(required=False, allow_null=True)
     deployment = IdField(required=False, allow_null=True)
     delete = serializers.BooleanField(required=False, default=False)
@@ -146,17 +146,17 @@ class FactorInputSerializer(serializers.Serializer):
 
 class PostmortemUpdateSerializer(serializers.Serializer):
     based_on = VersionField(help_text="The version your text starts from.")
-    title = serializers.CharField(required=False, max_length=300)
+    title = TextField(required=False, max_length=300)
     content = serializers.DictField(
         required=False, help_text="Section key to text (or, for a chain of whys, a list of {why, because})."
     )
     factors = FactorInputSerializer(many=True, required=False, max_length=60)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    note = TextField(required=False, allow_blank=True, max_length=300)
 
 
 class SubmitSerializer(serializers.Serializer):
     reviewers = serializers.ListField(
-        child=serializers.CharField(max_length=150),
+        child=TextField(max_length=150),
         required=False,
         default=list,
         max_length=50,
@@ -165,7 +165,7 @@ class SubmitSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+    comment = TextField(required=False, allow_blank=True, default="", max_length=10_000)
 
 
 class PublishSerializer(serializers.Serializer):
@@ -184,45 +184,43 @@ class PublishSerializer(serializers.Serializer):
 
 
 class ReopenSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+    reason = TextField(required=False, allow_blank=True, default="", max_length=300)
 
 
 class VersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     revision = serializers.IntegerField()
     based_on = serializers.IntegerField(allow_null=True)
-    author = serializers.CharField(source="author.username", allow_null=True, default=None)
-    note = serializers.CharField()
-    title = serializers.CharField()
+    author = TextField(source="author.username", allow_null=True, default=None)
+    note = TextField()
+    title = TextField()
     content = serializers.JSONField()
     factors = serializers.JSONField()
     created_at = serializers.DateTimeField()
 
 
 class FindingSerializer(serializers.Serializer):
-    rule = serializers.CharField(source="rule_id")
-    title = serializers.CharField()
+    rule = TextField(source="rule_id")
+    title = TextField()
     start = serializers.IntegerField()
     end = serializers.IntegerField()
-    text = serializers.CharField()
-    explanation = serializers.CharField()
-    reframing = serializers.CharField(help_text="A question that reframes the sentence around the system.")
-    sentence = serializers.CharField(help_text="The sentence the finding sits in, as written.")
-    rewrite = serializers.CharField(
-        help_text="The sentence said about the system instead of a person; empty when no rewrite fits."
-    )
+    text = TextField()
+    explanation = TextField()
+    reframing = TextField(help_text="A question that reframes the sentence around the system.")
+    sentence = TextField(help_text="The sentence the finding sits in, as written.")
+    rewrite = TextField(help_text="The sentence said about the system instead of a person; empty when no rewrite fits.")
 
 
 class SectionFindingSerializer(serializers.Serializer):
-    section = serializers.CharField(source="section_key")
-    section_title = serializers.CharField()
-    fingerprint = serializers.CharField()
+    section = TextField(source="section_key")
+    section_title = TextField()
+    fingerprint = TextField()
     acknowledged = serializers.BooleanField()
     finding = FindingSerializer()
 
 
 class BlamelessCheckSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=100_000, allow_blank=True, trim_whitespace=False)
+    text = TextField(max_length=100_000, allow_blank=True, trim_whitespace=False)
 
 
 class TemplateSectionSerializer(serializers.ModelSerializer):
@@ -259,8 +257,8 @@ class TemplateSerializer(serializers.ModelSerializer):
 
 class TemplateWriteSerializer(serializers.Serializer):
     team = serializers.SlugField(required=False, help_text="Slug of the team (on create).")
-    name = serializers.CharField(max_length=120)
-    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    name = TextField(max_length=120)
+    description = TextField(required=False, allow_blank=True, default="", max_length=2000)
     incident_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=IncidentKind.choices), required=False, default=list
     )

@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.validation import id_parse
+from config.validation import TextField, id_parse
 from incidents.models import Incident
 from postmortems.api import serializers as api
 from postmortems.models import Postmortem, Template
@@ -142,7 +142,7 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             409: inline_serializer(
                 "EditConflict",
                 {
-                    "message": serializers.CharField(),
+                    "message": TextField(),
                     "current_version": serializers.IntegerField(),
                     "based_on": serializers.IntegerField(),
                     "current": serializers.JSONField(),
@@ -257,7 +257,7 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             400: inline_serializer(
                 "PublishRefused",
                 {
-                    "message": serializers.CharField(),
+                    "message": TextField(),
                     "open_findings": api.SectionFindingSerializer(many=True, required=False),
                 },
             ),

@@ -3,13 +3,14 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from config.validation import TextField
 from teams.models import Membership, Team
 
 User = get_user_model()
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
-    full_name = serializers.CharField(source="get_full_name", read_only=True)
+    full_name = TextField(source="get_full_name", read_only=True)
     email = serializers.EmailField(read_only=True, allow_null=True, help_text="Shown to team-mates and staff only.")
 
     class Meta:
@@ -51,7 +52,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
-    full_name = serializers.CharField(source="get_full_name", read_only=True)
+    full_name = TextField(source="get_full_name", read_only=True)
     teams = serializers.SerializerMethodField()
 
     class Meta:

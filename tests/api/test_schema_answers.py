@@ -8,7 +8,7 @@ promised a string, two lists answered in another shape than declared, and filter
 import pytest
 
 from config.api import FILTER_MEANINGLESS
-from config.validation import NOT_A_BOOLEAN, PARAMETER_EMPTY
+from config.validation import NOT_A_BOOLEAN, NOT_TEXT, PARAMETER_EMPTY
 from incidents.pagination import PAGE_SIZE_INVALID
 from postmortems.services.templates import template_builtins_ensure
 from tests.factories import (
@@ -144,3 +144,12 @@ def test_a_page_size_past_the_largest_reads_as_the_largest(token_client_for, mem
     answer = token_client_for(member).get("/api/v1/models/?page_size=99999999999999999999999")
     assert answer.status_code == 200
     assert answer.json()["count"] == 1
+
+
+def test_a_number_where_the_schema_says_text_is_refused(token_client_for, member, team):
+    item = ActionItemFactory(team=team, owner=member)
+    answer = token_client_for(member).patch(f"/api/v1/action-items/{item.pk}/", {"title": 4549}, format="json")
+    assert answer.status_code == 400
+    assert answer.json()["title"] == [NOT_TEXT]
+    item.refresh_from_db()
+    assert item.title != "4549"
