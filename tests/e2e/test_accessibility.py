@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 DESKTOP = {"width": 1280, "height": 860}
+LAPTOP = {"width": 1024, "height": 768}
 PHONE = {"width": 390, "height": 844}
 
 MISSING_REFERENCES = """() => {
@@ -241,7 +242,7 @@ def _draft_edit_url(live_server) -> str:
     return f"{live_server.url}/postmortems/{draft.pk}/edit/"
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@pytest.mark.parametrize("viewport", [DESKTOP, LAPTOP, PHONE], ids=["desktop", "laptop", "phone"])
 def test_the_editor_never_hides_the_focused_control_under_the_sticky_bar(browser, live_server, demo, viewport):
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
