@@ -295,9 +295,9 @@ DORA_KEY_FIGURES = [
      selectors.DEPLOY_FREQUENCY_BANDS, True, 1.0),
     ("change_failure_rate", "Change failure rate ({environment})", "Change failure rate (%)",
      selectors.CHANGE_FAILURE_RATE_BANDS, False, 100.0),
-    ("restore_median_hours", "Time to restore, median", "Hours from impact to mitigation",
+    ("restore_median_hours", "Time to restore, median", "Hours to restore",
      selectors.RESTORE_HOURS_BANDS, False, 1.0),
-    ("lead_time_median_hours", "Lead time for changes, median", "Hours from commit to deployment",
+    ("lead_time_median_hours", "Lead time for changes, median", "Hours, commit to deploy",
      selectors.LEAD_TIME_HOURS_BANDS, False, 1.0),
 ]  # fmt: skip
 
@@ -326,6 +326,8 @@ def dora_weeks_figure(data: dict, *, title: str | None = None, height: int = 340
         "Deployments",
         barmode="group",
         height=height,
+        # Below the two lines of date ticks and the axis title, even in the short chart other pages embed.
+        legend={"y": -0.4 if height < 340 else -0.3},
         yaxis2={
             "title": {"text": "Change failure rate (%)"},
             "overlaying": "y",
@@ -539,7 +541,8 @@ def operational_load_figure(data: dict) -> dict:
     for index, team in enumerate(data["teams"]):
         weeks = [w["week"] for w in team["weeks"]]
         shares = [_budget_percent(w) for w in team["weeks"]]
-        name = team["name"] + (f" ({team['weeks_over_budget']} weeks over)" if team["weeks_over_budget"] else "")
+        over = team["weeks_over_budget"]
+        name = team["name"] + (f" ({over} week{'s' if over > 1 else ''} over)" if over else "")
         traces.append(
             _line(
                 name,

@@ -21,6 +21,9 @@
     if (element.clientWidth < 520) {
       figure.layout.font = Object.assign({}, figure.layout.font, { size: 10 });
       figure.layout.title = Object.assign({}, figure.layout.title, { font: { size: 13 } });
+      // Dates take two lines of ticks there: the legend goes further down, clear of the axis title.
+      figure.layout.legend = Object.assign({}, figure.layout.legend, { y: -0.45 });
+      figure.layout.height = (figure.layout.height || 360) + 60;
     }
     window.Plotly.newPlot(element, figure.data, figure.layout, CONFIG).then(function () {
       element.setAttribute("data-drawn", "true");
