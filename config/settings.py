@@ -242,11 +242,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # killed half-way has its tasks run again this long after. Longer than a drain's budget, and every countdown
 # is shorter (docs/operations.md).
 KINTSUGI_BROKER_VISIBILITY_TIMEOUT = float(os.environ.get("KINTSUGI_BROKER_VISIBILITY_TIMEOUT", "45"))
+# Seconds a publish of a drain may wait for a Redis broker to connect or answer.
+KINTSUGI_BROKER_TIMEOUT = float(os.environ.get("KINTSUGI_BROKER_TIMEOUT", "1"))
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS |= {
-        # A broker that hangs fails a publish after this, and the web process stops asking it for a while.
-        "socket_timeout": float(os.environ.get("KINTSUGI_BROKER_TIMEOUT", "1")),
-        "socket_connect_timeout": float(os.environ.get("KINTSUGI_BROKER_TIMEOUT", "1")),
+        # Workers wait for a broker that hangs (an acknowledgement that timed out would be lost); a drain is
+        # published with a timeout of its own (incidents/ingest/drain.py).
+        "socket_connect_timeout": KINTSUGI_BROKER_TIMEOUT,
         "visibility_timeout": KINTSUGI_BROKER_VISIBILITY_TIMEOUT,
         # Look for tasks of lost workers every 5 seconds, not every 100.
         "unacked_restore_interval": 5,
@@ -270,7 +272,7 @@ _CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
 if not _CACHE_URL and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     _CACHE_URL = CELERY_BROKER_URL
 # Seconds any Redis client on the request path waits to connect or for an answer; a server that took longer
-# is left alone for KINTSUGI_REDIS_RETRY_SECONDS (config/shared_redis.py).
+# is left alone until a probe, every KINTSUGI_REDIS_RETRY_SECONDS, finds it answering (config/shared_redis.py).
 KINTSUGI_REDIS_TIMEOUT = float(os.environ.get("KINTSUGI_REDIS_TIMEOUT", "0.1"))
 KINTSUGI_REDIS_RETRY_SECONDS = float(os.environ.get("KINTSUGI_REDIS_RETRY_SECONDS", "5"))
 CACHES = {

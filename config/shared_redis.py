@@ -10,15 +10,17 @@ asks of Redis (the rate counter, the drain lease and flag, the broker's
 publish) is an optimisation the request can do without, so every client on
 the request path waits at most ``KINTSUGI_REDIS_TIMEOUT`` for a connection or
 an answer. A server that timed out or refused is then *unavailable* in this
-process for ``KINTSUGI_REDIS_RETRY_SECONDS``: calls to it fail at once with
-``RedisUnavailable`` (a ``redis.ConnectionError``), without a round trip, and
-the first call after that time tries the server again. So while Redis hangs,
-each process spends one timeout per retry period, not one per request
-(``redis_unavailable``, ``redis_failed``; the broker's publish asks them too).
+process: calls to it fail at once with ``RedisUnavailable`` (a
+``redis.ConnectionError``), without a round trip, until a probe on a thread of
+its own, every ``KINTSUGI_REDIS_RETRY_SECONDS``, finds it answering. So while
+Redis hangs, each process spends one timeout when it starts hanging, and no
+request waits for it after that (``redis_unavailable``, ``redis_failed``; the
+broker's publish asks them too).
 """
 
 import functools
 import logging
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -51,20 +53,48 @@ def redis_server(url: str) -> str:
 
 
 def redis_unavailable(url: str) -> bool:
-    """Tell whether the Redis server of ``url`` failed within the last ``KINTSUGI_REDIS_RETRY_SECONDS``."""
+    """Tell whether the Redis server of ``url`` failed and has not answered a probe since.
+
+    Once ``KINTSUGI_REDIS_RETRY_SECONDS`` passed since it failed, start a probe
+    on a thread of its own (one at a time per server): a request never waits
+    for one, and the server is available again once it answered.
+    """
     server = redis_server(url)
-    return bool(server) and time.monotonic() < _unavailable_until.get(server, 0.0)
+    if not server or server not in _unavailable_until:
+        return False
+    if time.monotonic() >= _unavailable_until[server] and server not in _probes:
+        _probes[server] = threading.Thread(target=_probe, args=(server, url), name=f"redis-probe-{server}", daemon=True)
+        _probes[server].start()
+    return True
 
 
 def redis_failed(url: str) -> None:
-    """Leave the Redis server of ``url`` alone for ``KINTSUGI_REDIS_RETRY_SECONDS``: it timed out or refused."""
+    """Leave the Redis server of ``url`` alone until a probe finds it answering: it timed out or refused."""
     server = redis_server(url)
     if server:
-        if not redis_unavailable(url):
+        if server not in _unavailable_until:
             logger.warning(
-                "Redis at %s is unavailable; not asking it for %ss.", server, settings.KINTSUGI_REDIS_RETRY_SECONDS
+                "Redis at %s is unavailable; probing it every %ss.", server, settings.KINTSUGI_REDIS_RETRY_SECONDS
             )
         _unavailable_until[server] = time.monotonic() + settings.KINTSUGI_REDIS_RETRY_SECONDS
+
+
+# Server -> the thread probing it now.
+_probes: dict[str, threading.Thread] = {}
+
+
+def _probe(server: str, url: str) -> None:
+    client = redis.Redis.from_url(url, **redis_timeouts())
+    try:
+        client.ping()
+    except redis.RedisError:
+        _unavailable_until[server] = time.monotonic() + settings.KINTSUGI_REDIS_RETRY_SECONDS
+    else:
+        _unavailable_until.pop(server, None)
+        logger.warning("Redis at %s answers again.", server)
+    finally:
+        client.close()
+        _probes.pop(server, None)
 
 
 def redis_availability_forget() -> None:

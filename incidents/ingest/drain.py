@@ -244,12 +244,37 @@ def delivery_drain_queue(*, countdown: float | None = None) -> bool:
     if countdown is not None:
         countdown = min(countdown, drain_countdown_most())
     try:
-        delivery_drain_task.apply_async(countdown=countdown)
+        if redis_server(broker):
+            delivery_drain_task.apply_async(countdown=countdown, connection=_publisher(broker))
+        else:
+            delivery_drain_task.apply_async(countdown=countdown)
     except Exception:  # a down broker must not fail the request; the sweeper catches up
         logger.warning("Could not queue a delivery drain; the sweeper will queue one.", exc_info=True)
         redis_failed(broker)
+        _publishers.pop(broker, None)
         return False
     return True
+
+
+# Broker URL -> this process's connection for publishing drains.
+_publishers: dict = {}
+
+
+def _publisher(url: str):
+    """Return this process's connection to a Redis broker for publishing, with ``KINTSUGI_BROKER_TIMEOUT``.
+
+    The workers' own connections wait for a broker that hangs; a publish,
+    made by web requests too, gives up after the timeout instead.
+    """
+    if url not in _publishers:
+        app = delivery_drain_task.app
+        options = {
+            **app.conf.broker_transport_options,
+            "socket_timeout": settings.KINTSUGI_BROKER_TIMEOUT,
+            "socket_connect_timeout": settings.KINTSUGI_BROKER_TIMEOUT,
+        }
+        _publishers[url] = app.connection_for_write(url, transport_options=options)
+    return _publishers[url]
 
 
 def drain_countdown_most() -> float:

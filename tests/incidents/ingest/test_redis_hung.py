@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from django.db import connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -48,8 +49,11 @@ def within(seconds: float, function):
 
     def run():
         started = time.monotonic()
-        outcome["result"] = function()
-        outcome["seconds"] = time.monotonic() - started
+        try:
+            outcome["result"] = function()
+        finally:
+            outcome["seconds"] = time.monotonic() - started
+            connections.close_all()  # this thread's own connection, or the test database could not be dropped
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
