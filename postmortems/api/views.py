@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.validation import TextField, id_parse
-from incidents.models import Incident
+from incidents.selectors.incidents import incident_get_visible
 from postmortems.api import serializers as api
 from postmortems.models import Postmortem, Template
 from postmortems.selectors.coach import postmortem_findings, text_findings
@@ -23,7 +23,7 @@ from postmortems.selectors.postmortems import (
     user_can_view_postmortem,
     user_sees_working_copy,
 )
-from postmortems.selectors.templates import template_list, template_with_sections
+from postmortems.selectors.templates import template_get_visible, template_list, template_with_sections
 from postmortems.services.postmortems import (
     EditConflict,
     FactorInput,
@@ -112,8 +112,8 @@ class PostmortemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def create(self, request):
         """Start the post-mortem of an incident, from the template matching its kind unless one is given."""
         data = self._valid(api.PostmortemCreateSerializer, request.data)
-        incident = Incident.objects.select_related("team").filter(pk=data["incident"]).first()
-        if incident is None or (incident.restricted and not user_is_team_member(user=request.user, team=incident.team)):
+        incident = incident_get_visible(user=request.user, pk=data["incident"])
+        if incident is None:
             raise NotFound(UNKNOWN_INCIDENT.format(id=data["incident"]))
         template = None
         if "template" in data:
@@ -333,8 +333,8 @@ class TemplateViewSet(viewsets.GenericViewSet):
         return Response(api.TemplateSerializer(self.get_queryset(), many=True).data)
 
     def _get(self, pk) -> Template:
-        template = template_with_sections(pk=pk)
-        if template is None or not (template.team_id is None or request_user_sees(self.request.user, template)):
+        template = template_get_visible(user=self.request.user, pk=pk)
+        if template is None:
             raise NotFound("No such template.")
         return template
 
@@ -354,8 +354,8 @@ class TemplateViewSet(viewsets.GenericViewSet):
             raise ValidationError({"team": UNKNOWN_TEAM.format(slug=data["team"])})
         copy_from = None
         if "copy_from" in data:
-            copy_from = Template.objects.filter(pk=data["copy_from"]).first()
-            if copy_from is None or not (copy_from.team_id is None or request_user_sees(request.user, copy_from)):
+            copy_from = template_get_visible(user=request.user, pk=data["copy_from"])
+            if copy_from is None:
                 raise ValidationError({"copy_from": UNKNOWN_TEMPLATE.format(id=data["copy_from"])})
         try:
             template = template_create(
@@ -395,10 +395,6 @@ class TemplateViewSet(viewsets.GenericViewSet):
         except TemplateError as error:
             _raise(error)
         return Response(api.TemplateSerializer(template_with_sections(pk=template.pk)).data)
-
-
-def request_user_sees(user, template: Template) -> bool:
-    return user.is_staff or template.team_id in user_team_ids(user=user)
 
 
 class BlamelessCheckView(APIView):

@@ -5,6 +5,7 @@ from django.db.models import Case, Count, Prefetch, Q, QuerySet, Value, When
 from postmortems.builtin_templates import BUILTIN_TEMPLATES, DEFAULT_BUILTIN_KEY
 from postmortems.models import Template, TemplateSection
 from postmortems.services.templates import template_builtins_ensure
+from teams.selectors import user_team_ids
 
 
 def template_list(*, team_ids=None, include_inactive: bool = False) -> QuerySet[Template]:
@@ -33,6 +34,17 @@ def template_with_sections(*, pk: int) -> Template | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def template_get_visible(*, user, pk: int) -> Template | None:
+    """Return the template with its sections when the user may read it, else None.
+
+    Built-in templates are for everyone; a team's are for its members and staff (docs/visibility.md).
+    """
+    template = template_with_sections(pk=pk)
+    if template is None or template.team_id is None or user.is_staff:
+        return template
+    return template if template.team_id in user_team_ids(user=user) else None
 
 
 def template_for_incident(*, incident) -> Template:

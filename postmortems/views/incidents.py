@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from incidents.models import Incident
+from incidents.selectors.incidents import incident_get_visible
 from postmortems.forms import NotNeededForm
 from postmortems.services.postmortems import (
     PostmortemError,
@@ -20,10 +21,10 @@ from teams.selectors import user_is_team_member
 
 
 def _incident(request, pk) -> Incident:
-    incident = get_object_or_404(Incident.objects.select_related("team"), pk=pk)
+    incident = incident_get_visible(user=request.user, pk=pk)
+    if incident is None:
+        raise Http404("No such incident.")
     if not user_is_team_member(user=request.user, team=incident.team):
-        if incident.restricted:
-            raise Http404("No such incident.")
         raise PermissionDenied(f"Only members of {incident.team} can decide about this incident's post-mortem.")
     return incident
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from postmortems.forms import SectionForm, TemplateCreateForm, TemplateForm
 from postmortems.models import Template, TemplateSection
-from postmortems.selectors.templates import template_list, template_with_sections
+from postmortems.selectors.templates import template_get_visible, template_list
 from postmortems.services.templates import (
     TemplateError,
     template_archive,
@@ -39,13 +39,9 @@ def _my_teams(user):
     return Team.objects.filter(id__in=user_team_ids(user=user)).order_by("name")
 
 
-def _visible(user, template: Template) -> bool:
-    return template.team_id is None or user.is_staff or template.team_id in user_team_ids(user=user)
-
-
 def _editable_template(request, pk) -> Template:
-    template = template_with_sections(pk=pk)
-    if template is None or not _visible(request.user, template):
+    template = template_get_visible(user=request.user, pk=pk)
+    if template is None:
         raise Http404("No such template.")
     if template.is_builtin or not user_is_team_member(user=request.user, team=template.team):
         raise PermissionDenied(NOT_YOUR_TEMPLATE.format(team=template.team or "a team"))
@@ -132,8 +128,8 @@ def _detail_context(request, template, **extra) -> dict:
 
 @require_GET
 def template_detail(request, pk):
-    template = template_with_sections(pk=pk)
-    if template is None or not _visible(request.user, template):
+    template = template_get_visible(user=request.user, pk=pk)
+    if template is None:
         raise Http404("No such template.")
     return render(request, "postmortems/templates/detail.html", _detail_context(request, template))
 
