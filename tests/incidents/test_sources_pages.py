@@ -487,3 +487,14 @@ def test_renaming_to_a_taken_name_is_a_field_error(client, member, team):
     assert response.context["edit_form"].errors["name"] == [source_services.NAME_TAKEN.format(team=team, name="taken")]
     source.refresh_from_db()
     assert source.name == "fraud-ci"
+
+
+def test_webhook_url_and_setup_snippet_use_site_url_with_its_port(client, member, team, settings):
+    settings.SITE_URL = "http://127.0.0.1:8101"
+    source = SourceFactory(team=team)
+    client.force_login(member)
+    content = client.get(source.get_absolute_url()).content.decode()
+    expected = f"http://127.0.0.1:8101/hooks/{source.public_id}/"
+    assert f'<code id="webhook-url">{expected}</code>' in content
+    assert content.count(expected) >= 2  # the URL card and the copy-paste setup snippet
+    assert "127.0.0.1:8000" not in content
