@@ -20,6 +20,7 @@ broker's publish asks them too).
 
 import functools
 import logging
+import sys
 import threading
 import time
 from urllib.parse import urlsplit
@@ -95,6 +96,17 @@ def _probe(server: str, url: str) -> None:
     finally:
         client.close()
         _probes.pop(server, None)
+
+
+def redis_failure_log(log: logging.Logger, message: str, *args) -> None:
+    """Log the Redis error being handled, with its traceback, unless it only says the server is unavailable.
+
+    That was logged once, when the server failed: an outage must not write a traceback per request.
+    """
+    if isinstance(sys.exc_info()[1], RedisUnavailable):
+        log.debug(message, *args)
+    else:
+        log.warning(message, *args, exc_info=True)
 
 
 def redis_availability_forget() -> None:

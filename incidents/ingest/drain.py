@@ -38,7 +38,15 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from config.shared_redis import redis_failed, redis_server, redis_unavailable, shared_key, shared_redis, shared_script
+from config.shared_redis import (
+    redis_failed,
+    redis_failure_log,
+    redis_server,
+    redis_unavailable,
+    shared_key,
+    shared_redis,
+    shared_script,
+)
 from incidents.ingest.batch import WAITING, delivery_batch_due
 from incidents.models import Delivery
 from incidents.selectors.deliveries import delivery_ids_overdue, delivery_seconds_to_due
@@ -150,7 +158,7 @@ class DrainLease:
         try:
             client = shared_redis()
         except redis.RedisError:
-            logger.warning("Redis is unavailable: draining without the lease.", exc_info=True)
+            redis_failure_log(logger, "Redis is unavailable: draining without the lease.")
             return None
         return None if client is None else cls(client)
 
@@ -158,8 +166,8 @@ class DrainLease:
         """Hold the lease for ``DRAIN_LEASE_SECONDS`` from now. Call it before each look for deliveries."""
         try:
             self.client.set(self.key, self.token, px=int(DRAIN_LEASE_SECONDS * 1000))
-        except Exception:  # the lease lapses: deliveries wake drains of their own meanwhile
-            logger.warning("Could not renew the drain lease.", exc_info=True)
+        except Exception:  # noqa: BLE001 - logged by redis_failure_log; the lease lapses: deliveries wake drains of their own meanwhile
+            redis_failure_log(logger, "Could not renew the drain lease.")
 
     def let_go(self) -> bool:
         """Stop renewing and wait until the lease is gone; return True, then look once more before stopping.
@@ -170,8 +178,8 @@ class DrainLease:
         while True:
             try:
                 left = shared_script(self.client, HELD_SCRIPT)(keys=[self.key], args=[self.token])
-            except Exception:  # cannot tell: look once more, as if it were gone
-                logger.warning("Could not read the drain lease.", exc_info=True)
+            except Exception:  # noqa: BLE001 - logged by redis_failure_log; cannot tell: look once more, as if it were gone
+                redis_failure_log(logger, "Could not read the drain lease.")
                 return True
             if left == -3:
                 return False
@@ -198,8 +206,8 @@ def delivery_processing_wake() -> bool:
         try:
             if drain_wake_needed() != PUBLISH:
                 return True
-        except Exception:  # the lease and the flag are optimisations: without them, publish
-            logger.warning("Could not read the drain lease and flag; publishing a drain.", exc_info=True)
+        except Exception:  # noqa: BLE001 - logged by redis_failure_log; the lease and the flag are optimisations: without them, publish
+            redis_failure_log(logger, "Could not read the drain lease and flag; publishing a drain.")
     return _drain_publish()
 
 
@@ -209,8 +217,8 @@ def _drain_recruit() -> bool:
         client = shared_redis()
         if client is not None and not client.set(shared_key(DRAIN_PENDING), 1, nx=True, ex=DRAIN_PENDING_SECONDS):
             return True
-    except Exception:  # the flag is an optimisation: without it, publish
-        logger.warning("Could not set the drain flag; publishing a drain.", exc_info=True)
+    except Exception:  # noqa: BLE001 - logged by redis_failure_log; the flag is an optimisation: without it, publish
+        redis_failure_log(logger, "Could not set the drain flag; publishing a drain.")
     return _drain_publish()
 
 
@@ -239,7 +247,7 @@ def delivery_drain_queue(*, countdown: float | None = None) -> bool:
     """
     broker = _broker_url()
     if redis_unavailable(broker):
-        logger.warning("The broker is unavailable; the sweeper will queue a drain.")
+        logger.debug("The broker is unavailable; the sweeper will queue a drain.")
         return False
     if countdown is not None:
         countdown = min(countdown, drain_countdown_most())
@@ -302,8 +310,8 @@ def delivery_drain_flag_clear() -> None:
         client = shared_redis()
         if client is not None:
             client.delete(shared_key(DRAIN_PENDING))
-    except Exception:  # the flag expires by itself
-        logger.warning("Could not clear the drain flag.", exc_info=True)
+    except Exception:  # noqa: BLE001 - logged by redis_failure_log; the flag expires by itself
+        redis_failure_log(logger, "Could not clear the drain flag.")
 
 
 def delivery_drain(*, budget_seconds: float | None = None) -> int:
@@ -379,8 +387,8 @@ def _drain_follow_up(client: redis.Redis, *, seconds: float) -> None:
     try:
         if not client.set(shared_key(DRAIN_FOLLOW_UP), 1, nx=True, px=max(1, int(countdown * 1000))):
             return
-    except Exception:  # the flag is an optimisation: without it, queue
-        logger.warning("Could not set the drain follow-up flag.", exc_info=True)
+    except Exception:  # noqa: BLE001 - logged by redis_failure_log; the flag is an optimisation: without it, queue
+        redis_failure_log(logger, "Could not set the drain follow-up flag.")
     delivery_drain_queue(countdown=countdown)
 
 

@@ -39,7 +39,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connectio
 from django.utils import timezone
 
 from config.database import insert_unless_conflict, server_binding_cursor
-from config.shared_redis import shared_key, shared_redis, shared_script
+from config.shared_redis import redis_failure_log, shared_key, shared_redis, shared_script
 from incidents.ingest.drain import delivery_processing_wake
 from incidents.ingest.errors import SignatureError
 from incidents.ingest.senders import Sender
@@ -210,8 +210,8 @@ def source_rate_limit_hit(*, source: Source, now: datetime) -> int:
             admitted = _admit_from_cache(client=client, source=source, minute=minute, limit=limit)
         else:
             admitted = _count_in_database(source=source, minute=minute) <= limit
-    except Exception:  # fail open: see the docstring
-        logger.warning("Rate limit counter unavailable for source %s.", source.pk, exc_info=True)
+    except Exception:  # noqa: BLE001 - logged by redis_failure_log; fail open: see the docstring
+        redis_failure_log(logger, "Rate limit counter unavailable for source %s.", source.pk)
         return 0
     if admitted:
         return 0
