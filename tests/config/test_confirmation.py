@@ -23,6 +23,8 @@ from tests.factories import DeploymentFactory, IncidentFactory, MembershipFactor
 
 pytestmark = pytest.mark.django_db
 
+SLACK_URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX"
+
 
 @dataclass
 class Case:
@@ -157,6 +159,20 @@ def member_remove(team, member):
     )
 
 
+def channel_delete(team, member):
+    from notifications.models import Channel
+    from notifications.services.channels import channel_create
+
+    channel = channel_create(team=team, actor=member, kind="slack", name="#ml-incidents", url=SLACK_URL, events=["*"])
+    return Case(
+        page=reverse("notifications:channel-detail", args=[team.slug, channel.pk]),
+        action=reverse("notifications:channel-delete", args=[team.slug, channel.pk]),
+        data={},
+        question="Delete #ml-incidents?",
+        still_there=lambda: Channel.objects.filter(pk=channel.pk).exists(),
+    )
+
+
 CASES = [
     unlink_deployment,
     unlink_model_version,
@@ -167,6 +183,7 @@ CASES = [
     autosave_discard,
     secret_rotate,
     member_remove,
+    channel_delete,
 ]
 
 
