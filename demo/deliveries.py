@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from incidents.ingest.adapters import sender_for
 from incidents.ingest.events import EventStatus
-from incidents.models import Delivery, Deployment, DeploymentStatus, Source
+from incidents.models import AliasMove, Delivery, Deployment, DeploymentStatus, Source
 
 # The demo source that deploys each demo model: (team slug, source name), as chapter 2 names them.
 SOURCE_OF_MODEL = {
@@ -229,4 +229,45 @@ def delivery_of_deployment(*, deployment: Deployment, source: Source) -> Deliver
         normalized=event.as_json(),
         model_found=str(deployment.model_version)[:240],
         deployment=deployment,
+    )
+
+
+def delivery_of_alias_move(*, move: AliasMove, source: Source) -> Delivery:
+    """Return the processed MLflow delivery (unsaved) that told of ``move``: an alias set on a version.
+
+    Raise what the MLflow adapter raises, and AssertionError when it reads as another move.
+    """
+    sender = sender_for(source.kind)
+    headers, raw = sender.sample("demo", move.moved_at)
+    body = json.loads(raw)
+    name, version = move.model.name, move.to_version.version
+    body.update(
+        entity="model_version_alias",
+        action="created",
+        timestamp=move.moved_at.isoformat(),
+        data={"name": name, "alias": move.alias, "version": version},
+    )
+    raw = json.dumps(body).encode()
+    key = f"demo-alias-{name}-{move.alias}-{move.moved_at.isoformat()}"
+    headers["X-MLflow-Delivery-Id"] = str(uuid.uuid5(_DELIVERY_IDS, key))
+    payload = sender.parse(headers, raw)
+    event_name = sender.event_name(headers, payload)
+    event = sender.adapt(event_name, payload)
+    change = event.registry
+    if change is None or (change.model_name, change.version, change.alias) != (name, version, move.alias):
+        raise AssertionError(f"the MLflow delivery of {key} reads as {event.as_json()}")
+    kept = {key.lower(): value for key, value in headers.items() if key.lower() in sender.kept_headers}
+    return Delivery(
+        source=source,
+        delivery_id=sender.delivery_id(headers, payload, raw),
+        event=event_name,
+        headers=kept,
+        content_type=kept.get("content-type", "application/json"),
+        body=raw,
+        received_at=move.moved_at,
+        status=Delivery.Status.PROCESSED,
+        attempts=1,
+        processed_at=move.moved_at + PROCESSING_TIME,
+        normalized=event.as_json(),
+        model_found=f"{name} v{version}"[:240],
     )
