@@ -125,6 +125,22 @@ def test_guided_mode_and_phone_width(browser, live_server, screenshot, postmorte
     context.close()
 
 
+def test_the_sections_card_keeps_its_bottom_edge_in_a_short_window(browser, live_server, postmortem, member):
+    context, page = sign_in_at(browser, live_server, member, width=1280, height=620)
+    page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/edit/")
+    side, outline = page.locator(".pm-editor-side"), page.locator(".pm-outline")
+    expect(outline).to_be_visible()
+    # The sticky column clips nothing: the outline gives way and scrolls inside its own card.
+    assert side.evaluate("e => e.scrollHeight <= e.clientHeight + 1")
+    side_box, outline_box = side.bounding_box(), outline.bounding_box()
+    assert outline_box["y"] + outline_box["height"] <= side_box["y"] + side_box["height"] + 1
+    assert outline.evaluate("e => e.scrollHeight > e.clientHeight")  # the window is short enough to need it
+    last = outline.locator("li a").last
+    last.scroll_into_view_if_needed()
+    expect(last).to_be_in_viewport()
+    context.close()
+
+
 def test_the_editor_works_without_javascript(browser, live_server, postmortem, member):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
