@@ -32,7 +32,7 @@ DRAFT_TITLE = "churn-predictor features late: upstream events table missing Sund
 # Written the way a team that practises blameless reviews writes.
 STORY = {
     "summary": (
-        "{model} {new} was promoted to champion and served production traffic for {resolve}. "
+        "{model} {new} was promoted to champion and served production traffic{served_for}. "
         "It returned errors for part of the scoring requests until the alias was moved back to {old}."
     ),
     "pipeline": None,
@@ -124,10 +124,28 @@ def _fill(text: str, incident: Incident, facts: dict, teammate: str = "") -> str
     )
     if rollback is not None:
         new, old = f"v{rollback.from_version.version}", f"v{rollback.to_version.version}"
-    resolve = next((row["text"] for row in facts.get("durations", []) if row["label"] == "Time to resolve"), "a while")
     return text.format(
-        model=model, new=new, old=old, resolve=resolve, title=incident.title, teammate=teammate or "Someone"
+        model=model,
+        new=new,
+        old=old,
+        served_for=_served_for(facts),
+        title=incident.title,
+        teammate=teammate or "Someone",
     )
+
+
+def _served_for(facts: dict) -> str:
+    """Return " for 1 h 33 min": how long the version served until mitigated (else resolved), or "" if unknown.
+
+    The rollback ended the impact, so mitigation is the measure; an incident that was neither mitigated
+    nor resolved when its post-mortem started has no such fact, and the sentence then leaves it out.
+    """
+    durations = {row["label"]: row for row in facts.get("durations", [])}
+    for label in ("Time to mitigate", "Time to resolve"):
+        row = durations.get(label)
+        if row is not None and row.get("seconds") is not None:
+            return f" for {row['text']}"
+    return ""
 
 
 def _content(postmortem: Postmortem, texts: dict, teammate: str = "") -> dict:

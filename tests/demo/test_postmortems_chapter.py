@@ -77,6 +77,8 @@ def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once(titles)
     published = Postmortem.objects.get(incident=story)
     assert published.status == PostmortemStatus.PUBLISHED
     assert published.content["rollback"].startswith("The on-call engineer moved the `champion` alias back to v8")
+    # Started 5 minutes before detection, mitigated 21 minutes after it.
+    assert "served production traffic for 26 min. " in published.content["summary"]
     assert published.factors.count() == 3
     assert CoachAcknowledgement.objects.filter(postmortem=published, rule_id="minimising").exists()
     assert Postmortem.objects.get(incident=second).status == PostmortemStatus.IN_REVIEW
@@ -103,3 +105,20 @@ def test_demo_does_nothing_without_demo_incidents():
     demo.seed()
     assert not Postmortem.objects.exists()
     assert Template.objects.filter(builtin_key__isnull=False).count() == 5
+
+
+@pytest.mark.parametrize(
+    ("durations", "expected"),
+    [
+        ([("Time to mitigate", 5580.0, "1 h 33 min"), ("Time to resolve", None, "—")], "for 1 h 33 min. It"),
+        ([("Time to mitigate", None, "—"), ("Time to resolve", 7200.0, "2 h")], "for 2 h. It"),
+        ([("Time to mitigate", None, "—"), ("Time to resolve", None, "—")], "served production traffic. It"),
+        ([], "served production traffic. It"),
+    ],
+)
+def test_the_story_summary_names_how_long_the_version_served_or_leaves_it_out(durations, expected):
+    story, _ = demo_incidents((demo.STORY_TITLE, demo.IN_REVIEW_TITLE, demo.DRAFT_TITLE))
+    facts = {"durations": [{"label": label, "seconds": seconds, "text": text} for label, seconds, text in durations]}
+    summary = demo._fill(demo.STORY["summary"], story, facts)
+    assert expected in summary
+    assert "—" not in summary
