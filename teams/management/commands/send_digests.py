@@ -7,6 +7,7 @@ from collections import Counter
 from django.core.mail import get_connection
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from tqdm import tqdm
 
 from teams.digest.schedule import IsoWeek
 from teams.digest.selectors import digest_build_many, digest_recipients
@@ -15,27 +16,8 @@ from teams.models import Team
 
 # Digests are built this many at a time: the queries per batch do not depend on its size.
 BATCH_SIZE = 200
-# Runs longer than this show a progress bar.
+# Runs longer than this show a progress bar (tqdm: redrawn in place, with rate and time left).
 PROGRESS_FROM = 20
-
-
-class Progress:
-    """A progress bar on stderr for long runs: one line, redrawn in place."""
-
-    def __init__(self, stream, total: int, *, enabled: bool, width: int = 30):
-        self.stream, self.total, self.enabled, self.width = stream, total, enabled, width
-        self.done = 0
-
-    def advance(self, step: int = 1) -> None:
-        self.done += step
-        if not self.enabled:
-            return
-        filled = round(self.width * self.done / self.total) if self.total else self.width
-        percent = round(100 * self.done / self.total) if self.total else 100
-        self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} {percent:3d}%")
-        if self.done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
 
 
 class Command(BaseCommand):
@@ -70,10 +52,12 @@ class Command(BaseCommand):
         if names and not recipients:
             raise CommandError(f"Nobody to send to among {', '.join(names)}: unknown, inactive or without an email.")
         dry_run = options["dry_run"]
-        progress = Progress(
-            self.stderr._out if hasattr(self.stderr, "_out") else sys.stderr,
-            len(recipients),
-            enabled=len(recipients) > PROGRESS_FROM and not options["no_progress"],
+        progress = tqdm(
+            total=len(recipients),
+            file=self.stderr._out if hasattr(self.stderr, "_out") else sys.stderr,
+            disable=len(recipients) <= PROGRESS_FROM or options["no_progress"],
+            unit="digest",
+            dynamic_ncols=True,
         )
         outcomes: Counter = Counter()
         now = timezone.now()
@@ -97,8 +81,9 @@ class Command(BaseCommand):
                         outcome = DigestOutcome.FAILED
                         self.stderr.write(f"{user.email}: {type(error).__name__}: {error}")
                     outcomes[outcome] += 1
-                    progress.advance()
+                    progress.update()
         finally:
+            progress.close()
             if connection is not None:
                 connection.close()
         self.stdout.write(self._summary(outcomes, dry_run=dry_run))
