@@ -39,6 +39,7 @@ DATE_MAX = datetime.date(9998, 12, 31)
 
 NOT_AN_ID = "Give an id: digits 0-9 only, at most {max}."
 NOT_A_NUMBER = "Give a whole number: digits 0-9 only."
+NOT_A_DECIMAL = "Give a number: digits 0-9 and at most one decimal point."
 DATE_OUT_OF_RANGE = f"Give a date between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}."
 TEXT_HAS_NUL = "Text may not contain NUL characters."
 TEXT_HAS_SURROGATE = "Text may not contain unpaired UTF-16 surrogates (\\ud800-\\udfff alone)."
@@ -49,6 +50,7 @@ JSON_TEXT_REFUSED = "The JSON body holds text that cannot be stored: {problem}"
 
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 _SIGNED_DIGITS = re.compile(r"[-+]?[0-9]+")
+_DECIMAL_DIGITS = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # json.loads turns the escapes "\ud83d\ude00" into one character and a lone "\ud800" into a surrogate.
 REPLACEMENT = "\ufffd"
@@ -136,6 +138,20 @@ class WholeNumberFormField(forms.IntegerField):
         if len(text) > 40 or not _SIGNED_DIGITS.fullmatch(text):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
         return int(text)
+
+
+class DecimalFormField(forms.DecimalField):
+    """A decimal number typed by a person: ASCII digits and at most one point, within the field's bounds and places."""
+
+    default_error_messages = {"invalid": NOT_A_DECIMAL}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if len(text) > 40 or not _DECIMAL_DIGITS.fullmatch(text):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(text)
 
 
 class _CheckboxText(forms.CheckboxInput):

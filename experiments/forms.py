@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from config.validation import DateTimeFormField, IdModelMultipleChoiceField
+from config.validation import DateTimeFormField, DecimalFormField, IdModelMultipleChoiceField
 from config.widgets import IsoDateTimeInput
 from experiments.models import Arm, InjectionKind
 from experiments.services.game_days import MAX_DURATION_MINUTES
@@ -104,7 +104,7 @@ class GameDayAbortForm(forms.Form):
 
 
 class TrafficStepForm(forms.Form):
-    percent = forms.DecimalField(
+    percent = DecimalFormField(
         min_value=0,
         max_value=100,
         max_digits=5,

@@ -118,16 +118,18 @@ def incident_rollouts(*, incident: Incident, user) -> list[dict]:
     return [{"link": link, "experiment": link.experiment, "text": experiment_context(link=link)} for link in links]
 
 
-def incident_experiment_candidates(*, incident: Incident, user) -> QuerySet[Experiment]:
+def incident_experiment_candidates(*, incident: Incident) -> QuerySet[Experiment]:
     """Return the experiments the incident may be attached to: its team's, of its model, running when it began.
 
-    Those it is attached to already are left out; the newest first (one runs per model and environment
-    at a time, so they are few).
+    For those who may change the incident: members of its team, who see every experiment of the team, so
+    no visibility rule is read (``experiment_incident_attach`` checks membership again). Those it is
+    attached to already are left out; the newest first (one runs per model and environment at a time).
     """
     candidates = (
-        experiment_list(user=user)
-        .filter(team_id=incident.team_id, started_at__lte=incident.started_at)
+        Experiment.objects.filter(team_id=incident.team_id, started_at__lte=incident.started_at)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=incident.started_at))
+        .select_related("model", "candidate_version")
+        .order_by("-started_at", "-id")
     )
     if incident.model_id is not None:
         candidates = candidates.filter(model_id=incident.model_id)

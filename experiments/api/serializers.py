@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.validation import DateTimeField, IdOrNameField, TextField, id_parse
+from config.validation import DateTimeField, IdField, IdOrNameField, TextField, id_parse
 from experiments.models import (
     Arm,
     Experiment,
@@ -261,7 +261,7 @@ class GameDayAbortSerializer(serializers.Serializer):
 
 
 class IncidentAttachSerializer(serializers.Serializer):
-    incident = serializers.IntegerField(min_value=1, help_text="The id of an incident of the experiment's team.")
+    incident = IdField(help_text="The id of an incident of the experiment's team.")
     arm = serializers.ChoiceField(choices=Arm.choices, default=Arm.CANDIDATE)
 
 

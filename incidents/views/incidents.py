@@ -161,9 +161,7 @@ def _detail_context(request, incident, **forms) -> dict:
                 or MilestonesForm(initial=MilestonesForm.initial_from(incident)),
                 "relate_form": forms.get("relate_form") or RelateForm(),
                 "experiment_form": forms.get("experiment_form")
-                or IncidentExperimentForm(
-                    experiments=incident_experiment_candidates(incident=incident, user=request.user)
-                ),
+                or IncidentExperimentForm(experiments=incident_experiment_candidates(incident=incident)),
                 "deployment_candidates": incident_deployment_candidates(incident=incident),
                 "version_candidates": incident_model_version_candidates(incident=incident),
                 "open_panel": forms.get("open_panel", ""),
@@ -412,9 +410,7 @@ def incident_relate(request, pk):
 def incident_attach_experiment(request, pk):
     """Attach the incident to the arm of an experiment it happened in (a rollout's failure declared by hand)."""
     incident = _changeable_incident(request, pk)
-    form = IncidentExperimentForm(
-        request.POST, experiments=incident_experiment_candidates(incident=incident, user=request.user)
-    )
+    form = IncidentExperimentForm(request.POST, experiments=incident_experiment_candidates(incident=incident))
     if not form.is_valid():
         return _refused(request, incident, _form_errors(form), experiment_form=form, open_panel="experiment")
     try:

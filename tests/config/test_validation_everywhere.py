@@ -24,7 +24,7 @@ FORM_FIELDS = {
     # Bounded integer fields are allowed (an out-of-range value is refused), and so are a model
     # form's, which the model's range validators bound.
     forms.IntegerField: "IdFormField / WholeNumberFormField",
-    forms.DecimalField: "WholeNumberFormField",
+    forms.DecimalField: "DecimalFormField",
     forms.FloatField: "WholeNumberFormField",
     forms.DateField: "DateFormField",
     forms.DateTimeField: "DateTimeFormField",

@@ -71,7 +71,9 @@ PAGES = {
 LIMITS = {
     "list": 6,
     "list filtered": 7,
-    "detail": 28,  # 13 for the incident, 5 for the post-mortem panel, 9 for follow-ups and related, 1 for rollouts
+    # 13 for the incident, 5 for the post-mortem panel, 9 for follow-ups and related, 1 for who follows it,
+    # 2 for rollouts (those it happened in, and those a member may attach it to)
+    "detail": 30,
     "models": 7,
     "lineage": 14,  # 12, 1 for the experiments between versions, 1 for the deployments-per-week chart
     "home": 12,  # 9, 2 for a learning from the archive, 1 for what needs you
