@@ -111,10 +111,27 @@ def event_dispatch(*, event_id: int, now: datetime | None = None) -> list[int]:
     return ids
 
 
+def send_countdown_most() -> float:
+    """Return the longest countdown a send is queued with.
+
+    Redis hands a task that waits unacknowledged in its worker for longer than
+    ``KINTSUGI_BROKER_VISIBILITY_TIMEOUT`` to another worker, so a retry an hour
+    away would be handed out again and again. A send due later is queued in hops
+    of at most half the visibility timeout: a task that runs before its send is
+    due queues the next hop (``send_deliver``).
+    """
+    return max(1.0, settings.KINTSUGI_BROKER_VISIBILITY_TIMEOUT / 2)
+
+
 def sends_queue(*, send_ids: list[int], countdown: float | None = None) -> None:
-    """Queue one delivery task per send; never raise (the sweeper queues what the broker refused)."""
+    """Queue one delivery task per send, at most ``send_countdown_most()`` ahead; never raise.
+
+    The sweeper queues what the broker refused.
+    """
     from notifications.tasks import send_deliver_task
 
+    if countdown is not None:
+        countdown = min(countdown, send_countdown_most())
     for send_id in send_ids:
         try:
             send_deliver_task.apply_async((send_id,), countdown=countdown)
@@ -180,6 +197,17 @@ def _deliver_email(send: NotificationSend) -> None:
     email.send()
 
 
+def _queue_next_hop(send_id: int, *, now: datetime) -> None:
+    """Queue the send again for when it is due, if it waits for a later attempt (see ``send_countdown_most``)."""
+    due_at = (
+        NotificationSend.objects.filter(pk=send_id, status__in=WAITING_STATUSES, next_attempt_at__gt=now)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due_at is not None:
+        sends_queue(send_ids=[send_id], countdown=(due_at - now).total_seconds())
+
+
 def send_deliver(*, send_id: int, now: datetime | None = None) -> NotificationSend | None:
     """Attempt the send once if it is due and nobody else is on it; return it as recorded, or None when skipped.
 
@@ -188,6 +216,7 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> NotificationSe
     """
     now = now or timezone.now()
     if not _claim(send_id, now=now):
+        _queue_next_hop(send_id, now=now)
         return None
     send = NotificationSend.objects.select_related("channel__team", "event__team", "user").get(pk=send_id)
     code, error, final = None, "", False

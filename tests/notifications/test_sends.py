@@ -225,6 +225,51 @@ def test_a_receiver_answering_500_then_200_gets_it_once_after_a_backoff(team, le
     assert deliver_due(now + timedelta(hours=2)) == []  # nothing left to send
 
 
+@pytest.fixture
+def published_countdowns():
+    """Record the seconds ahead that each send task is published with (None: at once), as the broker is told."""
+    from celery.signals import before_task_publish
+    from django.utils.dateparse import parse_datetime
+
+    seen = []
+
+    def record(sender=None, headers=None, **kwargs):
+        if sender == "notifications.tasks.send_deliver_task":
+            eta = (headers or {}).get("eta")
+            seen.append(None if eta is None else (parse_datetime(eta) - timezone.now()).total_seconds())
+
+    before_task_publish.connect(record, weak=False)
+    yield seen
+    before_task_publish.disconnect(record)
+
+
+def test_a_retry_due_later_than_the_broker_holds_a_task_is_queued_in_hops(
+    team, lead, receiver, settings, published_countdowns
+):
+    """Redis would hand a task held past its visibility timeout to another worker: no countdown is that long."""
+    settings.KINTSUGI_BROKER_VISIBILITY_TIMEOUT = 40
+    settings.KINTSUGI_NOTIFY_RETRY_BACKOFF = 300
+    receiver.answers = [503, 200]
+    channel(team, lead, receiver)
+    declare(team, lead)
+    dispatch_all()
+    published_countdowns.clear()
+    now = timezone.now()
+    (send,) = deliver_due(now)
+    assert send.status == SendStatus.RETRYING and send.next_attempt_at == now + timedelta(seconds=300)
+    assert len(published_countdowns) == 1 and 0 < published_countdowns[0] <= 20
+
+    # The hop runs early: the send is not due, nothing is sent, and the next hop is queued.
+    assert send_deliver(send_id=send.pk, now=now + timedelta(seconds=20)) is None
+    assert len(receiver.received()) == 1
+    assert len(published_countdowns) == 2 and 0 < published_countdowns[1] <= 20
+
+    # Once due, the same task sends it; a hop arriving after that queues nothing more.
+    assert send_deliver(send_id=send.pk, now=now + timedelta(seconds=300)).status == SendStatus.SENT
+    assert send_deliver(send_id=send.pk, now=now + timedelta(seconds=320)) is None
+    assert len(receiver.received()) == 2 and len(published_countdowns) == 2
+
+
 def test_retries_back_off_exponentially_then_fail(team, lead, receiver, settings):
     settings.KINTSUGI_NOTIFY_RETRY_BACKOFF = 10
     settings.KINTSUGI_NOTIFY_MAX_ATTEMPTS = 4
