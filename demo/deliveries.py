@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from incidents.ingest.adapters import sender_for
-from incidents.ingest.events import EventStatus
+from incidents.ingest.events import EventStatus, PipelineEvent
+from incidents.ingest.senders import Sender
 from incidents.models import AliasMove, Delivery, Deployment, DeploymentStatus, Source
 
 # The demo source that deploys each demo model: (team slug, source name), as chapter 2 names them.
@@ -204,32 +205,16 @@ def delivery_of_deployment(*, deployment: Deployment, source: Source) -> Deliver
         fill(body, headers, deployment, deployment.model_version.model.name, version)
     except KeyError:
         return None
-    raw = json.dumps(body).encode()
-    payload = sender.parse(headers, raw)
-    event_name = sender.event_name(headers, payload)
-    event = sender.adapt(event_name, payload)
+    delivery, event = _processed(sender, source=source, headers=headers, body=body, at=deployment.last_event_at)
     if (event.model_name, event.model_version, event.environment) != (
         deployment.model_version.model.name,
         version,
         deployment.environment,
     ) or STATUS_OF_EVENT.get(event.status) != deployment.status:
         raise AssertionError(f"the {source.kind} delivery of {deployment.external_id} reads as {event.as_json()}")
-    kept = {key.lower(): value for key, value in headers.items() if key.lower() in sender.kept_headers}
-    return Delivery(
-        source=source,
-        delivery_id=sender.delivery_id(headers, payload, raw),
-        event=event_name,
-        headers=kept,
-        content_type=kept.get("content-type", "application/json"),
-        body=raw,
-        received_at=deployment.last_event_at,
-        status=Delivery.Status.PROCESSED,
-        attempts=1,
-        processed_at=deployment.last_event_at + PROCESSING_TIME,
-        normalized=event.as_json(),
-        model_found=str(deployment.model_version)[:240],
-        deployment=deployment,
-    )
+    delivery.model_found = str(deployment.model_version)[:240]
+    delivery.deployment = deployment
+    return delivery
 
 
 def delivery_of_alias_move(*, move: AliasMove, source: Source) -> Delivery:
@@ -247,27 +232,39 @@ def delivery_of_alias_move(*, move: AliasMove, source: Source) -> Delivery:
         timestamp=move.moved_at.isoformat(),
         data={"name": name, "alias": move.alias, "version": version},
     )
-    raw = json.dumps(body).encode()
     key = f"demo-alias-{name}-{move.alias}-{move.moved_at.isoformat()}"
     headers["X-MLflow-Delivery-Id"] = str(uuid.uuid5(_DELIVERY_IDS, key))
-    payload = sender.parse(headers, raw)
-    event_name = sender.event_name(headers, payload)
-    event = sender.adapt(event_name, payload)
+    delivery, event = _processed(sender, source=source, headers=headers, body=body, at=move.moved_at)
     change = event.registry
     if change is None or (change.model_name, change.version, change.alias) != (name, version, move.alias):
         raise AssertionError(f"the MLflow delivery of {key} reads as {event.as_json()}")
+    delivery.model_found = f"{name} v{version}"[:240]
+    return delivery
+
+
+def _processed(
+    sender: Sender, *, source: Source, headers: dict, body: dict, at: datetime
+) -> tuple[Delivery, PipelineEvent]:
+    """Return the processed delivery (unsaved) of ``body`` received at ``at``, and the event the sender reads in it.
+
+    The body goes through the sender's own parser and adapter, as a real delivery does.
+    """
+    raw = json.dumps(body).encode()
+    payload = sender.parse(headers, raw)
+    event_name = sender.event_name(headers, payload)
+    event = sender.adapt(event_name, payload)
     kept = {key.lower(): value for key, value in headers.items() if key.lower() in sender.kept_headers}
-    return Delivery(
+    delivery = Delivery(
         source=source,
         delivery_id=sender.delivery_id(headers, payload, raw),
         event=event_name,
         headers=kept,
         content_type=kept.get("content-type", "application/json"),
         body=raw,
-        received_at=move.moved_at,
+        received_at=at,
         status=Delivery.Status.PROCESSED,
         attempts=1,
-        processed_at=move.moved_at + PROCESSING_TIME,
+        processed_at=at + PROCESSING_TIME,
         normalized=event.as_json(),
-        model_found=f"{name} v{version}"[:240],
     )
+    return delivery, event
