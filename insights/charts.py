@@ -191,6 +191,10 @@ def dora_table(data: dict) -> Table:
     return Table(columns, rows)
 
 
+# A band narrower than this share of the axis is shaded but not named: names side by side would overlap.
+BAND_LABEL_MIN_WIDTH = 0.08
+
+
 def _band_shapes(cuts: tuple, axis: str, *, more_is_better: bool, top: float) -> tuple[list, list]:
     """Return shaded regions and their labels for the DORA bands along ``axis`` ("x")."""
     edges = [cut for _, cut in cuts]
@@ -203,6 +207,7 @@ def _band_shapes(cuts: tuple, axis: str, *, more_is_better: bool, top: float) ->
         bounds = [(0, edges[0])] + [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
         bounds.append((edges[-1], max(top, edges[-1] * 1.5)))
     shapes, annotations = [], []
+    extent = max(high for _, high in bounds)
     for name, (low, high) in zip(names, bounds, strict=True):
         shapes.append(
             {
@@ -218,6 +223,8 @@ def _band_shapes(cuts: tuple, axis: str, *, more_is_better: bool, top: float) ->
                 "layer": "below",
             }
         )
+        if high - low < extent * BAND_LABEL_MIN_WIDTH:
+            continue  # too narrow for its name, which the bars' own labels carry ("0.23 · low")
         annotations.append(
             {
                 "xref": axis,
@@ -247,6 +254,11 @@ def _dora_bars(data: dict, key: str, title: str, x_title: str, cuts: tuple, *, m
     labels = [
         "" if value is None else f"{value:.2f} · {band[band_key]}" for value, band in zip(values, bands, strict=True)
     ]
+    top = max([value for value in values if value is not None] or [0])
+    shapes, annotations = _band_shapes(
+        tuple((band, cut * scale) for band, cut in cuts), "x", more_is_better=more_is_better, top=top * 1.1
+    )
+    extent = max(shape["x1"] for shape in shapes)
     traces = [
         _bar(
             "This period",
@@ -255,7 +267,9 @@ def _dora_bars(data: dict, key: str, title: str, x_title: str, cuts: tuple, *, m
             0,
             orientation="h",
             text=labels,
-            textposition="auto",
+            # A bar shorter than half the axis (a rate of 0 has none) shows its label beside it, at full size.
+            textposition=["inside" if value and value >= extent / 2 else "outside" for value in values],
+            cliponaxis=False,
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
     ]
@@ -272,10 +286,6 @@ def _dora_bars(data: dict, key: str, title: str, x_title: str, cuts: tuple, *, m
                 hovertemplate="%{y} (previous): %{x:.2f}<extra></extra>",
             )
         )
-    top = max([value for value in values if value is not None] or [0])
-    shapes, annotations = _band_shapes(
-        tuple((band, cut * scale) for band, cut in cuts), "x", more_is_better=more_is_better, top=top * 1.1
-    )
     layout = _layout(
         title,
         x_title,

@@ -249,3 +249,17 @@ def test_the_previous_period_is_drawn_at_the_same_week_of_this_one(org, member, 
     assert before["x"] == ["2026-03-02", "2026-03-09"]
     assert before["customdata"] == ["2026-02-16", "2026-02-23"]
     assert before["y"] == [1, 0]
+
+
+def test_a_dora_band_too_narrow_for_its_name_is_shaded_but_not_named():
+    from insights import selectors
+    from insights.charts import _band_shapes
+
+    cuts = tuple(selectors.DEPLOY_FREQUENCY_BANDS)
+    shapes, annotations = _band_shapes(cuts, "x", more_is_better=True, top=20.0)
+    named = [annotation["text"] for annotation in annotations]
+    assert len(shapes) == len(cuts) + 1
+    assert "elite" in named and "low" not in named  # low spans 0.23 deploys a week of a 20-a-week axis
+    widths = {shape["x1"] - shape["x0"] for shape in shapes}
+    extent = max(shape["x1"] for shape in shapes)
+    assert min(widths) < extent * 0.08 <= max(widths)
