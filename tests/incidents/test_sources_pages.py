@@ -1,4 +1,6 @@
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -6,7 +8,7 @@ import time_machine
 from config.confirmation import CONFIRM_FIELD, CONFIRM_VALUE
 from incidents.ingest import forms as source_forms
 from incidents.ingest import pages
-from incidents.models import Delivery, Source
+from incidents.models import Delivery, Source, SourceKind
 from incidents.selectors.sources import source_valid_secrets
 from incidents.services import sources as source_services
 from incidents.services.sources import source_create
@@ -498,3 +500,13 @@ def test_webhook_url_and_setup_snippet_use_site_url_with_its_port(client, member
     assert f'<code id="webhook-url">{expected}</code>' in content
     assert content.count(expected) >= 2  # the URL card and the copy-paste setup snippet
     assert "127.0.0.1:8000" not in content
+
+
+SOURCES_CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "sources.css"
+
+
+@pytest.mark.parametrize("kind", SourceKind.values)
+def test_every_kind_of_sender_has_a_mark_of_its_own(kind):
+    # Without a rule of its own, a kind shows the fallback "?" in the source list and the create form.
+    css = SOURCES_CSS.read_text()
+    assert re.search(rf"\.sender-{kind}::before \{{ content: \"[^\"?]+\"; \}}", css), kind
