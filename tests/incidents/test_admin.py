@@ -1,9 +1,12 @@
 """The admin shows the main records with useful columns and filters; what services own is read-only there."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from experiments.models import Experiment, GameDay
 from incidents.models import AliasMove, Delivery, Deployment, Incident, ModelVersion, RegisteredModel, Source
 from postmortems.models import ActionItem, Learning, Postmortem
 from tests.factories import (
@@ -13,6 +16,7 @@ from tests.factories import (
     DeploymentFactory,
     IncidentFactory,
     LearningFactory,
+    ModelVersionFactory,
     TimelineEntryFactory,
 )
 
@@ -29,9 +33,11 @@ MAIN_MODELS = [
     Postmortem,
     ActionItem,
     Learning,
+    Experiment,
+    GameDay,
 ]
 # Changed only through services (timelines, signatures, processing, the review workflow): never edited here.
-READ_ONLY = [Incident, Delivery, Deployment, AliasMove, ModelVersion, Postmortem]
+READ_ONLY = [Incident, Delivery, Deployment, AliasMove, ModelVersion, Postmortem, Experiment, GameDay]
 
 
 @pytest.fixture
@@ -43,6 +49,12 @@ def records(team):
     AliasMoveFactory()
     ActionItemFactory(incident=incident)
     LearningFactory()
+    candidate = ModelVersionFactory(model__team=team)
+    started = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    Experiment.objects.create(
+        team=team, model=candidate.model, environment="production", candidate_version=candidate, started_at=started
+    )
+    GameDay.objects.create(team=team, title="Kill the model server", hypothesis="Fails over.", scheduled_at=started)
     return incident
 
 
