@@ -125,6 +125,17 @@ def test_guided_mode_and_phone_width(browser, live_server, screenshot, postmorte
     context.close()
 
 
+def test_publish_looks_unavailable_until_a_reviewer_approves(browser, live_server, postmortem, member, reviewer):
+    postmortem = postmortem_submit(postmortem=fill_required(postmortem, member), actor=member, reviewers=[reviewer])
+    context, page = sign_in_at(browser, live_server, member)
+    page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/")
+    publish = page.locator("#publish").get_by_role("button", name="Publish")
+    expect(publish).to_be_disabled()
+    assert float(publish.evaluate("button => getComputedStyle(button).opacity")) < 0.7
+    assert publish.evaluate("button => getComputedStyle(button).cursor") == "not-allowed"
+    context.close()
+
+
 def test_the_sections_card_keeps_its_bottom_edge_in_a_short_window(browser, live_server, postmortem, member):
     context, page = sign_in_at(browser, live_server, member, width=1280, height=620)
     page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/edit/")
