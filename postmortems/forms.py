@@ -40,7 +40,10 @@ class FactorForm(forms.Form):
     description = forms.CharField(
         required=False,
         max_length=10_000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "A condition of the system, not a person"}),
+        # data-coach-input: the coach's "Use this rewrite" looks for the sentence in this field too.
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "A condition of the system, not a person", "data-coach-input": ""}
+        ),
     )
     model_version = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Model version")
     deployment = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)

@@ -512,6 +512,20 @@ def _merge_page(request, postmortem, conflict: EditConflict, *, title, content, 
     return render(request, "postmortems/merge.html", context, status=409)
 
 
+def _factors_to_coach(request, postmortem) -> list[dict]:
+    """Return the factors the editor sent, as the coach reads them; the saved ones when it sent none or bad ones."""
+    if f"{FACTORS_PREFIX}-TOTAL_FORMS" in request.POST:
+        formset = _factor_formset(postmortem, data=request.POST)
+        if formset.is_valid():
+            return [
+                # A factor not saved yet has no id: its row number keeps its findings apart from the others'.
+                {"key": item.id or f"new-{index}", "description": item.description}
+                for index, item in enumerate(factor_inputs(formset))
+                if not item.is_blank and not item.delete
+            ]
+    return [{"key": factor.pk, "description": factor.description} for factor in postmortem.factors.all()]
+
+
 @require_POST
 def postmortem_preview(request, pk):
     """Answer the highlighted preview and coach findings of the submitted sections, as JSON."""
@@ -525,8 +539,9 @@ def postmortem_preview(request, pk):
     merged = {**postmortem.content, **content}
     title = request.POST.get("title", postmortem.title)[:300]
     blocks = build_blocks(sections=sections, content=merged, coach=coach, keys=keys, blank_steps=False)
-    factors = [{"key": factor.pk, "description": factor.description} for factor in postmortem.factors.all()]
-    summary = document_findings(sections=sections, content=merged, title=title, factors=factors, coach=coach)
+    summary = document_findings(
+        sections=sections, content=merged, title=title, factors=_factors_to_coach(request, postmortem), coach=coach
+    )
     return JsonResponse(
         {
             "sections": {

@@ -320,6 +320,21 @@ def test_live_preview_renders_markdown_with_findings_inline(client, postmortem, 
     assert data["count"] == 1
 
 
+def test_live_preview_coaches_the_factors_being_typed_not_only_the_saved_ones(client, postmortem, member):
+    client.force_login(member)
+    data = {
+        **form_data(postmortem),
+        "factors-TOTAL_FORMS": 1,
+        "factors-0-category": "tooling",
+        "factors-0-description": "Priya forgot to check the runtime version.",
+    }
+    response = client.post(reverse("postmortems:preview", args=[postmortem.pk]), data)
+    assert response.status_code == 200
+    (finding,) = response.json()["summary"]
+    assert finding["text"] == "Priya forgot to"
+    assert finding["section"].startswith("factor-")
+
+
 @pytest.mark.parametrize(
     "hostile, forbidden",
     [

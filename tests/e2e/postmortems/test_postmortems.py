@@ -125,6 +125,19 @@ def test_guided_mode_and_phone_width(browser, live_server, screenshot, postmorte
     context.close()
 
 
+def test_the_coach_reads_a_factor_as_it_is_typed_and_its_rewrite_replaces_it(browser, live_server, postmortem, member):
+    context, page = sign_in_at(browser, live_server, member)
+    page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/edit/?mode=guided&step=contributing_factors")
+    page.select_option("#id_factors-0-category", "dependency_upgrade")
+    page.fill("#id_factors-0-description", "Priya forgot to check the runtime version of the image.")
+    summary = page.locator("#coach-summary")
+    expect(summary.locator("[data-coach-count]")).to_have_text("1")
+    summary.get_by_role("button", name="Use this rewrite").click()
+    expect(page.locator("#id_factors-0-description")).not_to_have_value(re.compile("Priya forgot to"))
+    expect(summary.locator("[data-coach-count]")).to_have_text("0")
+    context.close()
+
+
 def test_publish_looks_unavailable_until_a_reviewer_approves(browser, live_server, postmortem, member, reviewer):
     postmortem = postmortem_submit(postmortem=fill_required(postmortem, member), actor=member, reviewers=[reviewer])
     context, page = sign_in_at(browser, live_server, member)
