@@ -196,8 +196,8 @@ print(urllib.request.urlopen(request).status)  # 202
 ```shell
 SECRET='{secret}'
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-BODY='{{"type": "deployment.succeeded", "timestamp": "'$NOW'", "data": {{"pipeline": "{model}-release",'
-BODY="$BODY"' "run_id": "4711", "environment": "staging"}}}}'
+BODY='{{"type": "deployment.failed", "timestamp": "'$NOW'", "data": {{"pipeline": "{model}-release",'
+BODY="$BODY"' "run_id": "4711", "environment": "staging", "model": {{"name": "{model}", "version": "{version}"}}}}}}'
 ID="msg_$(date +%s%N)"; TS=$(date +%s)
 KEY=$(printf '%s' "${{SECRET#whsec_}}" | base64 -d | xxd -p -c 256)
 SIG=$(printf '%s' "$ID.$TS.$BODY" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" -binary | base64)

@@ -201,8 +201,9 @@ def test_generic_python_example_sends_a_delivery_kintsugi_accepts(monkeypatch):
 @pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("bash", "openssl", "xxd", "base64")), reason="needs openssl and xxd"
 )
-def test_generic_curl_example_signs_a_delivery_kintsugi_accepts():
-    (snippet,) = code_blocks(instructions("generic"), "shell")
+def test_generic_curl_example_signs_a_failure_of_the_teams_model_kintsugi_accepts():
+    # Like the Python example, it sends what opens an incident on a model version, so trying it shows one.
+    (snippet,) = code_blocks(instructions("generic", model="churn-predictor", version="8"), "shell")
     script = "curl() { printf '%s\\0' \"$@\"; }\n" + snippet
     output = subprocess.run(["bash", "-c", script], capture_output=True, check=True, timeout=30).stdout
     arguments = output.decode().split("\0")[:-1]
@@ -215,7 +216,13 @@ def test_generic_curl_example_signs_a_delivery_kintsugi_accepts():
     sender = sender_for("generic")
     sender.verify(headers, body, [secret_for("generic")], datetime.now(UTC))
     payload = sender.parse(headers, body)
-    assert sender.adapt(sender.event_name(headers, payload), payload).status == "succeeded"
+    event = sender.adapt(sender.event_name(headers, payload), payload)
+    assert (event.status, event.environment, event.model_name, event.model_version) == (
+        "failed",
+        "staging",
+        "churn-predictor",
+        "8",
+    )
 
 
 # MLflow: the create_webhook call subscribes to exactly the recorded events ------
