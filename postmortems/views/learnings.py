@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.confirmation import Confirmation, confirmation_page, is_confirmed
 from postmortems.learnings_forms import CATEGORY_LABELS, LearningFilterForm, LearningForm
 from postmortems.models import Learning, LearningProposal
 from postmortems.selectors.learnings import (
@@ -191,6 +192,16 @@ def proposal_accept(request, pk):
 @require_POST
 def proposal_dismiss(request, pk):
     proposal = _decidable_proposal(request, pk)
+    if not is_confirmed(request):
+        return confirmation_page(
+            request,
+            Confirmation(
+                question="Dismiss this lesson?",
+                detail=f"“{proposal.text}” stays in the post-mortem but does not join the library.",
+                button="Dismiss",
+                back_url=reverse("postmortems:learning-proposals"),
+            ),
+        )
     try:
         learning_proposal_dismiss(proposal=proposal, actor=request.user)
     except LearningError as error:

@@ -173,6 +173,24 @@ def channel_delete(team, member):
     )
 
 
+def lesson_dismiss(team, member):
+    from postmortems.models import LearningProposal, LearningProposalStatus
+    from postmortems.services.learnings import learning_proposals_create
+    from tests.postmortems.follow_ups.conftest import make_postmortem
+
+    postmortem = make_postmortem(IncidentFactory(team=team, status="resolved"), lessons="- Rehearse rollbacks.")
+    (proposal,) = learning_proposals_create(postmortem=postmortem)
+    return Case(
+        page=reverse("postmortems:learning-proposals"),
+        action=reverse("postmortems:learning-proposal-dismiss", args=[proposal.pk]),
+        data={},
+        question="Dismiss this lesson?",
+        still_there=lambda: LearningProposal.objects.filter(
+            pk=proposal.pk, status=LearningProposalStatus.PROPOSED
+        ).exists(),
+    )
+
+
 CASES = [
     unlink_deployment,
     unlink_model_version,
@@ -184,6 +202,7 @@ CASES = [
     secret_rotate,
     member_remove,
     channel_delete,
+    lesson_dismiss,
 ]
 
 

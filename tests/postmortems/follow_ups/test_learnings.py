@@ -305,7 +305,7 @@ def test_proposals_pages_accept_and_dismiss(client, frozen, incident, member, ou
     response = client.post(url, {"title": "Newest week", "body": first.text, "team": incident.team_id})
     learning = Learning.objects.get()
     assert response.status_code == 302 and list(learning.source_postmortems.all()) == [postmortem]
-    response = client.post(reverse("postmortems:learning-proposal-dismiss", args=[second.pk]))
+    response = client.post(reverse("postmortems:learning-proposal-dismiss", args=[second.pk]), {"confirm": "yes"})
     assert response.status_code == 302
     assert client.get(reverse("postmortems:learning-proposals")).context["page"].paginator.count == 0
     client.force_login(outsider)
