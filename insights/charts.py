@@ -57,7 +57,8 @@ def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
         "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True, "rangemode": "tozero"},
-        "legend": {"orientation": "h", "y": -0.25},
+        # Placed at draw time, below the axis title, by static/js/insights.js.
+        "legend": {"orientation": "h"},
         "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
         "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
         "paper_bgcolor": "rgba(0,0,0,0)",
@@ -70,6 +71,16 @@ def _layout(title: str, x_title: str, y_title: str, **extra) -> dict:
         else:
             layout[key] = value
     return layout
+
+
+# Weeks along x: a date axis, ticked on the weeks' Mondays at draw time (static/js/insights.js), in the page's
+# date style; the period's year is in the page's heading, so a tick needs one line, not two.
+WEEK_AXIS = {"type": "date", "tickformat": "%-d %b", "hoverformat": "%-d %b %Y"}
+
+
+def _week_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
+    """Return the layout of a chart drawn week by week along x."""
+    return _layout(title, x_title, y_title, xaxis=WEEK_AXIS | extra.pop("xaxis", {}), **extra)
 
 
 def _bar(name: str, x: list, y: list, index: int, **extra) -> dict:
@@ -330,16 +341,15 @@ def dora_weeks_figure(data: dict, *, title: str | None = None, height: int = 340
             data, "Change failure rate (%)", lambda w: _scaled(w["change_failure_rate"], 100.0), 2, yaxis="y2"
         ),
     ]
-    layout = _layout(
+    layout = _week_layout(
         title or f"Deployments and change failures per week ({data['environment']})",
         "Week starting (Monday)",
         "Deployments",
         barmode="group",
         height=height,
-        # Below the two lines of date ticks and the axis title, even in the short chart other pages embed.
-        legend={"y": -0.4 if height < 340 else -0.3},
         yaxis2={
             "title": {"text": "Change failure rate (%)"},
+            "automargin": True,
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
@@ -380,7 +390,7 @@ def dora_models_figure(data: dict) -> dict:
                 hovertemplate=f"{model['name']}: %{{y}}% of %{{customdata}} deployments<extra></extra>",
             )
         )
-    layout = _layout(
+    layout = _week_layout(
         f"Change failure rate per model, week by week ({data['environment']})",
         "Week starting (Monday)",
         "Change failure rate (%)",
@@ -407,7 +417,9 @@ def incidents_figure(data: dict) -> dict:
     ]
     return {
         "data": traces,
-        "layout": _layout("Incidents per week by severity", "Week detected (Monday)", "Incidents", barmode="stack"),
+        "layout": _week_layout(
+            "Incidents per week by severity", "Week detected (Monday)", "Incidents", barmode="stack"
+        ),
     }
 
 
@@ -421,11 +433,12 @@ def mttx_figure(data: dict) -> dict:
         p90["marker"] = {"symbol": f"{SYMBOLS[index]}-open", "size": 7}
         traces.append(p90)
     traces += _previous_period(data, "Time to resolve, median", lambda w: w["resolve_median"], 7)
-    layout = _layout(
+    layout = _week_layout(
         "Time to detect, acknowledge, mitigate and resolve",
         "Week detected (Monday)",
         "Hours (log scale)",
-        yaxis={"type": "log", "rangemode": "normal"},
+        # A tick per power of ten: the 2s and 5s between them crowd a phone's chart.
+        yaxis={"type": "log", "rangemode": "normal", "dtick": 1},
         height=420,
     )
     return {"data": traces, "layout": layout}
@@ -451,24 +464,26 @@ def versions_table(data: dict) -> Table:
 
 
 def versions_figure(data: dict) -> dict:
+    """Return one row of bars per model version, in version order from the top.
+
+    Rows, not columns: a version's name reads across even on a phone, and more
+    versions make the chart taller instead of its labels smaller.
+    """
     labels = [v["label"] + (" ↩" if v["rolled_back"] else "") for v in data["versions"]]
     traces = [
-        _bar("Incidents", labels, [v["incidents"] for v in data["versions"]], 1, texttemplate="%{y}"),
-        _bar("Failed deployments", labels, [v["failed_deployments"] for v in data["versions"]], 4, texttemplate="%{y}"),
+        _bar("Incidents", [v["incidents"] for v in data["versions"]], labels, 1),
+        _bar("Failed deployments", [v["failed_deployments"] for v in data["versions"]], labels, 4),
     ]
-    annotations = [
-        {"x": label, "y": 0, "yanchor": "top", "text": "rolled back", "showarrow": False, "font": {"size": 10}}
-        for label, version in zip(labels, data["versions"], strict=True)
-        if version["rolled_back"]
-    ]
+    for trace in traces:
+        what = trace["name"].lower()
+        trace |= {"orientation": "h", "texttemplate": "%{x}", "hovertemplate": f"%{{y}}: %{{x}} {what}<extra></extra>"}
     layout = _layout(
-        "Incidents and failed deployments per model version (↩ rolled back)",
-        "Model version, in version order",
+        "Incidents and failed deployments per model version, in version order (↩ rolled back)",
         "Count",
+        "",
         barmode="group",
-        annotations=annotations,
-        xaxis={"tickangle": -45},
-        height=400,
+        height=max(260, 110 + 26 * len(labels)),
+        yaxis={"autorange": "reversed", "rangemode": "normal"},
     )
     return {"data": traces, "layout": layout}
 
@@ -484,7 +499,7 @@ def factors_figure(data: dict) -> dict:
     traces = _week_bars(data, [(c["key"], c["label"], index) for index, c in enumerate(data["categories"])])
     # The previous period may have other categories: its line counts them all.
     traces += _previous_period(data, "All factors", lambda w: sum(v for k, v in w.items() if k != "week"), 7)
-    layout = _layout(
+    layout = _week_layout(
         "Contributing factors by category", "Week the incident was detected (Monday)", "Factors", barmode="stack"
     )
     return {"data": traces, "layout": layout}
@@ -502,7 +517,9 @@ def follow_through_figure(data: dict) -> dict:
     ]
     return {
         "data": traces,
-        "layout": _layout("Action items opened and done per week", "Week (Monday)", "Action items", barmode="group"),
+        "layout": _week_layout(
+            "Action items opened and done per week", "Week (Monday)", "Action items", barmode="group"
+        ),
     }
 
 
@@ -569,7 +586,7 @@ def operational_load_figure(data: dict) -> dict:
         if team["id"] in before:
             compared = {"weeks": team["weeks"], "previous": before[team["id"]]}
             traces += _previous_period(compared, team["name"], _budget_percent, index)
-    layout = _layout(
+    layout = _week_layout(
         "Operational load against each team's budget",
         "Week (Monday)",
         "Share of the budget (%)",
@@ -602,7 +619,7 @@ def game_days_figure(data: dict) -> dict:
     ]
     return {
         "data": traces,
-        "layout": _layout("Game days: drills, findings and actions", "Week (Monday)", "Count", barmode="group"),
+        "layout": _week_layout("Game days: drills, findings and actions", "Week (Monday)", "Count", barmode="group"),
     }
 
 

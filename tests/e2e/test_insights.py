@@ -147,3 +147,75 @@ def test_lineage_and_team_pages_draw_their_small_chart(guarded, live_server, dem
     # The lineage page still has style="" attributes of its own (left to the policy's own change), so only
     # the charts' part is checked here: drawn, with no request leaving loopback.
     assert all(urlsplit(url).hostname in LOOPBACK for url in requests)
+
+
+# Every chart's texts as the browser laid them out: its title and axis titles must lie inside the chart, clear
+# of each other and of every tick label; its legend inside the chart, clear of the plot area, titles and ticks.
+CHART_TEXT_PROBLEMS = """() => {
+  const box = (element) => {
+    const rect = element.getBoundingClientRect();
+    return {left: rect.left, right: rect.right, top: rect.top, bottom: rect.bottom, text: element.textContent};
+  };
+  const shown = (rect) => rect.right > rect.left && rect.bottom > rect.top && rect.text.trim() !== "";
+  // Half a pixel of slack: a glyph's anti-aliased edge is not an overlap.
+  const overlap = (a, b) =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+    Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+  const inside = (a, c) =>
+    a.left >= c.left - 0.5 && a.right <= c.right + 0.5 && a.top >= c.top - 0.5 && a.bottom <= c.bottom + 0.5;
+  const problems = [];
+  for (const chart of document.querySelectorAll("[data-figure]")) {
+    const name = chart.getAttribute("data-figure");
+    const container = box(chart);
+    const titles = [...chart.querySelectorAll("text.gtitle, text.xtitle, text.ytitle, text.y2title")]
+      .map(box).filter(shown);
+    const ticks = [...chart.querySelectorAll("g.xtick text, g.ytick text, g.y2tick text")].map(box).filter(shown);
+    if (!chart.querySelector("text.gtitle")) problems.push(`${name}: no title`);
+    titles.forEach((title, index) => {
+      if (!inside(title, container)) problems.push(`${name}: "${title.text}" is cut off`);
+      for (const tick of ticks) {
+        if (overlap(title, tick)) problems.push(`${name}: "${title.text}" covers the tick "${tick.text}"`);
+      }
+      for (const other of titles.slice(index + 1)) {
+        if (overlap(title, other)) problems.push(`${name}: "${title.text}" covers "${other.text}"`);
+      }
+    });
+    const legend = chart.querySelector("g.legend");
+    if (legend) {
+      const legendBox = box(legend);
+      if (!inside(legendBox, container)) problems.push(`${name}: the legend is cut off`);
+      const plot = chart.querySelector(".nsewdrag");
+      if (plot && overlap(legendBox, box(plot))) problems.push(`${name}: the legend covers the plot`);
+      for (const text of [...titles, ...ticks]) {
+        if (overlap(legendBox, text)) problems.push(`${name}: the legend covers "${text.text}"`);
+      }
+    }
+  }
+  return problems;
+}"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_chart_titles_axis_titles_and_legends_stay_clear(browser, live_server, demo, width):
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    sign_in(page, live_server)
+    # The team and lineage charts show the last quarter: a day after the demo's story, it holds all of it.
+    traveller = time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=True)
+    traveller.start()
+    problems = []
+    paths = [
+        f"/insights/?{DEMO_VIEW}",
+        f"/insights/?{DEMO_VIEW}&compare=1",
+        Team.objects.get(slug="ml-platform").get_absolute_url(),
+        RegisteredModel.objects.get(name="churn-predictor").get_absolute_url(),
+    ]
+    try:
+        for path in paths:
+            page.goto(f"{live_server.url}{path}")
+            assert expect_every_chart_drawn(page)
+            problems += [f"{path} {problem}" for problem in page.evaluate(CHART_TEXT_PROBLEMS)]
+    finally:
+        traveller.stop()
+        context.close()
+    assert problems == []
