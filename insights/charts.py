@@ -2,7 +2,8 @@
 
 A chart is built from one series' data, never from the database: the page, the
 CSV download and the API then cannot disagree. Figures are plain plotly JSON
-(data and layout) that ``static/js/insights.js`` hands to ``Plotly.newPlot``.
+(data and layout) that ``static/js/insights.js`` hands to ``Plotly.newPlot``,
+after fitting the title, legend and week ticks to the chart's width.
 Every trace is told apart by more than colour: bar patterns, line dashes,
 marker symbols, and labels on the bars.
 """
@@ -83,13 +84,23 @@ def _week_layout(title: str, x_title: str, y_title: str, **extra) -> dict:
     return _layout(title, x_title, y_title, xaxis=WEEK_AXIS | extra.pop("xaxis", {}), **extra)
 
 
+# A count beside its bar, at the chart's type size: plotly.js would shrink it to a thin bar's thickness.
+OUTSIDE_LABEL = {"textposition": "outside", "constraintext": "inside", "cliponaxis": False}
+# A patterned bar is white between its stripes: a label inside it is dark, where plotly.js would pick white.
+PATTERN_TEXT_COLOUR = "#222222"
+
+
 def _bar(name: str, x: list, y: list, index: int, **extra) -> dict:
+    pattern = PATTERNS[index % len(PATTERNS)]
     return {
         "type": "bar",
         "name": name,
         "x": x,
         "y": y,
-        "marker": {"color": COLOURS[index % len(COLOURS)], "pattern": {"shape": PATTERNS[index % len(PATTERNS)]}},
+        "marker": {"color": COLOURS[index % len(COLOURS)], "pattern": {"shape": pattern}},
+        # Labels read across: plotly.js would turn one on its side to fit a thin bar.
+        "textangle": 0,
+        **({"insidetextfont": {"color": PATTERN_TEXT_COLOUR}} if pattern else {}),
         **extra,
     }
 
@@ -124,11 +135,16 @@ def week_table(data: dict, columns: list[tuple[str, str]]) -> Table:
     )
 
 
-def _week_bars(data: dict, bars: list[tuple[str, str, int]]) -> list[dict]:
-    """Return one bar trace per (key, label, style index), labelled with its count; an empty week draws nothing."""
+def _week_bars(data: dict, bars: list[tuple[str, str, int]], *, stacked: bool = False) -> list[dict]:
+    """Return one bar trace per (key, label, style index), labelled with its count; an empty week draws nothing.
+
+    Side by side, a count stands above its bar, at full size however thin the bar is on a phone; stacked, it
+    stays inside its part of the stack.
+    """
     weeks = _weeks(data)
+    place = {"textposition": "inside"} if stacked else OUTSIDE_LABEL
     return [
-        _bar(label, weeks, [w[key] or None for w in data["weeks"]], index, texttemplate="%{y}")
+        _bar(label, weeks, [w[key] or None for w in data["weeks"]], index, texttemplate="%{y}", **place)
         for key, label, index in bars
     ]
 
@@ -412,7 +428,9 @@ MILESTONE_LABELS = {
 
 def incidents_figure(data: dict) -> dict:
     traces = [
-        *_week_bars(data, [(severity.lower(), severity, index) for index, severity in enumerate(SEVERITIES)]),
+        *_week_bars(
+            data, [(severity.lower(), severity, index) for index, severity in enumerate(SEVERITIES)], stacked=True
+        ),
         *_previous_period(data, "All severities", lambda w: w["total"], 7),
     ]
     return {
@@ -470,19 +488,24 @@ def versions_figure(data: dict) -> dict:
     versions make the chart taller instead of its labels smaller.
     """
     labels = [v["label"] + (" ↩" if v["rolled_back"] else "") for v in data["versions"]]
+    # A version without any draws no bar and no "0" beside it.
     traces = [
-        _bar("Incidents", [v["incidents"] for v in data["versions"]], labels, 1),
-        _bar("Failed deployments", [v["failed_deployments"] for v in data["versions"]], labels, 4),
+        _bar("Incidents", [v["incidents"] or None for v in data["versions"]], labels, 1),
+        _bar("Failed deployments", [v["failed_deployments"] or None for v in data["versions"]], labels, 4),
     ]
+    top = max((v[key] for v in data["versions"] for key in ("incidents", "failed_deployments")), default=0)
     for trace in traces:
         what = trace["name"].lower()
-        trace |= {"orientation": "h", "texttemplate": "%{x}", "hovertemplate": f"%{{y}}: %{{x}} {what}<extra></extra>"}
+        trace |= {"orientation": "h", "texttemplate": "%{x}", **OUTSIDE_LABEL}
+        trace |= {"hovertemplate": f"%{{y}}: %{{x}} {what}<extra></extra>"}
     layout = _layout(
         "Incidents and failed deployments per model version, in version order (↩ rolled back)",
         "Count",
         "",
         barmode="group",
-        height=max(260, 110 + 26 * len(labels)),
+        height=max(260, 110 + 30 * len(labels)),
+        # Counts: no tick between two whole numbers.
+        xaxis={"dtick": 1} if top <= 10 else {},
         yaxis={"autorange": "reversed", "rangemode": "normal"},
     )
     return {"data": traces, "layout": layout}
@@ -496,7 +519,9 @@ def factors_table(data: dict) -> Table:
 
 
 def factors_figure(data: dict) -> dict:
-    traces = _week_bars(data, [(c["key"], c["label"], index) for index, c in enumerate(data["categories"])])
+    traces = _week_bars(
+        data, [(c["key"], c["label"], index) for index, c in enumerate(data["categories"])], stacked=True
+    )
     # The previous period may have other categories: its line counts them all.
     traces += _previous_period(data, "All factors", lambda w: sum(v for k, v in w.items() if k != "week"), 7)
     layout = _week_layout(
