@@ -17,6 +17,7 @@
   };
   // Below this container width a chart is drawn for a phone: smaller type, fewer ticks.
   var NARROW = 520;
+  var NARROW_EXTRA_HEIGHT = 60;
   var WEEK = 7 * 24 * 60 * 60 * 1000;
   // Room a week's tick label needs ("21 Sep"), with a gap to the next one.
   var TICK_ROOM = { narrow: 48, wide: 72 };
@@ -109,10 +110,9 @@
     var title = layout.title || {};
     var titleSize = narrow ? 13 : (title.font && title.font.size) || 15;
     var titleLines = wrap(title.text || "", width - 8, titleSize, family);
+    var titleExtra = Math.max(0, titleLines.length - 1) * titleSize * LINE_HEIGHT;
     var rows = legendRows(figure.data, width, size, family);
     var extra = 0;
-
-    var titleExtra = (titleLines.length - 1) * titleSize * LINE_HEIGHT;
 
     layout.font = Object.assign({}, layout.font, { size: size });
     // Wrapped to the container, at its top left. The top margin grows by the extra lines here: plotly.js's
@@ -148,8 +148,47 @@
     if (layout.xaxis && layout.xaxis.type === "date") {
       layout.xaxis = weekTicks(layout.xaxis, figure.data, width - 80, narrow);
     }
+    // A phone's chart is narrow: a little taller, its plot is not a flat strip.
+    if (narrow) {
+      extra += NARROW_EXTRA_HEIGHT;
+    }
     layout.height = Math.round((layout.height || 360) + extra);
     return layout;
+  }
+
+  function overlaps(a, b, gap) {
+    return a.left < b.right + gap && b.left < a.right + gap && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // Leave out a note on the chart (a DORA band's name) that would touch one drawn before it: on a phone a
+  // narrow band has no room for its name, which its bars' own labels carry.
+  function hideCrowdedNotes(element) {
+    var kept = [];
+    var hidden = {};
+    element.querySelectorAll("g.annotation").forEach(function (note) {
+      var box = note.getBoundingClientRect();
+      var crowded = kept.some(function (other) {
+        return overlaps(box, other, 4);
+      });
+      if (crowded) {
+        hidden["annotations[" + note.getAttribute("data-index") + "].visible"] = false;
+      } else {
+        kept.push(box);
+      }
+    });
+    return Object.keys(hidden).length ? window.Plotly.relayout(element, hidden) : Promise.resolve();
+  }
+
+  // Draw anew, not with Plotly.react: a legend that gains rows would keep the margin of its old size.
+  function plot(element, figure, width) {
+    var layout = fit(figure, width);
+    // plotly.js's responsive mode sizes a chart to its container, and on a window's resize drops a height
+    // given in the layout: the container is given the height instead.
+    element.style.height = layout.height + "px";
+    delete layout.height;
+    return window.Plotly.newPlot(element, figure.data, layout, CONFIG).then(function () {
+      return hideCrowdedNotes(element);
+    });
   }
 
   function draw(element) {
@@ -158,9 +197,18 @@
       return;
     }
     var figure = JSON.parse(source.textContent);
-    var layout = fit(figure, element.clientWidth);
-    window.Plotly.newPlot(element, figure.data, layout, CONFIG).then(function () {
+    var width = element.clientWidth;
+    plot(element, figure, width).then(function () {
       element.setAttribute("data-drawn", "true");
+      // A phone turned sideways, a window made wider: the title, legend and ticks are fitted again.
+      if (window.ResizeObserver) {
+        new window.ResizeObserver(function () {
+          if (element.clientWidth !== width) {
+            width = element.clientWidth;
+            plot(element, figure, width);
+          }
+        }).observe(element);
+      }
     });
   }
 
