@@ -161,6 +161,9 @@ class Channel(models.Model):
     # Event kinds this channel hears, or ["*"] for all.
     events = models.JSONField(default=list)
     active = models.BooleanField(default=True)
+    # Why a paused channel waits, shown to its team: nothing is sent to it, test messages included, until a
+    # lead changes its URL or resumes it.
+    paused_reason = models.CharField(max_length=300, blank=True)
     # Outbound webhooks only: the Standard Webhooks key (whsec_…), shown once when created.
     secret = models.CharField(max_length=100, blank=True)
     created_by = models.ForeignKey(
@@ -174,6 +177,7 @@ class Channel(models.Model):
             models.CheckConstraint(condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid"),
             models.UniqueConstraint(fields=["team", "name"], name="channel_unique_team_name"),
             models.CheckConstraint(condition=~Q(kind="webhook") | ~Q(secret=""), name="channel_webhook_has_secret"),
+            models.CheckConstraint(condition=Q(paused_reason="") | Q(active=False), name="channel_reason_when_paused"),
         ]
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from notifications.services.channels import (
 )
 from notifications.services.follows import NOT_VISIBLE, follow_start, follow_stop
 from notifications.services.inbox import email_preferences_set, notification_mark_all_read, notification_mark_read
-from notifications.services.sends import REPLAY_NOT_DONE, send_replay
+from notifications.services.sends import send_replay
 from teams.models import Team
 from teams.selectors import user_is_team_lead, user_is_team_member
 
@@ -215,8 +215,12 @@ def channel_detail(request, slug, pk):
 def channel_test(request, slug, pk):
     team = _team_led_by(request, slug)
     channel = _channel_of(team, pk)
-    channel_send_test(channel=channel, actor=request.user)
-    messages.success(request, TEST_QUEUED.format(channel=channel.name))
+    try:
+        channel_send_test(channel=channel, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, TEST_QUEUED.format(channel=channel.name))
     return redirect(_next_url(request, team.get_absolute_url()))
 
 
@@ -238,8 +242,8 @@ def send_again(request, slug, pk, send_pk):
     send = get_object_or_404(NotificationSend, pk=send_pk, channel=channel)
     try:
         send_replay(send=send)
-    except ValueError:
-        messages.error(request, REPLAY_NOT_DONE)
+    except ValueError as error:
+        messages.error(request, str(error))
     else:
         messages.success(request, REPLAY_QUEUED)
     return redirect(_next_url(request, team.get_absolute_url()))

@@ -8,9 +8,14 @@ channel and a signed webhook to its operations data lake, with the delivery
 log they would have by now: messages sent, one answered 503 and sent on the
 second attempt, one refused for good and replayed, one failed waiting for a
 replay, and the test message each channel starts with. Every message of the
-log is written as done, so nothing of it is sent when a worker starts; what
-happens next in the demo is sent for real (the URLs are placeholders: the
-Slack one answers 4xx, ``example.com`` does not resolve).
+log is written as done, so nothing of it is sent when a worker starts.
+
+Their URLs are placeholders (the Slack one answers 4xx, ``example.com`` does
+not resolve), so both channels are paused, saying so on their pages: what
+happens next in the demo is not sent to them, and a lead makes one real by
+giving it the team's URL and resuming it, in one edit. A demo seeded before
+they were paused has them paused on its next run, unless a lead gave them a
+URL of their own.
 """
 
 from datetime import timedelta
@@ -46,6 +51,17 @@ WEBHOOK_EVENTS = [
 ]
 WEBHOOK_NAME = "Ops data lake"
 WEBHOOK_URL = "https://ops.example.com/hooks/kintsugi"
+# Why each is paused, on its pages: its URL is a placeholder, and how to make it real.
+SLACK_PAUSED = (
+    "Demo channel: its URL is a placeholder, so nothing is sent to it. To make it real, edit it: "
+    "paste your team's Slack incoming-webhook URL and tick Active."
+)
+# The demo's signing secret was never shown, so a real receiver could not verify this channel's messages.
+WEBHOOK_PAUSED = (
+    "Demo channel: its URL is a placeholder, so nothing is sent to it. Its signing secret was never shown: "
+    "to send to a real receiver, add a webhook channel (its secret is shown once) and delete this one."
+)
+PLACEHOLDERS = {SLACK_NAME: (SLACK_URL, SLACK_PAUSED), WEBHOOK_NAME: (WEBHOOK_URL, WEBHOOK_PAUSED)}
 LOG_LENGTH = 12
 # What befell a few messages of the log, counted from the newest: (attempts, status, code, error, replays).
 MISHAPS = {
@@ -58,10 +74,14 @@ MISHAPS = {
 
 
 def seed() -> None:
-    """Dispatch the story's waiting events, then add Fraud's channels and their log; nothing once they exist."""
+    """Dispatch the story's waiting events, then add Fraud's paused channels and their log; once they exist, only
+    pause those still at their placeholder URL."""
     fraud = Team.objects.filter(slug="fraud").first()
     lead = User.objects.filter(username="lucia").first()
-    if fraud is None or lead is None or Channel.objects.filter(team=fraud, name=SLACK_NAME).exists():
+    if fraud is None or lead is None:
+        return
+    if Channel.objects.filter(team=fraud, name=SLACK_NAME).exists():
+        _placeholders_paused(fraud)
         return
     waiting = Event.objects.filter(dispatched_at__isnull=True).select_related("incident", "postmortem", "action_item")
     for event in waiting:
@@ -70,13 +90,36 @@ def seed() -> None:
         event_dispatch(event_id=event.pk, now=event.occurred_at)
     _person_sends_forgotten()
     slack = channel_create(
-        team=fraud, actor=lead, kind=ChannelKind.SLACK, name=SLACK_NAME, url=SLACK_URL, events=SLACK_EVENTS
+        team=fraud,
+        actor=lead,
+        kind=ChannelKind.SLACK,
+        name=SLACK_NAME,
+        url=SLACK_URL,
+        events=SLACK_EVENTS,
+        paused_reason=SLACK_PAUSED,
     )
     webhook = channel_create(
-        team=fraud, actor=lead, kind=ChannelKind.WEBHOOK, name=WEBHOOK_NAME, url=WEBHOOK_URL, events=WEBHOOK_EVENTS
+        team=fraud,
+        actor=lead,
+        kind=ChannelKind.WEBHOOK,
+        name=WEBHOOK_NAME,
+        url=WEBHOOK_URL,
+        events=WEBHOOK_EVENTS,
+        paused_reason=WEBHOOK_PAUSED,
     )
     for channel in (slack, webhook):
         _log_write(channel)
+
+
+def _placeholders_paused(team: Team) -> None:
+    """Pause the demo's channels still at their placeholder URL, saying why (a demo seeded before left them active).
+
+    A message still waiting for them then ends unsent at its next try, saying why (``send_deliver``).
+    """
+    for name, (url, reason) in PLACEHOLDERS.items():
+        Channel.objects.filter(team=team, name=name, url=url).exclude(paused_reason=reason).update(
+            active=False, paused_reason=reason
+        )
 
 
 def _at_story_time(event: Event) -> None:

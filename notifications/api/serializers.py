@@ -62,7 +62,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Channel
-        fields = ["id", "team", "team_slug", "kind", "name", "url", "events", "active", "created_at"]
+        fields = ["id", "team", "team_slug", "kind", "name", "url", "events", "active", "paused_reason", "created_at"]
         read_only_fields = fields
 
     def get_url(self, channel) -> str:

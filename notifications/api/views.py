@@ -40,7 +40,7 @@ from notifications.services.channels import (
 )
 from notifications.services.follows import follow_start, follow_stop
 from notifications.services.inbox import notification_mark_all_read, notification_mark_read
-from notifications.services.sends import REPLAY_NOT_DONE, send_replay
+from notifications.services.sends import send_replay
 from teams.models import Membership, Team
 from teams.selectors import user_is_team_lead, user_is_team_member
 
@@ -187,6 +187,8 @@ class ChannelViewSet(viewsets.ModelViewSet):
             send = channel_send_test(channel=channel, actor=request.user)
         except DjangoPermissionDenied as error:
             raise PermissionDenied(NOT_A_LEAD.format(team=channel.team)) from error
+        except DjangoValidationError as error:
+            _as_api_error(error)
         return Response(NotificationSendSerializer(send).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: NotificationSendSerializer(many=True)})
@@ -267,5 +269,5 @@ class SendViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         try:
             send = send_replay(send=send)
         except ValueError as error:
-            raise serializers.ValidationError({"status": [REPLAY_NOT_DONE]}) from error
+            raise serializers.ValidationError({"status": [str(error)]}) from error
         return Response(NotificationSendSerializer(send).data, status=status.HTTP_202_ACCEPTED)

@@ -20,6 +20,8 @@ KIND_UNKNOWN = "Unknown channel kind {kind!r}; choose one of: {allowed}."
 KIND_FIXED = "A channel's kind cannot change: create another channel."
 URL_TOO_LONG = "The URL can be at most 1000 characters long."
 SLACK_HOST = "A Slack incoming webhook URL starts with https://hooks.slack.com/."
+CHANNEL_PAUSED_FOR = "{channel} is paused: {reason}"
+REASON_TOO_LONG = "A reason for pausing can be at most 300 characters long."
 EDITABLE = ("name", "url", "events", "active")
 
 
@@ -65,12 +67,18 @@ def channel_url_clean(*, kind: str, url: str) -> str:
 
 
 @transaction.atomic
-def channel_create(*, team, actor, kind: str, name: str, url: str, events, active: bool = True) -> Channel:
+def channel_create(
+    *, team, actor, kind: str, name: str, url: str, events, active: bool = True, paused_reason: str = ""
+) -> Channel:
     """Create a channel of the team; a webhook channel gets its signing secret (``channel.secret``).
 
-    Raise PermissionDenied unless the actor leads the team, ValidationError by field for bad input.
+    A ``paused_reason`` creates it paused, saying why to its team. Raise
+    PermissionDenied unless the actor leads the team, ValidationError by field for bad input.
     """
     _ensure_lead(actor, team)
+    paused_reason = " ".join((paused_reason or "").split())
+    if len(paused_reason) > 300:
+        raise ValidationError({"paused_reason": REASON_TOO_LONG})
     if kind not in ChannelKind.values:
         raise ValidationError({"kind": KIND_UNKNOWN.format(kind=str(kind)[:40], allowed=", ".join(ChannelKind.values))})
     name = " ".join((name or "").split())[:120]
@@ -82,7 +90,8 @@ def channel_create(*, team, actor, kind: str, name: str, url: str, events, activ
         name=name,
         url=channel_url_clean(kind=kind, url=url),
         events=channel_events_clean(events),
-        active=active,
+        active=active and not paused_reason,
+        paused_reason=paused_reason,
         secret=new_signing_secret() if kind == ChannelKind.WEBHOOK else "",
         created_by=actor,
     )
@@ -96,8 +105,12 @@ def channel_create(*, team, actor, kind: str, name: str, url: str, events, activ
 
 @transaction.atomic
 def channel_update(*, channel: Channel, actor, **fields) -> Channel:
-    """Change the channel's name, URL, events or active flag; raise as ``channel_create`` does."""
+    """Change the channel's name, URL, events or active flag; raise as ``channel_create`` does.
+
+    A new URL or a resume answers the reason the channel was paused for: the reason is cleared.
+    """
     _ensure_lead(actor, channel.team)
+    url_before = channel.url
     if "kind" in fields and fields.pop("kind") != channel.kind:
         raise ValidationError({"kind": KIND_FIXED})
     for name, value in fields.items():
@@ -114,6 +127,8 @@ def channel_update(*, channel: Channel, actor, **fields) -> Channel:
         elif name == "active":
             value = bool(value)
         setattr(channel, name, value)
+    if channel.active or channel.url != url_before:
+        channel.paused_reason = ""
     try:
         with transaction.atomic():
             channel.save()
@@ -130,10 +145,15 @@ def channel_delete(*, channel: Channel, actor) -> None:
 
 @transaction.atomic
 def channel_send_test(*, channel: Channel, actor) -> NotificationSend:
-    """Queue a test message to the channel (after commit) and return its send, to follow in the log."""
+    """Queue a test message to the channel (after commit) and return its send, to follow in the log.
+
+    Raise ValidationError when the channel is paused for a reason: its URL is not to be called yet.
+    """
     from notifications.services.sends import sends_queue
 
     _ensure_lead(actor, channel.team)
+    if channel.paused_reason:
+        raise ValidationError({"active": CHANNEL_PAUSED_FOR.format(channel=channel.name, reason=channel.paused_reason)})
     now = timezone.now()
     send = NotificationSend.objects.create(channel=channel, created_at=now, next_attempt_at=now)
     transaction.on_commit(lambda: sends_queue(send_ids=[send.pk]))

@@ -36,6 +36,7 @@ from notifications.models import (
     SendStatus,
 )
 from notifications.outbound import OutboundFailed, OutboundRefused, post_json
+from notifications.services.channels import CHANNEL_PAUSED_FOR
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ RETRY_BACKOFF_CAP = 3600.0
 # Answers that say "try later"; any other 4xx is the receiver refusing this message for good.
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
 REPLAY_NOT_DONE = "Only a sent or failed message can be sent again."
+NOT_SENT_PAUSED = "Not sent: {reason}"
 NO_EMAIL_ADDRESS = "{user} has no email address."
 WAITING_STATUSES = (SendStatus.PENDING, SendStatus.RETRYING)
 
@@ -221,6 +223,9 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> NotificationSe
     send = NotificationSend.objects.select_related("channel__team", "event__team", "user").get(pk=send_id)
     code, error, final = None, "", False
     try:
+        if send.channel_id is not None and send.channel.paused_reason:
+            # Paused for a reason (a placeholder URL, say): a message still waiting ends here, uncalled.
+            raise OutboundRefused(NOT_SENT_PAUSED.format(reason=send.channel.paused_reason))
         if send.user_id is not None or send.channel.kind == ChannelKind.EMAIL:
             _deliver_email(send)
         else:
@@ -265,11 +270,14 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> NotificationSe
 def send_replay(*, send: NotificationSend) -> NotificationSend:
     """Send a sent or failed message again (same id for the receiver) and return it; queue it after commit.
 
-    The caller checks that the actor leads the channel's team.
+    The caller checks that the actor leads the channel's team. Raise
+    ValueError when the message is not done, or its channel is paused for a reason.
     """
     send = NotificationSend.objects.select_for_update().get(pk=send.pk)
     if send.status not in (SendStatus.SENT, SendStatus.FAILED):
         raise ValueError(REPLAY_NOT_DONE)
+    if send.channel is not None and send.channel.paused_reason:
+        raise ValueError(CHANNEL_PAUSED_FOR.format(channel=send.channel.name, reason=send.channel.paused_reason))
     now = timezone.now()
     send.status = SendStatus.PENDING
     send.attempts = 0

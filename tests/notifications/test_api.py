@@ -6,7 +6,7 @@ from django.urls import reverse
 from incidents.services.incidents import incident_open
 from notifications.models import Channel, ChannelKind, Notification, NotificationSend, SendStatus
 from notifications.outbound import REFUSED_ADDRESS
-from notifications.services.channels import EVENTS_UNKNOWN, NOT_A_LEAD
+from notifications.services.channels import CHANNEL_PAUSED_FOR, EVENTS_UNKNOWN, NOT_A_LEAD, channel_create
 from notifications.services.sends import REPLAY_NOT_DONE
 from tests.factories import MembershipFactory, TeamFactory
 from tests.notifications.helpers import deliver_due, dispatch_all, run_all
@@ -294,3 +294,24 @@ def test_the_openapi_schema_documents_replay_and_following(client, member):
     assert "202" in replay["responses"]
     assert {"get", "post"} <= set(schema["paths"]["/api/v1/follows/"])
     assert "delete" in schema["paths"]["/api/v1/follows/{id}/"]
+
+
+def test_a_channel_paused_for_a_reason_says_why_and_refuses_a_test_until_resumed(team, lead, token_client_for):
+    paused = channel_create(
+        team=team,
+        actor=lead,
+        kind=ChannelKind.SLACK,
+        name="#ml",
+        url=SLACK_URL,
+        events=["*"],
+        paused_reason="Demo channel: its URL is a placeholder.",
+    )
+    client = token_client_for(lead)
+    listed = client.get(f"/api/v1/channels/{paused.pk}/").json()
+    assert listed["active"] is False and listed["paused_reason"] == "Demo channel: its URL is a placeholder."
+    refused = client.post(f"/api/v1/channels/{paused.pk}/test/")
+    assert refused.status_code == 400
+    assert refused.json()["active"] == [CHANNEL_PAUSED_FOR.format(channel="#ml", reason=paused.paused_reason)]
+    assert not NotificationSend.objects.exists()
+    resumed = client.patch(f"/api/v1/channels/{paused.pk}/", {"active": True}, format="json").json()
+    assert resumed["active"] is True and resumed["paused_reason"] == ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from slack_sdk.models.blocks import Block
 from standardwebhooks.webhooks import Webhook
@@ -16,9 +17,9 @@ from incidents.services.incidents import incident_assign_owner, incident_open, i
 from notifications.messages import RESTRICTED_TEXT, SLACK_HEADER_MAX
 from notifications.models import ChannelKind, EmailWhen, Event, EventKind, NotificationSend, SendStatus
 from notifications.outbound import REFUSED_ADDRESS, REFUSED_METADATA, OutboundRefused, post_json
-from notifications.services.channels import channel_create, channel_send_test
+from notifications.services.channels import CHANNEL_PAUSED_FOR, channel_create, channel_send_test, channel_update
 from notifications.services.inbox import email_preferences_set
-from notifications.services.sends import REPLAY_NOT_DONE, send_deliver, send_replay
+from notifications.services.sends import NOT_SENT_PAUSED, REPLAY_NOT_DONE, send_deliver, send_replay
 from tests.notifications.helpers import deliver_due, dispatch_all, run_all
 
 pytestmark = pytest.mark.django_db
@@ -466,3 +467,52 @@ def test_two_workers_racing_for_one_send_send_it_once(team, lead, receiver):
     assert sorted(result is None for result in results) == [False, True]  # one claimed it, the other found it taken
     assert len(receiver.received()) == 1
     assert NotificationSend.objects.get().status == SendStatus.SENT
+
+
+def test_a_channel_paused_for_a_reason_is_sent_nothing_until_a_lead_answers_it(
+    team, lead, receiver, django_capture_on_commit_callbacks
+):
+    hook = channel(team, lead, receiver, ChannelKind.WEBHOOK)
+    declare(team, lead)
+    (sent,) = run_all()
+    waiting = NotificationSend.objects.create(
+        channel=hook, created_at=timezone.now(), next_attempt_at=timezone.now(), status=SendStatus.RETRYING
+    )
+    reason = "Its receiver moves to a new address on Monday."
+    channel_update(channel=hook, actor=lead, active=False)
+    hook.paused_reason = reason
+    hook.save(update_fields=["paused_reason"])
+    # A message still waiting ends unsent, saying why; nothing reaches the receiver.
+    ended = send_deliver(send_id=waiting.pk)
+    assert ended.status == SendStatus.FAILED and ended.error == NOT_SENT_PAUSED.format(reason=reason)
+    paused = CHANNEL_PAUSED_FOR.format(channel=hook.name, reason=reason)
+    with pytest.raises(ValidationError, match=paused):
+        channel_send_test(channel=hook, actor=lead)
+    with pytest.raises(ValueError, match=paused):
+        send_replay(send=sent)
+    assert len(receiver.received()) == 1
+    # A new URL answers the reason: the channel stays paused, and a test message goes out again.
+    channel_update(channel=hook, actor=lead, url=receiver.url("/moved"))
+    assert not hook.active and hook.paused_reason == ""
+    with django_capture_on_commit_callbacks():
+        channel_send_test(channel=hook, actor=lead)
+    deliver_due()
+    assert len(receiver.received("/moved")) == 1
+
+
+def test_resuming_a_channel_clears_why_it_was_paused(team, lead, receiver):
+    chat = channel_create(
+        team=team,
+        actor=lead,
+        kind=ChannelKind.SLACK,
+        name="#ml",
+        url=receiver.url("/hook"),
+        events=["*"],
+        paused_reason="Demo channel.",
+    )
+    assert not chat.active and chat.paused_reason == "Demo channel."
+    channel_update(channel=chat, actor=lead, events=["incident.opened"])
+    assert chat.paused_reason == "Demo channel."
+    channel_update(channel=chat, actor=lead, active=True)
+    chat.refresh_from_db()
+    assert chat.active and chat.paused_reason == ""
