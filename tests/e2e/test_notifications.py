@@ -67,6 +67,50 @@ def test_a_lead_adds_a_channel_and_sends_a_test(page, live_server, signed_in, te
 
 
 @pytest.mark.parametrize("width", [1280, 390])
+def test_a_lead_makes_a_channel_paused_for_its_placeholder_url_real_in_one_edit(
+    browser, live_server, team, lead, width, screenshot
+):
+    from notifications.services.channels import channel_create
+    from tests.factories import PASSWORD
+
+    channel_create(
+        team=team,
+        actor=lead,
+        kind="slack",
+        name="#ml-incidents",
+        url="https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        events=["*"],
+        paused_reason="Demo channel: its URL is a placeholder, so nothing is sent to it.",
+    )
+    context = browser.new_context(viewport={"width": width, "height": 860})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", lead.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}{team.get_absolute_url()}")
+    row = page.locator(".channel-row", has_text="#ml-incidents")
+    expect(row.locator(".channel-paused")).to_contain_text("its URL is a placeholder")
+    expect(row.locator("button", has_text="Send a test message")).to_have_count(0)
+    page.click(".channel-row .channel-name a")
+    expect(page.locator("#paused-reason")).to_contain_text("Paused. Demo channel: its URL is a placeholder")
+    expect(page.locator("button", has_text="Send a test message")).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(page, f"channel-paused-{width}")
+    page.click("a.btn:has-text('Edit')")
+    expect(page.locator(".channel-paused")).to_be_visible()
+    page.fill("#id_channel-url", "https://hooks.slack.com/services/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")
+    page.check("#id_channel-active")
+    page.click("button:has-text('Save channel')")
+    expect(page.locator(".flash")).to_contain_text("Channel #ml-incidents saved")
+    expect(page.locator(".page-head")).to_contain_text("Slack · active")
+    expect(page.locator("#paused-reason")).to_have_count(0)
+    expect(page.locator("button", has_text="Send a test message")).to_be_visible()
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
 def test_someone_outside_the_team_follows_an_incident_and_hears_its_update(
     browser, live_server, team, lead, outsider, width, screenshot
 ):
