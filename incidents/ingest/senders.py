@@ -8,6 +8,7 @@ raw body and the parsed payload, never the database.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from incidents.ingest.errors import UnsupportedEvent
 from incidents.ingest.events import PipelineEvent
@@ -77,7 +78,8 @@ class Sender:
     # A failed deployment of "demo-model" version "1" to "staging" (as far as the sender can say it),
     # with a fresh delivery id on every call; MLflow's is a model_version.created.
     sample: Sample = _no_sample
-    # Markdown shown on the source page: what to paste where, with ``{webhook_url}``, ``{secret}`` and, in
+    # Markdown shown on the source page: what to paste where, with ``{webhook_url}`` (``{url_with_password}``
+    # when the secret travels as its password), ``{secret}`` and, in
     # examples, ``{model}`` and ``{version}``; fill it with ``instructions``. Paragraphs are unwrapped to one line.
     setup_markdown: str = ""
 
@@ -92,7 +94,16 @@ class Sender:
         Pass a model of the source's own team, so that pasting an example never
         registers another team's model (nor a demo's) under this one.
         """
-        return self.setup_markdown.format(webhook_url=webhook_url, secret=secret, model=model, version=version)
+        # For senders that carry the secret as the URL's password (Jenkins): the URL to store, ready-made.
+        parts = urlsplit(webhook_url)
+        url_with_password = urlunsplit(parts._replace(netloc=f"{self.kind}:{secret}@{parts.netloc}"))
+        return self.setup_markdown.format(
+            webhook_url=webhook_url,
+            url_with_password=url_with_password,
+            secret=secret,
+            model=model,
+            version=version,
+        )
 
     def adapt(self, event_name: str, payload: dict) -> PipelineEvent:
         """Return the normalized event of a parsed payload.

@@ -160,10 +160,8 @@ def sample(secret: str, now: datetime) -> tuple[dict[str, str], bytes]:
 
 SETUP_MARKDOWN = """\
 Install the **Notification** plugin in Jenkins. Jenkins does not sign notifications, so the secret travels
-as the password of the endpoint URL: take `{webhook_url}` and put `jenkins:{secret}@` right after its
-`https://` (or `http://`), for example `https://jenkins:{secret}@kintsugi.example.com/hooks/…/`.
-Keep that URL out of job configurations: store it as a **Secret text** credential (for example
-`kintsugi-webhook-url`).
+as the password of the endpoint URL `{webhook_url}`, which becomes `{url_with_password}`. Keep that URL
+out of job configurations: store it as a **Secret text** credential (for example `kintsugi-webhook-url`).
 
 In each job: **Configure → Job Notifications → Add Endpoint**:
 

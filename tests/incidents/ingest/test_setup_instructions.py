@@ -1,5 +1,6 @@
 """Setup instructions: they format, render, and what they tell people to paste actually works."""
 
+import base64
 import itertools
 import json
 import re
@@ -73,6 +74,18 @@ def test_every_sender_module_has_a_sample_and_instructions():
         assert len(sender.setup_markdown) > 200
         assert not {"authorization", "x-gitlab-token"} & set(sender.kept_headers)
         assert all(name == name.lower() for name in sender.kept_headers)
+
+
+def test_jenkins_instructions_give_the_url_with_its_password_ready_to_store():
+    # Jenkins sends the secret as the URL's password: the page spells out that URL rather than asking
+    # people to splice the secret into it by hand.
+    text = instructions("jenkins")
+    ready = f"https://jenkins:{secret_for('jenkins')}@kintsugi.example.com/hooks/Zm9vYmFyYmF6cXV4cXV1eHF1dXg/"
+    assert f"`{ready}`" in text
+    assert "…" not in text
+    user_and_password = base64.b64encode(f"jenkins:{secret_for('jenkins')}".encode()).decode()
+    headers = {"authorization": f"Basic {user_and_password}"}
+    sender_for("jenkins").verify(headers, b"{}", [secret_for("jenkins")], datetime.now(UTC))
 
 
 # Argo CD ----------------------------------------------------------------------
