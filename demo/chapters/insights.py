@@ -10,6 +10,9 @@
 - ML Platform is over its operations budget (4 people: 80 hours a week): the
   embedding-service serving incidents keep its people busy for 100 hours a week.
 
+The churn and fraud incidents get the post-mortems their teams wrote (``demo.reviews``): the churn ones
+published two days after resolving, the fraud ones still drafts.
+
 Every time is relative to the demo's anchor, so a second run finds everything in place.
 """
 
@@ -19,6 +22,7 @@ from datetime import date, datetime, timedelta
 from django.contrib.auth import get_user_model
 
 from demo.chapters.incidents import ANCHOR
+from demo.reviews import INSIGHTS_REVIEWS, review_write
 from incidents.models import (
     Deployment,
     DeploymentStatus,
@@ -98,28 +102,13 @@ def _incident(team, model, title: str, *, kind: str, severity: str, owner, start
     return incident
 
 
-def _review(incident: Incident, *, published_after_days: float | None, factors: list[tuple[str, str]]) -> None:
-    from postmortems.models import ContributingFactor, Postmortem, PostmortemStatus
+def _review(incident: Incident) -> None:
+    """Write the incident's post-mortem as its team did (see demo.reviews), unless it has one."""
+    from postmortems.models import Postmortem
 
-    published_at = (
-        incident.resolved_at + timedelta(days=published_after_days) if published_after_days is not None else None
-    )
-    postmortem, created = Postmortem.objects.get_or_create(
-        incident=incident,
-        defaults={
-            "title": f"Post-mortem: {incident.title}",
-            "template_name": "Standard",
-            "status": PostmortemStatus.PUBLISHED if published_at else PostmortemStatus.DRAFT,
-            "updated_at": published_at or incident.resolved_at,
-            "published_at": published_at,
-            "published_version": 1 if published_at else None,
-        },
-    )
-    if created:
-        ContributingFactor.objects.bulk_create(
-            ContributingFactor(postmortem=postmortem, category=category, description=text, position=index)
-            for index, (category, text) in enumerate(factors)
-        )
+    review = INSIGHTS_REVIEWS.get(incident.title)
+    if review is not None and not Postmortem.objects.filter(incident=incident).exists():
+        review_write(incident=incident, review=review)
 
 
 def _action(incident: Incident, title: str, *, owner, kind: str, due: date, done_at: datetime | None) -> None:
@@ -165,14 +154,7 @@ def _churn_improves(models, people) -> None:
                 IncidentDeployment.objects.get_or_create(
                     incident=incident, deployment=first, defaults={"role": LinkRole.CAUSE}
                 )
-                _review(
-                    incident,
-                    published_after_days=2,
-                    factors=[
-                        ("feature_pipeline_change", "The features table changed its schema the same week."),
-                        ("process", "No canary step for the weekly scoring job."),
-                    ],
-                )
+                _review(incident)
                 _action(
                     incident,
                     f"Add a canary step to the churn release (week {number})",
@@ -213,14 +195,7 @@ def _fraud_worsens(models, people) -> None:
         IncidentModelVersion.objects.get_or_create(
             incident=incident, model_version=failure.model_version, defaults={"role": LinkRole.SUSPECT}
         )
-        _review(
-            incident,
-            published_after_days=None,  # reviews are piling up as drafts
-            factors=[
-                ("training_serving_skew", "A feature is computed differently in training and serving."),
-                ("data_drift", "Card-not-present share grew after a merchant campaign."),
-            ],
-        )
+        _review(incident)  # reviews pile up as drafts
         _action(
             incident,
             f"Compare training and serving features in CI (week {number})",
