@@ -24,8 +24,9 @@ from experiments.services.experiments import (
 )
 from experiments.services.game_days import game_day_finish, game_day_plan, game_day_start
 from incidents.models import Deployment, Incident, ModelVersion, RegisteredModel
-from postmortems.models import ActionItemKind, ActionItemPriority, Postmortem
+from postmortems.models import ActionItemKind, ActionItemPriority, FactorCategory, Postmortem
 from postmortems.services.actions import action_item_create
+from postmortems.services.postmortems import FactorInput, postmortem_save
 from teams.models import Team
 
 User = get_user_model()
@@ -52,6 +53,29 @@ GAME_DAY_ACTIONS = [
         "priya",
         "The next stale-features game day keeps precision at 0.9 or above for its whole 20 minutes.",
     ),
+]
+# What the team wrote after the drill, beside what the game day pre-filled.
+GAME_DAY_WRITE_UP = {
+    "surprises": (
+        "- The model reads stale merchant velocity as a quiet merchant, not as a missing value: nothing in the "
+        "serving path knows how old a feature is.\n"
+        "- The freshness alert watches the snapshot job, and the job kept succeeding: held back, it wrote the "
+        "previous snapshot again. No alert fired in 20 minutes.\n"
+        "- Precision fell within 6 minutes, much faster than the room expected; the abort condition (0.8) was "
+        "3 points away."
+    ),
+    "contributing_factors": (
+        "A drill, so conditions rather than causes: what would turn five minutes of stale features into a "
+        "production incident."
+    ),
+    "lessons": (
+        "- Serve a feature's age beside its value, so the model or a guard can treat old values as missing.\n"
+        "- Alert on the age of the data a job writes, not on whether the job ran."
+    ),
+}
+GAME_DAY_FACTORS = [
+    (FactorCategory.TOOLING, "The freshness alert measures the snapshot job's last success, not the snapshot's age."),
+    (FactorCategory.SERVING_INFRASTRUCTURE, "Serving has no fallback for merchant features older than a few minutes."),
 ]
 
 
@@ -137,6 +161,15 @@ def _stale_features_game_day(team: Team) -> None:
     )
     game_day.refresh_from_db()
     postmortem = Postmortem.objects.filter(incident=game_day.incident).first()
+    if postmortem is not None:
+        postmortem, _ = postmortem_save(
+            postmortem=postmortem,
+            actor=lucia,
+            based_on=postmortem.version,
+            content={key: text for key, text in GAME_DAY_WRITE_UP.items() if key in postmortem.content},
+            factors=[FactorInput(category=category, description=text) for category, text in GAME_DAY_FACTORS],
+            note="Surprises and conditions from the debrief.",
+        )
     today = timezone.localdate()
     for index, (title, kind, priority, owner, verification) in enumerate(GAME_DAY_ACTIONS):
         action_item_create(

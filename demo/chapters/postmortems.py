@@ -11,7 +11,6 @@ from django.contrib.auth import get_user_model
 from incidents.models import AliasMove, Incident, IncidentKind, IncidentStatus
 from postmortems.document import MIN_WHY_STEPS
 from postmortems.models import FactorCategory, Postmortem, SectionKind, Template
-from postmortems.selectors.coach import postmortem_findings
 from postmortems.services.postmortems import (
     FactorInput,
     postmortem_publish,
@@ -71,28 +70,82 @@ STORY_FACTORS = [
     (FactorCategory.DOCUMENTATION, "The rollback runbook described the previous serving stack."),
 ]
 IN_REVIEW = {
-    "summary": "{model} got worse after an upstream change; the team restored the previous behaviour.",
-    "problem": "{title}. The drop was concentrated in traffic whose features came from the renamed table.",
+    "summary": (
+        "{model} v24 ranked recent posts higher than v23 did. Posts by long-tail creators lost exposure and "
+        "home-feed click-through fell 6% for two days before the weekly dashboard review noticed. Lowering "
+        "the recency weight in the serving config restored click-through that evening; v25, retrained with a "
+        "capped recency feature, replaced v24 on 20 October."
+    ),
+    "problem": (
+        "From 8 October 10:00, when v24 became champion, home-feed click-through fell from 4.1% to 3.85%. "
+        "Impressions of creators with fewer than 1,000 followers fell by a third. The click-through alert stayed "
+        "quiet: the drop was inside its band. The weekly dashboard review found it on 10 October at 13:00."
+    ),
     "whys": [
-        {"why": "Why did precision drop?", "because": "A feature arrived as all nulls and was imputed to zero."},
         {
-            "why": "Why did it arrive as nulls?",
-            "because": "The upstream table was renamed and the job read the old one.",
+            "why": "Why did click-through drop?",
+            "because": "v24 filled the top of the feed with posts under six hours old, many from large accounts "
+            "that users had already seen elsewhere.",
         },
-        {"why": "Why did the job read the old name?", "because": "Table names are hard-coded in each feature job."},
-        {"why": "Why are they hard-coded?", "because": "The feature store has no catalogue the jobs can resolve."},
+        {
+            "why": "Why did v24 favour recent posts so strongly?",
+            "because": "Its new `hours_since_post` feature had no cap, and in the training log the newest posts "
+            "had the highest click rates: the log only holds posts shown in their first hours.",
+        },
+        {
+            "why": "Why did offline evaluation not show the drop?",
+            "because": "Evaluation replays the same logs, with the same lean towards fresh posts; it scores what "
+            "was shown, not what v24 would show.",
+        },
+        {
+            "why": "Why did it take two days to notice?",
+            "because": "The click-through alert compares with the same hour a week before and tolerates 8%, a "
+            "band set for last year's holiday traffic and not reviewed since.",
+        },
     ],
-    "impact": "Precision dropped by 11 points on one segment for two hours.",
-    "evaluation_gap": "No check compares the share of null features between training and serving.",
-    "lessons": "- Alert on the share of null or default feature values per model version.",
+    "lessons": (
+        "- Evaluate a ranker with interleaving or counterfactual estimates, not only with replayed logs.\n"
+        "- Cap time-based features, and compare their distribution on live traffic before promotion.\n"
+        "- Review alert bands after the season they were set for."
+    ),
 }
+IN_REVIEW_FACTORS = [
+    (FactorCategory.EVALUATION_GAP, "Offline evaluation replays logged impressions and cannot score a new ranking."),
+    (FactorCategory.THRESHOLD_CONFIG, "The click-through alert tolerates 8%, more than this drop."),
+]
 DRAFT = {
-    "summary": "Started from the incident. Still collecting facts from the responders.",
-    "data_changes": "{teammate} should have checked the partition before the job ran. Investigating why the "
-    "freshness check did not stop it.",
-    "response": "{teammate} should have checked the partition before the job ran. Investigating why the "
-    "freshness check did not stop it.",
+    "summary": (
+        "The weekly churn scoring job has been waiting since 03:00 on Monday for the Sunday partition of "
+        "`events.sessions`, which the upstream ingestion has not written yet. No score is wrong; this week's "
+        "scores are late. Started while the incident is open: facts are still coming in from the responders."
+    ),
+    "models": (
+        "{model}, the version in production, is unchanged: only its input is late. The job keeps that version "
+        "and will score with it once the partition lands."
+    ),
+    "impact": (
+        "- About 45,000 accounts have no score for this week yet; the CRM keeps last week's until the job runs.\n"
+        "- Monday's retention campaign is on hold. No effect on customers so far.\n"
+        "- Detected 5 hours after the job started waiting."
+    ),
+    "data_changes": (
+        "The 2026-11-15 partition of `events.sessions` has not landed. The ingestion job is retrying after "
+        "timeouts against the events cluster; {teammate} is following it with the data platform team."
+    ),
+    "evaluation_gap": (
+        "Open question for the review: the job waits without limit. A weekly score computed without Sunday "
+        "might be good enough; no evaluation has measured how much one missing day changes the ranking of "
+        "accounts, so there is no basis yet for running without it."
+    ),
+    "monitoring": (
+        "The job's own timeout alert fired at 08:00, five hours after it started waiting. The partition "
+        "freshness check accepts partitions up to 36 hours old, so Saturday's partition kept it green."
+    ),
 }
+DRAFT_FACTORS = [
+    (FactorCategory.UPSTREAM_DATA, "The Sunday partition of events.sessions is late; its ingestion is retrying."),
+    (FactorCategory.TOOLING, "The freshness check accepts 36-hour-old partitions, so a missing day looks fresh."),
+]
 
 
 def _people(team) -> list:
@@ -222,19 +275,18 @@ def _seed_published(incident: Incident) -> None:
         factors=factors,
         note="First full draft from the incident channel.",
     )
-    # The timeline keeps the runbook's own wording; the coach flags "simply" and the team keeps it.
-    # (Words in quotation marks would not be flagged: the coach leaves reported speech alone.)
     timeline_key = next((s["key"] for s in postmortem.sections if s["kind"] == SectionKind.TIMELINE), None)
     if timeline_key:
-        quoted = (
+        tried_first = (
             postmortem.content[timeline_key]
-            + "\n- The runbook's first step was simply to restart the pods; it did not help."
+            + "\n- The runbook's first step, restarting the serving pods, was tried before the alias move; the "
+            "errors continued, since the pods loaded the same version again."
         )
         postmortem, _ = postmortem_save(
             postmortem=postmortem,
             actor=lead,
             based_on=postmortem.version,
-            content={timeline_key: quoted},
+            content={timeline_key: tried_first},
             note="Added what was tried first.",
         )
     reviewer = _reviewer(incident.team, exclude=[author, lead])
@@ -247,12 +299,7 @@ def _seed_published(incident: Incident) -> None:
         decision="approve",
         comment="Clear story, and the evaluation gap is one we share. Approved.",
     )
-    acknowledgements = {
-        item.fingerprint: "Kept as the runbook words it."
-        for item in postmortem_findings(postmortem=postmortem)
-        if not item.acknowledged
-    }
-    postmortem_publish(postmortem=postmortem, actor=lead, acknowledgements=acknowledgements)
+    postmortem_publish(postmortem=postmortem, actor=lead)
 
 
 def _seed_in_review(incident: Incident) -> None:
@@ -267,10 +314,7 @@ def _seed_in_review(incident: Incident) -> None:
         actor=author,
         based_on=postmortem.version,
         content=content,
-        factors=[
-            FactorInput(category=FactorCategory.UPSTREAM_DATA, description="The upstream table was renamed."),
-            FactorInput(category=FactorCategory.TOOLING, description="Feature jobs hard-code table names."),
-        ],
+        factors=[FactorInput(category=category, description=text) for category, text in IN_REVIEW_FACTORS],
     )
     steps = postmortem.content.get("whys", [])
     if len(steps) < MIN_WHY_STEPS:
@@ -284,8 +328,12 @@ def _seed_draft(incident: Incident) -> None:
     people = _people(incident.team)
     if not people:
         return
-    postmortem = _start(incident, people[0])
+    postmortem = _start(incident, people[0], "ml-regression")
     teammate = next((person.first_name for person in people[1:] if person.first_name), "")
-    content = _content(postmortem, DRAFT, teammate)
-    if content:
-        postmortem_save(postmortem=postmortem, actor=people[0], based_on=postmortem.version, content=content)
+    postmortem_save(
+        postmortem=postmortem,
+        actor=people[0],
+        based_on=postmortem.version,
+        content=_content(postmortem, DRAFT, teammate),
+        factors=[FactorInput(category=category, description=text) for category, text in DRAFT_FACTORS],
+    )

@@ -80,11 +80,13 @@ def test_demo_seeds_a_published_an_in_review_and_a_draft_postmortem_once(titles)
     # Started 5 minutes before detection, mitigated 21 minutes after it.
     assert "served production traffic for 26 min. " in published.content["summary"]
     assert published.factors.count() == 3
-    assert CoachAcknowledgement.objects.filter(postmortem=published, rule_id="minimising").exists()
+    # Written blamelessly: nothing for the coach to flag, so nothing to acknowledge before publishing.
+    assert not CoachAcknowledgement.objects.filter(postmortem=published).exists()
     assert Postmortem.objects.get(incident=second).status == PostmortemStatus.IN_REVIEW
     draft = Postmortem.objects.get(incident=third)
     assert draft.status == PostmortemStatus.DRAFT
-    assert "should have checked the partition" in draft.content.get("data_changes", draft.content.get("response", ""))
+    assert draft.template.builtin_key == "ml-regression"
+    assert draft.factors.count() == 2
     demo.seed()
     assert model_counts() == first
 
