@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 
 from incidents.models import Incident, IncidentDeployment, IncidentModelVersion, TimelineEntry
 from postmortems.models import (
+    ActionItem,
     FactorCategory,
     LearningProposal,
     Postmortem,
@@ -120,6 +121,24 @@ def review_write(*, incident: Incident, review: Review) -> Postmortem | None:
         postmortem = postmortem_publish(postmortem=postmortem, actor=publisher)
     _date(postmortem, review)
     return postmortem
+
+
+def reviews_rewrite_bare() -> None:
+    """Rewrite the insights reviews that earlier demos left as bare rows (no template, no sections).
+
+    Databases seeded before the reviews were written keep those rows, and seeding again would
+    otherwise leave them empty forever. Their follow-ups move to the rewritten post-mortem.
+    """
+    bare = Postmortem.objects.filter(
+        incident__title__in=INSIGHTS_REVIEWS, template__isnull=True, sections=[]
+    ).select_related("incident")
+    for postmortem in bare:
+        incident = postmortem.incident
+        follow_ups = list(postmortem.action_items.values_list("pk", flat=True))
+        postmortem.delete()
+        rewritten = review_write(incident=incident, review=INSIGHTS_REVIEWS[incident.title])
+        if rewritten is not None:
+            ActionItem.objects.filter(pk__in=follow_ups).update(postmortem=rewritten)
 
 
 def _date(postmortem: Postmortem, review: Review) -> None:

@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from django.contrib.auth import get_user_model
 
 from demo.chapters.incidents import ANCHOR
-from demo.reviews import INSIGHTS_REVIEWS, review_write
+from demo.reviews import INSIGHTS_REVIEWS, review_write, reviews_rewrite_bare
 from incidents.models import (
     Deployment,
     DeploymentStatus,
@@ -225,7 +225,8 @@ def _platform_toil(models, people) -> None:
 
 
 def seed() -> None:
-    """Create the eight weeks of insights history when missing; never change what exists."""
+    """Create the eight weeks of insights history when missing; never change what exists but bare reviews."""
+    reviews_rewrite_bare()
     models = {model.name: model for model in RegisteredModel.objects.select_related("team")}
     people = {user.username: user for user in User.objects.all()}
     needed = {"churn-predictor", "fraud-detector", "embedding-service"}

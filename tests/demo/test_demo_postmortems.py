@@ -10,12 +10,15 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
 
+from demo.reviews import INSIGHTS_REVIEWS
 from postmortems.document import texts_to_check
-from postmortems.models import Postmortem, PostmortemStatus
+from postmortems.models import ActionItem, Postmortem, PostmortemStatus
 from postmortems.selectors.coach import postmortem_findings
 from postmortems.services.postmortems import missing_required_sections
 
 pytestmark = pytest.mark.django_db
+
+FIRST_INSIGHTS_REVIEW = next(iter(INSIGHTS_REVIEWS))
 
 
 @pytest.fixture
@@ -73,3 +76,27 @@ def test_published_demo_postmortems_gave_the_library_a_learning(demo_postmortems
     published = [postmortem for postmortem in demo_postmortems if postmortem.status == PostmortemStatus.PUBLISHED]
     assert len(published) >= 3
     assert [postmortem.pk for postmortem in published if not postmortem.learnings.exists()] == []
+
+
+def test_seeding_again_rewrites_the_bare_reviews_earlier_demos_left(demo_postmortems):
+    """A database seeded before the reviews were written gets them on the next seeding, follow-ups kept."""
+    written = Postmortem.objects.get(incident__title=FIRST_INSIGHTS_REVIEW)
+    incident, follow_ups = written.incident, set(written.action_items.values_list("pk", flat=True))
+    assert follow_ups
+    written.delete()
+    bare = Postmortem.objects.create(
+        incident=incident,
+        title=f"Post-mortem: {incident.title}",
+        template_name="Standard",
+        status=PostmortemStatus.PUBLISHED,
+        updated_at=incident.resolved_at,
+        published_at=incident.resolved_at,
+        published_version=1,
+    )
+    ActionItem.objects.filter(pk__in=follow_ups).update(postmortem=bare)
+    call_command("seed_demo", verbosity=0)
+    rewritten = Postmortem.objects.get(incident=incident)
+    assert rewritten.template is not None
+    assert missing_required_sections(rewritten) == []
+    assert rewritten.status == PostmortemStatus.PUBLISHED
+    assert set(rewritten.action_items.values_list("pk", flat=True)) == follow_ups
