@@ -146,6 +146,33 @@ def _focused(page) -> dict:
     )
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_refused_forms_meet_wcag_21_aa_and_take_the_focus_to_their_errors(browser, live_server, demo, viewport):
+    """A form sent empty shows its error summary, focused, with "Error: " in the title, and nothing axe refuses."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.click("button[type=submit]")
+    problems = {"/accounts/login/": _problems(page)}
+    expect(page.locator("[data-error-summary]")).to_be_focused()
+    _sign_in(page, live_server, "demo")
+    for path, button in (
+        ("/incidents/new/", "form.card button[type=submit]"),
+        ("/sources/new/", "form.source-form button[type=submit]"),
+        ("/game-days/new/", "form.xp-form button[type=submit]"),
+    ):
+        page.goto(f"{live_server.url}{path}")
+        page.locator(button).last.click()
+        page.wait_for_load_state("load")
+        expect(page.locator("[data-error-summary]")).to_be_focused()
+        assert page.title().startswith("Error: ")
+        problems[path] = _problems(page)
+        page.locator("[data-error-summary] a").first.click()
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-invalid')") == "true"
+    context.close()
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
 def test_the_phone_menu_works_by_keyboard(browser, live_server, demo):
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
