@@ -76,6 +76,9 @@ def demo(live_server):
     call_command("seed_demo", verbosity=0)
 
 
+# About a hundred pages, each loaded and read by axe-core: minutes of work, well past the default per-test
+# limit when the machine is busy.
+@pytest.mark.timeout(1200)
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_page_meets_wcag_21_aa(browser, live_server, demo, viewport):
     context = browser.new_context(viewport=viewport)
