@@ -10,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -126,6 +127,13 @@ def healthz(request):
     checks = _run_within(health_checks(), HEALTH_CHECK_SECONDS)
     healthy = all(state == "ok" for state in checks.values())
     return JsonResponse({"status": "ok" if healthy else "down", **checks}, status=200 if healthy else 503)
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Redirect to the app's icon: browsers ask for /favicon.ico on pages that link none (the browsable API)."""
+    return redirect(static("img/kintsugi.svg"), permanent=True)
 
 
 @login_not_required

@@ -5,8 +5,8 @@ import re
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Not pages: the API and its schema (Swagger UI is visited on its own), webhooks, the admin (Django's
-# own pages), downloads and actions that only answer POST or redirect.
-SKIPPED_PREFIXES = ("api/", "hooks/", "admin/", "accounts/logout", "healthz", "static/")
+# own pages), the icon, downloads and actions that only answer POST or redirect.
+SKIPPED_PREFIXES = ("api/", "hooks/", "admin/", "accounts/logout", "healthz", "favicon.ico", "static/")
 SKIPPED_SUFFIXES = (".csv", "/raw/", "/markdown/", "/email/")
 
 
