@@ -313,16 +313,32 @@ def deployment_label(*, deployment: Deployment, model: RegisteredModel | None) -
     return deployment.pipeline or deployment.title or (deployment.sha[:8] if deployment.sha else "") or "A pipeline"
 
 
-def failure_title(*, deployment: Deployment, model: RegisteredModel | None) -> str:
-    """Return an incident title: "fraud-detector v17 failed to deploy to production"."""
-    what = deployment_label(deployment=deployment, model=model)
-    if deployment.environment:
-        return clip(f"{what} failed to deploy to {deployment.environment}", 300)
-    return clip(f"{what} failed to deploy", 300)
+def failure_title(*, deployment: Deployment, model: RegisteredModel | None, again: bool = False) -> str:
+    """Return an incident title that reads as a sentence: "fraud-detector v17 failed to deploy to production".
+
+    Without a model the pipeline, run or commit is named in quotes (a pipeline's name may hold a colon, as in
+    "forecasting: retrain-and-deploy", and would otherwise read as a heading); with no environment either, the
+    title ends saying what the sender did not give, which is also what to set up on the source. ``again``
+    tells of a further failure joining the incident.
+    """
+    where = f" to {deployment.environment}" if deployment.environment else ""
+    where += " again" if again else ""
+    if deployment.model_version_id or model is not None:
+        return clip(f"{deployment_label(deployment=deployment, model=model)} failed to deploy{where}", 300)
+    ending = f" failed to deploy{where}" + ("" if deployment.environment else " (no model or environment given)")
+    if deployment.pipeline:
+        what = f"Pipeline “{clip(deployment.pipeline, 200)}”"
+    elif deployment.title:
+        what = f"Run “{clip(deployment.title, 200)}”"
+    elif deployment.sha:
+        what = f"Commit {deployment.sha[:8]}"
+    else:
+        what = "A pipeline"
+    return clip(what + ending, 300)
 
 
 def _failure_text(*, deployment: Deployment, model: RegisteredModel | None, source: Source, again: bool) -> str:
-    text = failure_title(deployment=deployment, model=model) + (" again" if again else "") + "."
+    text = failure_title(deployment=deployment, model=model, again=again) + "."
     if deployment.failing_step:
         text += f" Failing step: {deployment.failing_step}."
     if deployment.run_url:

@@ -186,7 +186,7 @@ def test_no_model_opens_a_model_unknown_incident_named_after_the_pipeline(source
     incident = Incident.objects.get()
     assert incident.model is None
     assert incident.model_unknown is True
-    assert incident.title == "deploy-model failed to deploy to production"
+    assert incident.title == "Pipeline “deploy-model” failed to deploy to production"
     assert outcome.model_found == ""
     assert outcome.deployment.model_version is None
     apply(source, event("succeeded", T0 + timedelta(minutes=1), model="", version="", run="2"))
@@ -294,7 +294,9 @@ def test_custom_severity_map_is_used_for_new_incidents(team):
 
 def test_failure_title_without_environment():
     deployment = Deployment(pipeline="nightly-train", environment="")
-    assert failure_title(deployment=deployment, model=None) == "nightly-train failed to deploy"
+    assert failure_title(deployment=deployment, model=None) == (
+        "Pipeline “nightly-train” failed to deploy (no model or environment given)"
+    )
 
 
 def test_a_later_event_of_the_run_fills_in_the_commit_time_it_lacked(source):
