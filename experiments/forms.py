@@ -5,11 +5,17 @@ from django.contrib.auth import get_user_model
 
 from config.validation import DateTimeFormField, DecimalFormField, IdModelMultipleChoiceField
 from config.widgets import IsoDateTimeInput
-from experiments.models import Arm, InjectionKind
+from experiments.models import Arm, ExperimentOutcome, InjectionKind
 from experiments.services.game_days import MAX_DURATION_MINUTES
 from incidents.models import RegisteredModel
+from teams.models import Team
 
 User = get_user_model()
+
+UNKNOWN_TEAM = "No team has that slug. Pick one from the list."
+UNKNOWN_MODEL = "No model has that name. Pick one from the list."
+UNKNOWN_ENVIRONMENT = "No experiment you can see ran in that environment. Pick one from the list."
+UNKNOWN_OUTCOME = "That is not an outcome. Pick one from the list."
 
 HELD_CHOICES = [("yes", "It held"), ("no", "It did not hold")]
 
@@ -142,3 +148,52 @@ class IncidentExperimentForm(forms.Form):
         self.fields["experiment"].label_from_instance = lambda experiment: (
             f"{experiment.reference} · {experiment.candidate_label} ({experiment.get_kind_display().lower()})"
         )
+
+
+class ExperimentFilterForm(forms.Form):
+    """Filter the experiments list by the team's slug, the model's name, the environment and the outcome.
+
+    The query parameters are the ones links have always used; the page offers each as a list. Teams and
+    models are organisation-wide, so every one is offered; environments come from the experiments the
+    person sees, so a restricted experiment's environment is neither offered nor confirmed.
+    """
+
+    team = forms.CharField(required=False, max_length=100, error_messages={"max_length": UNKNOWN_TEAM})
+    model = forms.CharField(required=False, max_length=200, error_messages={"max_length": UNKNOWN_MODEL})
+    environment = forms.CharField(required=False, max_length=100, error_messages={"max_length": UNKNOWN_ENVIRONMENT})
+    outcome = forms.CharField(required=False, max_length=20, error_messages={"max_length": UNKNOWN_OUTCOME})
+
+    def __init__(self, *args, environments: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.teams = list(Team.objects.order_by("name").values_list("slug", "name"))
+        self.models = list(RegisteredModel.objects.order_by("name").values_list("name", flat=True).distinct())
+        self.environments = environments
+        self.outcomes = ExperimentOutcome.choices
+
+    def clean_team(self) -> str:
+        slug = self.cleaned_data["team"]
+        if slug and slug not in {value for value, _ in self.teams}:
+            raise forms.ValidationError(UNKNOWN_TEAM)
+        return slug
+
+    def clean_model(self) -> str:
+        name = self.cleaned_data["model"]
+        if name and name not in self.models:
+            raise forms.ValidationError(UNKNOWN_MODEL)
+        return name
+
+    def clean_environment(self) -> str:
+        environment = self.cleaned_data["environment"]
+        if not environment:
+            return ""
+        # Links written by hand matched the environment whatever its case; keep answering them.
+        known = {value.lower(): value for value in self.environments}
+        if environment.lower() not in known:
+            raise forms.ValidationError(UNKNOWN_ENVIRONMENT)
+        return known[environment.lower()]
+
+    def clean_outcome(self) -> str:
+        outcome = self.cleaned_data["outcome"]
+        if outcome and outcome not in ExperimentOutcome.values:
+            raise forms.ValidationError(UNKNOWN_OUTCOME)
+        return outcome

@@ -13,8 +13,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from experiments.forms import ConcludeForm, GameDayAbortForm, GameDayFinishForm, GameDayPlanForm, TrafficStepForm
-from experiments.models import ExperimentOutcome, GameDayState, share_label
+from experiments.forms import (
+    ConcludeForm,
+    ExperimentFilterForm,
+    GameDayAbortForm,
+    GameDayFinishForm,
+    GameDayPlanForm,
+    TrafficStepForm,
+)
+from experiments.models import GameDayState, share_label
 from experiments.selectors import (
     experiment_get_visible,
     experiment_list,
@@ -52,23 +59,31 @@ def _refusal(error: Exception) -> str:
 def experiment_index(request):
     """List the experiments the user sees, filtered by team, model, environment and outcome."""
     queryset = experiment_list(user=request.user)
-    team, model, outcome = (request.GET.get(name, "").strip()[:200] for name in ("team", "model", "outcome"))
-    environment = request.GET.get("environment", "").strip()[:100]
-    if team:
-        queryset = queryset.filter(team__slug=team)
-    if model:
-        queryset = queryset.filter(model__name=model)
-    if environment:
-        queryset = queryset.filter(environment__iexact=environment)
-    if outcome in ExperimentOutcome.values:
-        queryset = queryset.filter(outcome=outcome)
+    environments = list(
+        queryset.exclude(environment="").order_by("environment").values_list("environment", flat=True).distinct()[:100]
+    )
+    form = ExperimentFilterForm(request.GET or None, environments=environments)
+    status = 200
+    if form.is_bound and not form.is_valid():
+        queryset, status = queryset.none(), 400
+    elif form.is_bound:
+        filters = form.cleaned_data
+        if filters["team"]:
+            queryset = queryset.filter(team__slug=filters["team"])
+        if filters["model"]:
+            queryset = queryset.filter(model__name=filters["model"])
+        if filters["environment"]:
+            queryset = queryset.filter(environment__iexact=filters["environment"])
+        if filters["outcome"]:
+            queryset = queryset.filter(outcome=filters["outcome"])
     page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "page": page,
-        "outcomes": ExperimentOutcome.choices,
-        "filters": {"team": team, "model": model, "environment": environment, "outcome": outcome},
-    }
-    return render(request, "experiments/experiment_list.html", context)
+    if form.is_bound and form.is_valid():
+        filters = form.cleaned_data
+    else:
+        filters = {name: form[name].value() or "" for name in form.fields}
+    return render(
+        request, "experiments/experiment_list.html", {"page": page, "form": form, "filters": filters}, status=status
+    )
 
 
 @dataclass

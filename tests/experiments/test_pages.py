@@ -199,7 +199,7 @@ def _grow(team, model, member, start: int, size: int) -> None:
 
 # Each limit: session and user, the list (its count, then its page), and per page what it adds.
 LIST_QUERY_LIMITS = {
-    "/experiments/": 4,
+    "/experiments/": 7,  # and the teams, models and environments its filters offer
     "/game-days/": 5,  # and the participants, prefetched
     "/api/v1/experiments/": 5,  # token, user, count, page, steps prefetched
     "/api/v1/game-days/": 5,  # token, user, count, page, participants prefetched
