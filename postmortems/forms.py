@@ -2,6 +2,8 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from config.validation import IdFormField, IdModelMultipleChoiceField
 from incidents.models import Deployment, IncidentKind, ModelVersion
@@ -12,6 +14,10 @@ from teams.models import Team
 User = get_user_model()
 
 UNKNOWN_USERNAMES = "No one is called {names}."
+LINKED_DEPLOYMENTS = "Linked to this incident"
+OTHER_RECENT_DEPLOYMENTS = "Other recent deployments of the team"
+# Enough to reach back over the weeks before an incident without making the list a scroll.
+OTHER_DEPLOYMENTS = 30
 
 
 def _person_label(user) -> str:
@@ -60,7 +66,11 @@ FactorFormSet = forms.formset_factory(
 
 
 def factor_link_choices(incident) -> tuple[list, list]:
-    """Return the model versions and deployments a factor of the incident may link to: its team's, linked first."""
+    """Return the model versions and deployments a factor of the incident may link to: its team's, linked first.
+
+    Deployments come in two groups, those linked to the incident and the team's other recent ones,
+    each newest first, in a fixed number of queries whatever their number.
+    """
     linked_versions = set(incident.model_version_links.values_list("model_version_id", flat=True))
     linked_deployments = set(incident.deployment_links.values_list("deployment_id", flat=True))
     version_filter = {"model__team_id": incident.team_id}
@@ -69,18 +79,26 @@ def factor_link_choices(incident) -> tuple[list, list]:
     versions = list(ModelVersion.objects.filter(**version_filter).select_related("model")[:200])
     versions += list(ModelVersion.objects.filter(pk__in=linked_versions).exclude(pk__in=[v.pk for v in versions]))
     versions.sort(key=lambda version: (version.pk not in linked_versions, str(version)))
-    deployments = list(
-        Deployment.objects.filter(pk__in=linked_deployments).select_related("model_version__model")
-    ) + list(
-        Deployment.objects.filter(team_id=incident.team_id)
-        .exclude(pk__in=linked_deployments)
-        .select_related("model_version__model")
-        .order_by("-last_event_at")[:30]
-    )
-    return (
-        [(version.pk, str(version)) for version in versions],
-        [(deployment.pk, str(deployment)) for deployment in deployments],
-    )
+    recent = Deployment.objects.select_related("model_version__model").order_by("-last_event_at", "-pk")
+    linked = list(recent.filter(pk__in=linked_deployments))
+    others = list(recent.filter(team_id=incident.team_id).exclude(pk__in=linked_deployments)[:OTHER_DEPLOYMENTS])
+    deployment_groups = [
+        (label, [(deployment.pk, deployment_label(deployment)) for deployment in group])
+        for label, group in ((LINKED_DEPLOYMENTS, linked), (OTHER_RECENT_DEPLOYMENTS, others))
+        if group
+    ]
+    return [(version.pk, str(version)) for version in versions], deployment_groups
+
+
+def deployment_label(deployment: Deployment) -> str:
+    """Return the words that tell one deployment from another: model and version, environment, outcome, when.
+
+    The time is there because a team often deploys the same version to the same place twice in a day.
+    """
+    what = str(deployment.model_version) if deployment.model_version_id else (deployment.sha[:8] or deployment.pipeline)
+    moment = timezone.localtime(deployment.last_event_at)
+    parts = [what, deployment.environment or "unknown environment", deployment.get_status_display().lower()]
+    return " · ".join([*parts, date_format(moment, "j M Y H:i")])
 
 
 class SubmitForm(forms.Form):
