@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
+from incidents.models import IncidentStatus
 from incidents.selectors.incidents import incident_visibility_q
 from notifications.models import (
     DIRECT_ASK_KINDS,
@@ -16,6 +17,8 @@ from notifications.models import (
     Notification,
     NotificationSend,
 )
+from postmortems.models import PostmortemReview, PostmortemStatus, ReviewDecision
+from postmortems.models.actions import UNRESOLVED_STATUSES
 from teams.selectors import user_is_team_member, user_team_ids
 
 
@@ -26,27 +29,86 @@ def _still_visible(user) -> Q:
     return Q(event__incident__isnull=True) | incident_visibility_q(user=user, prefix="event__incident__")
 
 
+UNRESOLVED_INCIDENT = (IncidentStatus.OPEN, IncidentStatus.MITIGATED)
+RESOLVED_INCIDENT = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+
+
+def _ask_still_open() -> Q:
+    """Return the condition, on a notification, that what its event asked of its reader is still to do.
+
+    Read from the current state of the incident, post-mortem or action item,
+    never from who clicked what: an incident acknowledged by someone else, a
+    post-mortem published through the API, an item closed by a teammate all
+    end the ask. An event kind without a rule here keeps asking.
+    """
+    incident = "event__incident__"
+    reader_leads_or_nobody = Q(**{f"{incident}owner__isnull": True}) | Q(**{f"{incident}owner": F("user")})
+    reviewed_this_version = PostmortemReview.objects.filter(
+        postmortem=OuterRef("event__postmortem"),
+        reviewer=OuterRef("user"),
+        revision=OuterRef("event__postmortem__revision"),
+        version=OuterRef("event__postmortem__version"),
+        decision__in=(ReviewDecision.APPROVE, ReviewDecision.REQUEST_CHANGES),
+    )
+    open_while = {
+        # "Acknowledge it to lead": done once anyone acknowledged it (resolving by hand acknowledges too).
+        EventKind.INCIDENT_OPENED: Q(
+            **{f"{incident}status__in": UNRESOLVED_INCIDENT, f"{incident}acknowledged_at": None}
+        ),
+        EventKind.INCIDENT_REOPENED: Q(**{f"{incident}status__in": UNRESOLVED_INCIDENT}) & reader_leads_or_nobody,
+        EventKind.INCIDENT_SEVERITY_RAISED: Q(**{f"{incident}status__in": UNRESOLVED_INCIDENT})
+        & reader_leads_or_nobody,
+        EventKind.INCIDENT_OWNER_ASSIGNED: Q(
+            **{f"{incident}status__in": UNRESOLVED_INCIDENT, f"{incident}owner": F("user")}
+        ),
+        EventKind.INCIDENT_MITIGATED: Q(**{f"{incident}status": IncidentStatus.MITIGATED}) & reader_leads_or_nobody,
+        # "Write the post-mortem": done once it is published or the team decided it needs none.
+        EventKind.INCIDENT_RESOLVED: Q(**{f"{incident}status__in": RESOLVED_INCIDENT})
+        & ~Q(**{f"{incident}postmortem__status": PostmortemStatus.PUBLISHED})
+        & Q(**{f"{incident}postmortem_not_needed__isnull": True}),
+        EventKind.POSTMORTEM_REVIEW_REQUESTED: Q(event__postmortem__status=PostmortemStatus.IN_REVIEW)
+        & ~Exists(reviewed_this_version),
+        EventKind.POSTMORTEM_CHANGES_REQUESTED: Q(event__postmortem__status=PostmortemStatus.DRAFT),
+        EventKind.POSTMORTEM_APPROVED: Q(event__postmortem__status=PostmortemStatus.IN_REVIEW),
+    }
+    item_open = Q(event__action_item__status__in=UNRESOLVED_STATUSES, event__action_item__owner=F("user"))
+    for kind in (EventKind.ACTION_ITEM_ASSIGNED, EventKind.ACTION_ITEM_DUE_SOON, EventKind.ACTION_ITEM_OVERDUE):
+        open_while[kind] = item_open
+    ruled = Q(event__kind__in=list(open_while))
+    open_by_rule = Q()
+    for kind, condition in open_while.items():
+        open_by_rule |= Q(event__kind=kind) & condition
+    return Q(direct=True) & (open_by_rule | ~ruled)
+
+
 def notification_list(*, user, unread: bool = False) -> QuerySet[Notification]:
-    """Return the user's notifications, newest first, with their events; only the unread ones when asked."""
+    """Return the user's notifications, newest first, with their events; only the waiting ones when asked.
+
+    Each carries ``ask_open``: it asks the user to act and that is still to
+    do. A notice is waiting while unread, unless it asked and that is done.
+    """
     notifications = (
         Notification.objects.filter(user=user)
         .filter(_still_visible(user))
         .select_related("event")
+        .annotate(
+            ask_open=Case(When(_ask_still_open(), then=Value(True)), default=Value(False), output_field=BooleanField())
+        )
         .order_by("-created_at", "-id")
     )
     if unread:
-        notifications = notifications.filter(read_at__isnull=True)
+        notifications = notifications.filter(read_at__isnull=True).exclude(direct=True, ask_open=False)
     return notifications
 
 
 def notification_unread_count(*, user) -> int:
-    """Return how many notifications the user has not read."""
+    """Return how many notifications wait for the user: unread, leaving out asks already done (the bell)."""
     return notification_list(user=user, unread=True).count()
 
 
 def notifications_needing_you(*, user, limit: int = 6) -> list[Notification]:
-    """Return the user's unread asks to act (reviews, ownership, actions), newest first: the home page's "needs you"."""
-    return list(notification_list(user=user, unread=True).filter(direct=True)[:limit])
+    """Return the user's unread asks still to act on (reviews, ownership, actions), newest first: "needs you"."""
+    return list(notification_list(user=user, unread=True).filter(ask_open=True)[:limit])
 
 
 def notification_get(*, user, pk: int) -> Notification | None:
