@@ -10,10 +10,11 @@ what happened and the link: no title, model or text.
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.formats import date_format
 
 from notifications.models import Channel, ChannelKind, Event, EventKind
 
@@ -27,6 +28,11 @@ SLACK_HEADER_MAX = 150
 SLACK_TEXT_MAX = 3000
 SLACK_FIELD_MAX = 2000
 SLACK_FIELDS_MAX = 10
+
+# A day as the app's pages write it ("1 Dec 2026"); the facts keep ISO dates for webhook bodies.
+DAY_FORMAT = "j M Y"
+# A post-mortem's default title starts with this; the messages about one already say "post-mortem".
+POSTMORTEM_TITLE_PREFIX = "Post-mortem: "
 
 COLOURS = {"SEV1": "#b3261e", "SEV2": "#c4540c", "SEV3": "#a87a1c", "SEV4": "#5b6b7a"}
 GOOD = "#2e7d4f"
@@ -59,11 +65,25 @@ def _version(facts: dict) -> str:
     return model
 
 
+def _day(iso_day: str) -> str:
+    """Return an ISO day ("2026-12-01") as the pages write it ("1 Dec 2026"); anything else as it is."""
+    try:
+        return date_format(date.fromisoformat(iso_day), DAY_FORMAT)
+    except (TypeError, ValueError):
+        return iso_day
+
+
+def _postmortem_name(facts: dict) -> str:
+    """Return the post-mortem's title without the default's "Post-mortem: ", which the message already says."""
+    return facts.get("postmortem", {}).get("title", "").removeprefix(POSTMORTEM_TITLE_PREFIX)
+
+
 def _title(event: Event, facts: dict) -> str:
     kind, ref, title = event.kind, facts.get("reference", ""), facts.get("title", "")
     details = facts.get("details", {})
-    postmortem = facts.get("postmortem", {}).get("title", "")
+    postmortem = _postmortem_name(facts)
     item = facts.get("action_item", {})
+    due = _day(item.get("due_date", ""))
     if kind == EventKind.INCIDENT_OPENED:
         return f"{ref} opened: {title}"
     if kind == EventKind.INCIDENT_SEVERITY_RAISED:
@@ -77,9 +97,9 @@ def _title(event: Event, facts: dict) -> str:
     if kind == EventKind.INCIDENT_REOPENED:
         return f"{ref} reopened: {title}"
     if kind == EventKind.POSTMORTEM_REVIEW_REQUESTED:
-        return f"Review requested: {postmortem}"
+        return f"Post-mortem review requested: {postmortem}"
     if kind == EventKind.POSTMORTEM_CHANGES_REQUESTED:
-        return f"Changes requested: {postmortem}"
+        return f"Post-mortem changes requested: {postmortem}"
     if kind == EventKind.POSTMORTEM_APPROVED:
         return f"Post-mortem approved: {postmortem}"
     if kind == EventKind.POSTMORTEM_PUBLISHED:
@@ -87,9 +107,9 @@ def _title(event: Event, facts: dict) -> str:
     if kind == EventKind.ACTION_ITEM_ASSIGNED:
         return f"Action item for {item.get('owner', '')}: {item.get('title', '')}"
     if kind == EventKind.ACTION_ITEM_DUE_SOON:
-        return f"Action item due {item.get('due_date', '')}: {item.get('title', '')}"
+        return f"Action item due {due}: {item.get('title', '')}"
     if kind == EventKind.ACTION_ITEM_OVERDUE:
-        return f"Action item overdue since {item.get('due_date', '')}: {item.get('title', '')}"
+        return f"Action item overdue since {due}: {item.get('title', '')}"
     if kind == EventKind.SOURCE_DELIVERIES_FAILING:
         return f"Deliveries from {facts.get('source_name', 'a source')} are failing"
     return EventKind(kind).label
@@ -129,7 +149,7 @@ def _text(event: Event, facts: dict) -> str:
         return f"{actor} published the post-mortem of {ref}."
     if kind in (EventKind.ACTION_ITEM_ASSIGNED, EventKind.ACTION_ITEM_DUE_SOON, EventKind.ACTION_ITEM_OVERDUE):
         item = facts.get("action_item", {})
-        return f"{item.get('priority', '')} follow-up of {ref}, due {item.get('due_date', '')}."
+        return f"{item.get('priority', '')} follow-up of {ref}, due {_day(item.get('due_date', ''))}."
     if kind == EventKind.SOURCE_DELIVERIES_FAILING:
         count = repeats + 1
         text = f"{count} deliver{'y' if count == 1 else 'ies'} failed after every retry."

@@ -134,7 +134,7 @@ def test_done_when_a_failing_delivery_is_heard_everywhere_once_and_a_review_requ
     in_review(postmortem, author, reviewer)
     assert wait_until(lambda: inbox.to(reviewer.email))
     (asked,) = inbox.to(reviewer.email)
-    assert asked["Subject"] == f"Review requested: {postmortem.title}"
+    assert asked["Subject"] == f"Post-mortem review requested: {incident.title}"
     notice = Notification.objects.get(user=reviewer)
     assert notice.direct and notice.event.kind == EventKind.POSTMORTEM_REVIEW_REQUESTED
 
