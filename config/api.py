@@ -5,6 +5,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from rest_framework import routers, serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.validation import ID_PATH_PATTERN, PARAMETER_EMPTY
@@ -83,6 +84,19 @@ class StrictFilterBackend(DjangoFilterBackend):
         if errors:
             raise ValidationError(errors)
         return filterset.qs
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """DRF's page-number pagination, refusing (400) a ``page`` that is given but empty.
+
+    DRF reads ``?page=`` as the first page, so a client that lost its page number reads page 1 again
+    without knowing; a page that is no number stays DRF's 404 ("Invalid page.").
+    """
+
+    def get_page_number(self, request, paginator):
+        if any(not value.strip() for value in request.query_params.getlist(self.page_query_param)):
+            raise ValidationError({self.page_query_param: [PARAMETER_EMPTY]})
+        return super().get_page_number(request, paginator)
 
 
 class OptionalUrlField(serializers.URLField):

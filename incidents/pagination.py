@@ -3,8 +3,9 @@
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+
+from config.api import StrictPageNumberPagination
 
 PAGE_SIZE_INVALID = "Give page_size as a whole number from 1; larger than {max} reads as {max}."
 
@@ -40,7 +41,7 @@ class ApiCappedPaginator(CappedPaginator):
         super().__init__(*args, cap=API_COUNT_CAP, **kwargs)
 
 
-class CappedPageNumberPagination(PageNumberPagination):
+class CappedPageNumberPagination(StrictPageNumberPagination):
     """API pages with a capped count; ``count_capped`` says when there are more rows than ``count``."""
 
     django_paginator_class = ApiCappedPaginator
