@@ -285,6 +285,65 @@ FOLLOW_UPS_BY_KIND = {
         ),
     ],
 }
+# The fraud-detector regressions of weeks 6 to 8 (``demo.chapters.insights``) each get the follow-ups their
+# post-mortem's lessons name (``demo.reviews``), rather than their kind's: the same condition came back, but each
+# week taught something of its own.
+FOLLOW_UPS_BY_TITLE = {
+    "fraud-detector precision dropped after release (week 6)": [
+        (
+            "Report precision for fast-growing merchants as an evaluation slice of its own",
+            "evaluation_slice",
+            "P1",
+            -3,
+            None,
+            "The next candidate's report shows precision for merchants growing over 20% a week, with its threshold.",
+        ),
+        (
+            "Page the fraud rota when a canary analysis fails",
+            "detect",
+            "P2",
+            12,
+            None,
+            "A failed analysis in staging pages the rota within five minutes; a stopped rollout still serves.",
+        ),
+    ],
+    "fraud-detector precision dropped after release (week 7)": [
+        (
+            "Score the previous version on today's traffic before reverting to it",
+            "rollback_runbook",
+            "P1",
+            -2,
+            None,
+            "The revert runbook shows the previous version's precision on the last day's traffic before the switch.",
+        ),
+        (
+            "Agree the card-not-present review band's thresholds in advance",
+            "process",
+            "P2",
+            10,
+            None,
+            "The night shift's runbook lists the band and lets the rota apply it without waiting for a sign-off.",
+        ),
+    ],
+    "fraud-detector precision dropped after release (week 8)": [
+        (
+            "Give the card-not-present review band an end date and an owner",
+            "process",
+            "P1",
+            -1,
+            None,
+            "The band lifts on its end date unless its owner renews it, and the fraud board lists it until then.",
+        ),
+        (
+            "Alert on the age of the oldest payment waiting in the review queue",
+            "detect",
+            "P2",
+            14,
+            None,
+            "A payment waiting 90 minutes pages the rota before the two-hour limit declines it.",
+        ),
+    ],
+}
 FOLLOW_UPS_BY_KIND[IncidentKind.SERVING] = FOLLOW_UPS_BY_KIND[IncidentKind.FAILED_DEPLOYMENT][:2]
 FOLLOW_UPS_BY_KIND[IncidentKind.GAME_DAY] = FOLLOW_UPS_BY_KIND[IncidentKind.FAILED_DEPLOYMENT][1:2]
 FOLLOW_UPS_BY_KIND[IncidentKind.OTHER] = [
@@ -399,6 +458,7 @@ def _incidents(teams, models) -> dict[str, Incident]:
                 detected_at=detected,
                 started_at=detected - timedelta(minutes=14),
                 owner=owner,
+                declared_at=detected + timedelta(minutes=10),
                 summary=spec["summary"],
                 created_by=owner,
             )
@@ -470,12 +530,16 @@ def _follow_ups_of_postmortems(own_incident_ids: set[int]) -> None:
         ]
         if not people:
             continue
-        for index, (title, kind, priority, due_in, resolved, verification) in enumerate(
-            FOLLOW_UPS_BY_KIND.get(incident.kind, FOLLOW_UPS_BY_KIND[IncidentKind.OTHER])
-        ):
+        follow_ups = FOLLOW_UPS_BY_TITLE.get(incident.title) or FOLLOW_UPS_BY_KIND.get(
+            incident.kind, FOLLOW_UPS_BY_KIND[IncidentKind.OTHER]
+        )
+        for index, (title, kind, priority, due_in, resolved, verification) in enumerate(follow_ups):
             if ActionItem.objects.filter(incident=incident, title=title).exists():
                 continue
             owner = people[(index + 1) % len(people)]
+            # A team files a follow-up once: an earlier incident's item still open covers this one too.
+            if ActionItem.objects.filter(team=incident.team, title=title, resolved_at__isnull=True).exists():
+                continue
             item = action_item_create(
                 incident=incident,
                 postmortem=postmortem,

@@ -70,6 +70,7 @@ def seed() -> None:
         started_at=detected - timedelta(minutes=25),
         detected_at=detected,
         owner=reporter,
+        declared_at=detected + timedelta(minutes=10),
         created_by=reporter,
         summary="The nightly refresh published a partition of all-zero vectors; similar-item results went blank.",
     )

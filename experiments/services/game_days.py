@@ -252,6 +252,7 @@ def game_day_start(*, game_day: GameDay, actor, at: datetime | None = None) -> G
         summary=f"Planned drill ({game_day.get_injection_kind_display().lower()}).\n\n{game_day.hypothesis}",
         restricted=game_day.restricted,
         created_by=actor,
+        declared_at=at,
         opening_text=f"{user_display_name(actor)} started the game day {game_day.reference}: a drill, not an outage.",
     )
     injection = game_day.injection or game_day.get_injection_kind_display()

@@ -191,11 +191,13 @@ def incident_open(
     created_by=None,
     opening_text: str = "",
     source_label: str = "",
+    declared_at: datetime | None = None,
 ) -> Incident:
     """Open an incident and record its first timeline entry.
 
     Declared by a person (``created_by``) or opened by a pipeline (``source``). A person who declares an
-    incident and leads it (``owner`` is ``created_by``) has acknowledged it by declaring it. Raise
+    incident and leads it (``owner`` is ``created_by``) has acknowledged it by declaring it, at ``declared_at``
+    (now unless told, for a declaration recorded afterwards; never before it was detected). Raise
     ValidationError (on ``detected_at``) when it would start after it was detected (``detected_at``
     defaults to now).
     """
@@ -216,7 +218,7 @@ def incident_open(
         detected_at=detected_at,
         started_at=started_at or detected_at,
         owner=owner,
-        acknowledged_at=max(timezone.now(), detected_at) if leads_it else None,
+        acknowledged_at=max(declared_at or timezone.now(), detected_at) if leads_it else None,
         summary=summary,
         impact=impact,
         restricted=restricted,
