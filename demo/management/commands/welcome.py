@@ -2,6 +2,11 @@
 
 ``make run`` starts this beside the web server, the worker and beat. Printed first, the banner would scroll
 away under their start-up output; printed when they are ready, it is the last thing on the screen.
+
+The wait is quiet: the web server logs a /healthz that answers 503 as an error, and its first check of the
+broker can outlast the check's deadline while the worker and beat are still creating the broker's tables. So
+the worker's readiness and the database and broker are awaited here, in this process, and /healthz is asked
+only then.
 """
 
 import os
@@ -14,9 +19,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from config.views import health_checks
 from demo.chapters.people import DEMO_PASSWORD, demo_sign_ins
 
 POLL_SECONDS = 0.5
+
+
+def _services_answer() -> bool:
+    return all(check() == "ok" for check in health_checks().values())
 
 
 def _web_is_up(url: str) -> bool:
@@ -39,10 +49,12 @@ class Command(BaseCommand):
     def handle(self, *args, web, worker_ready_file, timeout, exit, **options):
         deadline = time.monotonic() + timeout
         web = web.rstrip("/")
-        while not _web_is_up(web):
-            self._wait_or_give_up(deadline, f"The web server at {web} did not answer /healthz.")
         while worker_ready_file and not Path(worker_ready_file).exists():
             self._wait_or_give_up(deadline, "The worker did not start.")
+        while not _services_answer():
+            self._wait_or_give_up(deadline, "The database or the broker did not answer.")
+        while not _web_is_up(web):
+            self._wait_or_give_up(deadline, f"The web server at {web} did not answer /healthz.")
         self.stdout.write(self.banner())
         if not exit:
             # honcho stops every process when one exits: stay until it stops this one.
