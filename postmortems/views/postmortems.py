@@ -208,6 +208,7 @@ def postmortem_detail_view(request, pk):
         # The lessons lead the page as key learnings; they are not repeated further down.
         blocks = [block for block in blocks if block.section["kind"] != SectionKind.LESSONS]
     status = postmortem.status
+    approvals = postmortem_current_approvals(postmortem=postmortem)
     context = {
         "postmortem": postmortem,
         "incident": postmortem.incident,
@@ -230,7 +231,9 @@ def postmortem_detail_view(request, pk):
         ),
         "reviewers": _review_state(postmortem),
         "comments": [review for review in postmortem.reviews.all() if review.comment],
-        "approvals": postmortem_current_approvals(postmortem=postmortem),
+        "approvals": approvals,
+        # Offered "Approve version N" only while this reader has not approved version N.
+        "approved_by_you": any(review.reviewer_id == user.pk for review in approvals),
         "stale_approvals": postmortem_stale_approvals(postmortem=postmortem),
         "missing": missing_required_sections(postmortem) if can_edit and status == PostmortemStatus.DRAFT else [],
         "submit_form": SubmitForm(team=postmortem.incident.team, exclude_user=user)

@@ -541,6 +541,22 @@ def test_the_review_flow_through_the_pages(client, postmortem, member, reviewer,
     assert CoachAcknowledgement.objects.get(rule_id="human-error").note == "Quoting the responder."
 
 
+def test_a_reviewer_who_approved_this_version_is_not_offered_to_approve_it_again(client, postmortem, member, reviewer):
+    in_review(postmortem, member, reviewer)
+    postmortem.refresh_from_db()
+    client.force_login(reviewer)
+    assert f"Approve version {postmortem.version}" in client.get(postmortem.get_absolute_url()).content.decode()
+    client.post(reverse("postmortems:review", args=[postmortem.pk]), {"decision": "approve", "comment": ""})
+    html = client.get(postmortem.get_absolute_url()).content.decode()
+    assert "Approve version" not in html
+    assert f"You approved version {postmortem.version}." in html
+    assert 'value="request_changes"' in html  # changing one's mind stays possible
+    # A new version asks again.
+    postmortem_save(postmortem=postmortem, actor=member, based_on=postmortem.version, title="Scoring errors after v9")
+    postmortem.refresh_from_db()
+    assert f"Approve version {postmortem.version}" in client.get(postmortem.get_absolute_url()).content.decode()
+
+
 def test_a_reviewer_asks_for_changes_with_a_comment(client, postmortem, member, reviewer):
     in_review(postmortem, member, reviewer)
     client.force_login(reviewer)

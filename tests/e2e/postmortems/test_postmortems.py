@@ -149,6 +149,17 @@ def test_publish_looks_unavailable_until_a_reviewer_approves(browser, live_serve
     context.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_invite_box_and_its_button_share_a_line(browser, live_server, postmortem, member, reviewer, width):
+    postmortem = postmortem_submit(postmortem=fill_required(postmortem, member), actor=member, reviewers=[reviewer])
+    context, page = sign_in_at(browser, live_server, member, width=width, height=844)
+    page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/")
+    box = page.locator(".pm-invite #id_username").bounding_box()
+    button = page.locator(".pm-invite").get_by_role("button", name="Invite").bounding_box()
+    assert abs(box["y"] - button["y"]) <= 1 and abs(box["height"] - button["height"]) <= 2, (box, button)
+    context.close()
+
+
 def test_the_sections_card_keeps_its_bottom_edge_in_a_short_window(browser, live_server, postmortem, member):
     context, page = sign_in_at(browser, live_server, member, width=1280, height=620)
     page.goto(f"{live_server.url}/postmortems/{postmortem.pk}/edit/")
