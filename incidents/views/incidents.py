@@ -25,7 +25,16 @@ from incidents.forms import (
     SeverityForm,
     StarForm,
 )
-from incidents.models import Deployment, IncidentKind, IncidentStatus, LinkRole, ModelVersion, Severity, TimelineEntry
+from incidents.models import (
+    Deployment,
+    IncidentKind,
+    IncidentStatus,
+    LinkRole,
+    ModelVersion,
+    RegisteredModel,
+    Severity,
+    TimelineEntry,
+)
 from incidents.pagination import CappedPaginator
 from incidents.selectors.incidents import (
     incident_deployment_candidates,
@@ -96,6 +105,8 @@ def incident_index(request):
         "page": page,
         "open_counts": incident_open_counts(user=request.user),
         "teams": Team.objects.order_by("name").only("id", "name", "slug"),
+        # Models are organisation-wide; the filter matches a name across teams, so each name is offered once.
+        "models": RegisteredModel.objects.order_by("name").values_list("name", flat=True).distinct(),
         "statuses": IncidentStatus.choices,
         "severities": Severity.choices,
         "kinds": IncidentKind.choices,

@@ -124,6 +124,15 @@ def test_list_filters_by_team_id_and_model_id(client, member, catalogue, team):
     assert len(titles(client.get(f"{LIST}?model={model_id}"))) == 2
 
 
+def test_list_offers_the_models_to_pick_from(client, member, catalogue):
+    client.force_login(member)
+    html = client.get(f"{LIST}?model=home-feed-ranker").content.decode()
+    select = html[html.index('<select id="f-model" name="model">') :]
+    select = select[: select.index("</select>")]
+    assert '<option value="home-feed-ranker" selected>home-feed-ranker</option>' in select
+    assert '<option value="fraud-detector">fraud-detector</option>' in select
+
+
 @pytest.mark.parametrize(
     ("sort", "first"),
     [

@@ -69,8 +69,9 @@ PAGES = {
     "api versions": lambda made: f"/api/v1/models/{made['model'].pk}/versions/",
 }
 LIMITS = {
-    "list": 6,
-    "list filtered": 7,
+    # the model names the filter offers are one of them
+    "list": 7,
+    "list filtered": 8,
     # 13 for the incident, 5 for the post-mortem panel, 9 for follow-ups and related, 1 for who follows it,
     # 2 for rollouts (those it happened in, and those a member may attach it to)
     "detail": 30,
