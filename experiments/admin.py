@@ -2,20 +2,13 @@
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from experiments.models import Experiment, GameDay, TrafficStep
 
 
-class TrafficStepInline(admin.TabularInline):
+class TrafficStepInline(ReadOnlyInline):
     model = TrafficStep
     fields = ["at", "step_index", "percent", "note", "author"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Experiment)

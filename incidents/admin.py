@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from config.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from incidents.models import (
     AliasMove,
     Delivery,
@@ -15,16 +15,9 @@ from incidents.models import (
 )
 
 
-class TimelineEntryInline(admin.TabularInline):
+class TimelineEntryInline(ReadOnlyInline):
     model = TimelineEntry
     fields = ["occurred_at", "kind", "text", "author", "source_label", "starred"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Incident)

@@ -92,3 +92,12 @@ def test_an_incident_cannot_be_changed_through_the_admin(client, staff, records)
     client.post(url, {"title": "renamed", "status": "closed"})
     records.refresh_from_db()
     assert (records.title, records.status) == ("fraud-detector v9 failed to deploy", "open")
+
+
+def test_an_incidents_timeline_shows_under_it_as_text_with_no_field_to_change(client, staff, records):
+    client.force_login(staff)
+    entry = records.timeline.first()
+    page = client.get(reverse("admin:incidents_incident_change", args=[records.pk])).content.decode()
+    assert entry.text in page
+    for field in ("text", "kind", "occurred_at", "starred"):
+        assert f'name="timeline-0-{field}"' not in page
