@@ -19,7 +19,8 @@ def test_wrong_password_shows_error(page, live_server, member):
     page.fill("#id_username", member.username)
     page.fill("#id_password", "wrong")
     page.click("button[type=submit]")
-    expect(page.locator(".flash-error")).to_contain_text("correct username and password")
+    expect(page.get_by_role("alert")).to_contain_text("correct username and password")
+    expect(page).to_have_title("Error: Sign in · Kintsugi")
 
 
 def test_lead_adds_a_member_through_the_team_page(page, live_server, signed_in, screenshot, team, lead):
